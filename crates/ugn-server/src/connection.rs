@@ -1,0 +1,172 @@
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use ugn_http::{BodyDecoder, Framing, Header, RequestHead};
+
+use crate::listener::Peer;
+use crate::stream::Stream;
+
+/// Bytes asked of the kernel per `read`; also the read buffer's starting size.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One accepted client and everything in flight on it.
+pub(crate) struct Connection {
+  pub(crate) stream: Stream,
+  pub(crate) listener: usize,
+  pub(crate) peer: Peer,
+  /// Received bytes not yet consumed live in `rbuf[rstart..rend]`; the buffer is kept fully
+  /// initialised so reads go straight into it.
+  pub(crate) rbuf: Vec<u8>,
+  pub(crate) rstart: usize,
+  pub(crate) rend: usize,
+  /// Response bytes not yet accepted by the kernel live in `wbuf[wpos..]`.
+  pub(crate) wbuf: Vec<u8>,
+  pub(crate) wpos: usize,
+  /// Edge-triggered readiness: set when the poller says readable, cleared when a read would
+  /// block. While set, bytes may be waiting that no further event will announce.
+  pub(crate) readable: bool,
+  pub(crate) peer_eof: bool,
+  /// Already listed in the server's set of connections with bytes to flush.
+  pub(crate) dirty: bool,
+  /// The producer was told the response buffer is full and waits for a drain event.
+  pub(crate) drain_wanted: bool,
+  pub(crate) state: State,
+  pub(crate) deadline: Option<Instant>,
+  pub(crate) requests: u64,
+  /// The current request's head bytes followed by the peer address: exactly the text the
+  /// embedder hands to the application, so it costs one string conversion per request.
+  pub(crate) head_text: Vec<u8>,
+  pub(crate) headers: Vec<Header>,
+  /// Decoded request body bytes waiting for the embedder.
+  pub(crate) body_out: Vec<u8>,
+}
+
+pub(crate) enum State {
+  /// Waiting for (the rest of) a request head.
+  Idle,
+  /// A request is in the application's hands.
+  Active(Exchange),
+  /// Flushing a final response; then the write side is shut and the client's leftover bytes
+  /// are drained until it closes or the linger deadline passes.
+  Closing { write_shut: bool },
+}
+
+/// One request and its response.
+pub(crate) struct Exchange {
+  pub(crate) head: RequestHead,
+  pub(crate) decoder: Option<BodyDecoder>,
+  pub(crate) body_done: bool,
+  pub(crate) body_paused: bool,
+  pub(crate) body_event_pending: bool,
+  pub(crate) response: Response,
+  /// Whether the connection may serve another request after this one.
+  pub(crate) keep_alive: bool,
+  pub(crate) head_request: bool,
+}
+
+pub(crate) enum Response {
+  NotStarted,
+  Streaming { framing: Framing, written: u64 },
+  Done,
+}
+
+pub(crate) enum ReadOutcome {
+  Data,
+  WouldBlock,
+  Eof,
+}
+
+impl Connection {
+  pub(crate) fn new(stream: Stream, listener: usize, peer: Peer) -> Connection {
+    Connection {
+      stream,
+      listener,
+      peer,
+      rbuf: vec![0; READ_CHUNK],
+      rstart: 0,
+      rend: 0,
+      wbuf: Vec::with_capacity(READ_CHUNK),
+      wpos: 0,
+      readable: false,
+      peer_eof: false,
+      dirty: false,
+      drain_wanted: false,
+      state: State::Idle,
+      deadline: None,
+      requests: 0,
+      head_text: Vec::with_capacity(1024),
+      headers: Vec::with_capacity(32),
+      body_out: Vec::new(),
+    }
+  }
+
+  pub(crate) fn buffered(&self) -> &[u8] {
+    &self.rbuf[self.rstart..self.rend]
+  }
+
+  pub(crate) fn consume(&mut self, n: usize) {
+    self.rstart += n;
+    if self.rstart == self.rend {
+      self.rstart = 0;
+      self.rend = 0;
+    }
+  }
+
+  pub(crate) fn pending_write(&self) -> usize {
+    self.wbuf.len() - self.wpos
+  }
+
+  /// Reads once into the free end of the buffer, first making room by moving unconsumed
+  /// bytes to the front and, if that is not enough, growing the buffer up to `max_buffered`.
+  pub(crate) fn read_some(&mut self, max_buffered: usize) -> io::Result<ReadOutcome> {
+    if self.rend == self.rbuf.len() {
+      if self.rstart > 0 {
+        self.rbuf.copy_within(self.rstart..self.rend, 0);
+        self.rend -= self.rstart;
+        self.rstart = 0;
+      } else if self.rbuf.len() < max_buffered {
+        let grown = (self.rbuf.len() * 2).min(max_buffered.max(READ_CHUNK));
+        self.rbuf.resize(grown, 0);
+      }
+      if self.rend == self.rbuf.len() {
+        return Ok(ReadOutcome::Data);
+      }
+    }
+    loop {
+      match self.stream.read(&mut self.rbuf[self.rend..]) {
+        Ok(0) => {
+          self.readable = false;
+          self.peer_eof = true;
+          return Ok(ReadOutcome::Eof);
+        }
+        Ok(n) => {
+          self.rend += n;
+          return Ok(ReadOutcome::Data);
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+          self.readable = false;
+          return Ok(ReadOutcome::WouldBlock);
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        Err(e) => return Err(e),
+      }
+    }
+  }
+
+  /// Writes as much of the pending response bytes as the kernel takes now.
+  /// Returns whether everything was written.
+  pub(crate) fn write_pending(&mut self) -> io::Result<bool> {
+    while self.wpos < self.wbuf.len() {
+      match self.stream.write(&self.wbuf[self.wpos..]) {
+        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+        Ok(n) => self.wpos += n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        Err(e) => return Err(e),
+      }
+    }
+    self.wbuf.clear();
+    self.wpos = 0;
+    Ok(true)
+  }
+}

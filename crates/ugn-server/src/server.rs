@@ -1,0 +1,852 @@
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use ugn_http::{
+  encode_chunk, encode_last_chunk, encode_response_head, parse_request_head, BodyDecoder,
+  BodyEvent, BodyKind, DateCache, Error as ParseError, Framing, Header, Parsed, RequestHead,
+  ResponseContext, ResponseError, Span,
+};
+
+use crate::connection::{Connection, Exchange, ReadOutcome, Response, State};
+use crate::id::{ConnId, MAX_SLOTS};
+use crate::listener::{Listener, ListenerKind};
+use crate::{Event, EventKind, ServerConfig};
+
+/// Listener tokens sit above every connection index.
+const LISTENER_TOKEN_BASE: usize = MAX_SLOTS;
+/// Request bytes read ahead of the application (pipelined requests) before reading pauses.
+const READ_AHEAD: usize = 64 * 1024;
+/// How long a fresh connection may take to send its first request head.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Whether the producer of a response may keep writing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteStatus {
+  /// Buffered bytes are below the high-water mark.
+  Ready,
+  /// The client reads slower than the app writes: wait for a [`EventKind::Drain`] event.
+  Full,
+}
+
+#[derive(Debug)]
+pub enum RespondError {
+  /// The connection closed, or the id belongs to a request that already finished.
+  Gone,
+  /// `respond` was called twice, or `write`/`end` before `respond`.
+  WrongState(&'static str),
+  /// The application's status or headers are not valid HTTP.
+  Invalid(ResponseError),
+  /// The body disagrees with the `Content-Length` the application declared.
+  LengthMismatch { declared: u64, written: u64 },
+}
+
+impl fmt::Display for RespondError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      RespondError::Gone => f.write_str("the connection is closed"),
+      RespondError::WrongState(what) => f.write_str(what),
+      RespondError::Invalid(e) => write!(f, "{e}"),
+      RespondError::LengthMismatch { declared, written } => write!(
+        f,
+        "the response body is {written} bytes but Content-Length declared {declared}"
+      ),
+    }
+  }
+}
+
+impl std::error::Error for RespondError {}
+
+/// A parsed request, borrowed from its connection until the embedder calls back.
+pub struct RequestView<'a> {
+  /// The head bytes followed by the peer's address; every span below indexes into it.
+  pub text: &'a [u8],
+  pub head: &'a RequestHead,
+  pub headers: &'a [Header],
+  pub peer: Span,
+  pub peer_port: u16,
+  /// Index of the listener that accepted the connection.
+  pub listener: usize,
+  /// The whole body, when it arrived together with the head.
+  pub body: Option<&'a [u8]>,
+}
+
+struct Slot {
+  generation: u32,
+  conn: Option<Connection>,
+}
+
+/// One worker's HTTP/1.1 engine; see the crate documentation.
+pub struct Server {
+  poll: Poll,
+  events: Option<Events>,
+  listeners: Vec<Option<Listener>>,
+  slots: Vec<Slot>,
+  free: Vec<usize>,
+  live: usize,
+  config: ServerConfig,
+  queue: VecDeque<Event>,
+  dirty: Vec<usize>,
+  date: DateCache,
+  accept_paused: bool,
+  shutting_down: bool,
+}
+
+impl Server {
+  /// Takes ownership of inherited listening sockets and starts watching them.
+  ///
+  /// # Safety
+  /// Every fd must be an open listening socket that nothing else in this process closes.
+  pub unsafe fn from_listener_fds(fds: &[RawFd], config: ServerConfig) -> io::Result<Server> {
+    let poll = Poll::new()?;
+    let mut listeners = Vec::with_capacity(fds.len());
+    for (i, &fd) in fds.iter().enumerate() {
+      let mut listener = Listener::from_raw_fd(fd)?;
+      poll
+        .registry()
+        .register(&mut listener, Token(LISTENER_TOKEN_BASE + i), Interest::READABLE)?;
+      listeners.push(Some(listener));
+    }
+    Ok(Server {
+      poll,
+      events: Some(Events::with_capacity(1024)),
+      listeners,
+      slots: Vec::new(),
+      free: Vec::new(),
+      live: 0,
+      config,
+      queue: VecDeque::new(),
+      dirty: Vec::new(),
+      date: DateCache::new(),
+      accept_paused: false,
+      shutting_down: false,
+    })
+  }
+
+  /// The poller's own descriptor: readable whenever `poll_io` has something to do, so an
+  /// outer event loop (libuv's) can watch this one fd instead of every socket.
+  pub fn poll_fd(&self) -> RawFd {
+    use std::os::fd::AsRawFd;
+    self.poll.as_raw_fd()
+  }
+
+  pub fn listener_kind(&self, index: usize) -> Option<ListenerKind> {
+    self.listeners.get(index)?.as_ref().map(Listener::kind)
+  }
+
+  pub fn listener_addr(&self, index: usize) -> Option<std::net::SocketAddr> {
+    self.listeners.get(index)?.as_ref()?.local_addr()
+  }
+
+  pub fn connections(&self) -> usize {
+    self.live
+  }
+
+  pub fn is_shutting_down(&self) -> bool {
+    self.shutting_down
+  }
+
+  /// Waits up to `timeout` for readiness and handles it: accepts, reads, parses, writes.
+  /// What needs the application is queued; take it with [`Server::next_event`].
+  pub fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    let mut events = self.events.take().expect("poll_io is not re-entrant");
+    let result = self.poll.poll(&mut events, timeout);
+    if let Err(e) = &result {
+      if e.kind() == io::ErrorKind::Interrupted {
+        self.events = Some(events);
+        return Ok(());
+      }
+    }
+    for event in events.iter() {
+      let token = event.token().0;
+      if token >= LISTENER_TOKEN_BASE {
+        self.accept_all(token - LISTENER_TOKEN_BASE);
+        continue;
+      }
+      let Some(conn) = self.conn_at(token) else { continue };
+      if event.is_readable() || event.is_read_closed() || event.is_error() {
+        conn.readable = true;
+      }
+      let writable = event.is_writable() || event.is_write_closed();
+      self.advance(token);
+      if writable {
+        self.flush_one(token);
+      }
+    }
+    self.events = Some(events);
+    result
+  }
+
+  pub fn next_event(&mut self) -> Option<Event> {
+    self.queue.pop_front()
+  }
+
+  pub fn has_events(&self) -> bool {
+    !self.queue.is_empty()
+  }
+
+  /// The request whose [`EventKind::Request`] event was just taken.
+  pub fn request(&self, id: ConnId) -> Option<RequestView<'_>> {
+    let conn = self.conn(id)?;
+    let State::Active(exchange) = &conn.state else { return None };
+    let head_len = exchange.head.head_len as u32;
+    Some(RequestView {
+      text: &conn.head_text,
+      head: &exchange.head,
+      headers: &conn.headers,
+      peer: Span { start: head_len, end: conn.head_text.len() as u32 },
+      peer_port: conn.peer.port,
+      listener: conn.listener,
+      body: (exchange.body_done && !exchange.body_event_pending).then_some(&conn.body_out[..]),
+    })
+  }
+
+  /// Decoded body bytes announced by a [`EventKind::Body`] event.
+  pub fn body_chunk(&self, id: ConnId) -> Option<&[u8]> {
+    Some(&self.conn(id)?.body_out)
+  }
+
+  /// The embedder has copied the request body bytes it was given; decoding goes on.
+  pub fn body_consumed(&mut self, id: ConnId) {
+    let Some(conn) = self.conn_mut(id) else { return };
+    conn.body_out.clear();
+    if let State::Active(exchange) = &mut conn.state {
+      exchange.body_event_pending = false;
+    }
+    self.advance(id.index());
+  }
+
+  /// Stops (or resumes) reading the request body until the application wants more.
+  pub fn set_body_paused(&mut self, id: ConnId, paused: bool) {
+    let Some(conn) = self.conn_mut(id) else { return };
+    if let State::Active(exchange) = &mut conn.state {
+      exchange.body_paused = paused;
+    }
+    if !paused {
+      self.advance(id.index());
+    }
+  }
+
+  /// Starts the response: validates and encodes the status line and headers, then appends
+  /// `body`. With `end`, the body is complete and its length becomes the `Content-Length`.
+  pub fn respond(
+    &mut self,
+    id: ConnId,
+    status: &[u8],
+    headers: &[(&[u8], &[u8])],
+    body: &[u8],
+    end: bool,
+  ) -> Result<WriteStatus, RespondError> {
+    let Server { slots, date, config, shutting_down, .. } = self;
+    let conn = match slots.get_mut(id.index()) {
+      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => conn,
+      _ => return Err(RespondError::Gone),
+    };
+    let State::Active(exchange) = &mut conn.state else { return Err(RespondError::Gone) };
+    if !matches!(exchange.response, Response::NotStarted) {
+      return Err(RespondError::WrongState("the response was already started"));
+    }
+    let ctx = ResponseContext {
+      minor_version: exchange.head.minor_version,
+      head_request: exchange.head_request,
+      keep_alive: exchange.keep_alive && !config.keep_alive.is_zero() && !*shutting_down,
+    };
+    let mark = conn.wbuf.len();
+    let body_len = end.then_some(body.len() as u64);
+    let head = encode_response_head(
+      &mut conn.wbuf,
+      &ctx,
+      status,
+      headers,
+      body_len,
+      date.get(),
+      &config.server_header,
+    )
+    .map_err(|e| {
+      conn.wbuf.truncate(mark);
+      RespondError::Invalid(e)
+    })?;
+    exchange.keep_alive = head.keep_alive;
+    exchange.response = Response::Streaming { framing: head.framing, written: 0 };
+    self.append_body(id.index(), body, end)
+  }
+
+  /// Appends body bytes to a started response.
+  pub fn write(&mut self, id: ConnId, body: &[u8]) -> Result<WriteStatus, RespondError> {
+    self.check_streaming(id)?;
+    self.append_body(id.index(), body, false)
+  }
+
+  /// Completes a started response.
+  pub fn end(&mut self, id: ConnId) -> Result<WriteStatus, RespondError> {
+    self.check_streaming(id)?;
+    self.append_body(id.index(), &[], true)
+  }
+
+  /// Drops the connection: the application failed after its response had started, so the
+  /// only honest signal left for the client is a cut connection.
+  pub fn abort(&mut self, id: ConnId) {
+    if self.conn(id).is_some() {
+      self.close(id.index(), false);
+    }
+  }
+
+  /// Writes buffered responses to their sockets. The embedder calls this once per batch of
+  /// events, so every response produced for one socket in a batch leaves in one write.
+  pub fn flush(&mut self) {
+    while let Some(idx) = self.dirty.pop() {
+      if let Some(conn) = self.conn_at(idx) {
+        conn.dirty = false;
+        self.flush_one(idx);
+      }
+    }
+  }
+
+  /// Closes connections whose deadline passed: idle keep-alive connections, clients too slow
+  /// to send a first request, and lingering closes.
+  pub fn tick(&mut self, now: Instant) {
+    for idx in 0..self.slots.len() {
+      let expired = matches!(&self.slots[idx].conn, Some(c) if c.deadline.is_some_and(|d| d <= now));
+      if expired {
+        self.close(idx, true);
+      }
+    }
+  }
+
+  /// Stops accepting, closes idle connections now and every other one after its current
+  /// response. The worker may exit once [`Server::connections`] reaches zero.
+  pub fn shutdown(&mut self) {
+    self.shutting_down = true;
+    for listener in self.listeners.iter_mut() {
+      if let Some(mut l) = listener.take() {
+        let _ = self.poll.registry().deregister(&mut l);
+      }
+    }
+    for idx in 0..self.slots.len() {
+      let Some(conn) = self.slots[idx].conn.as_mut() else { continue };
+      match &mut conn.state {
+        State::Idle if conn.rstart == conn.rend => self.close(idx, true),
+        State::Active(exchange) => exchange.keep_alive = false,
+        _ => {}
+      }
+    }
+  }
+
+  /// Drops every connection at once.
+  pub fn close_all(&mut self) {
+    for idx in 0..self.slots.len() {
+      if self.slots[idx].conn.is_some() {
+        self.close(idx, false);
+      }
+    }
+  }
+
+  fn conn(&self, id: ConnId) -> Option<&Connection> {
+    match self.slots.get(id.index()) {
+      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => Some(conn),
+      _ => None,
+    }
+  }
+
+  fn conn_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
+    match self.slots.get_mut(id.index()) {
+      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => Some(conn),
+      _ => None,
+    }
+  }
+
+  fn conn_at(&mut self, idx: usize) -> Option<&mut Connection> {
+    self.slots.get_mut(idx)?.conn.as_mut()
+  }
+
+  fn id_of(&self, idx: usize) -> ConnId {
+    ConnId::new(idx, self.slots[idx].generation)
+  }
+
+  fn check_streaming(&self, id: ConnId) -> Result<(), RespondError> {
+    let conn = self.conn(id).ok_or(RespondError::Gone)?;
+    match &conn.state {
+      State::Active(Exchange { response: Response::Streaming { .. }, .. }) => Ok(()),
+      State::Active(Exchange { response: Response::NotStarted, .. }) => {
+        Err(RespondError::WrongState("the response was not started"))
+      }
+      _ => Err(RespondError::Gone),
+    }
+  }
+
+  fn accept_all(&mut self, index: usize) {
+    while self.live < self.config.max_connections {
+      let Some(Some(listener)) = self.listeners.get(index) else { return };
+      match listener.accept() {
+        Ok((stream, peer)) => self.add_connection(Connection::new(stream, index, peer)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        // The client gave up before we accepted it, or we are out of descriptors; either way
+        // the listener stays healthy and the next readiness event tries again.
+        Err(_) => return,
+      }
+    }
+    self.accept_paused = true;
+  }
+
+  fn add_connection(&mut self, mut conn: Connection) {
+    let idx = match self.free.pop() {
+      Some(idx) => idx,
+      None if self.slots.len() < MAX_SLOTS => {
+        self.slots.push(Slot { generation: 0, conn: None });
+        self.slots.len() - 1
+      }
+      None => return,
+    };
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    if self.poll.registry().register(&mut conn.stream, Token(idx), interest).is_err() {
+      self.free.push(idx);
+      return;
+    }
+    conn.deadline = Some(Instant::now() + FIRST_REQUEST_TIMEOUT);
+    conn.readable = true;
+    self.slots[idx].conn = Some(conn);
+    self.live += 1;
+    self.advance(idx);
+  }
+
+  /// Frees a slot. With `quiet`, the application is not told (nothing of it was in flight,
+  /// or the embedder itself asked for the close).
+  fn close(&mut self, idx: usize, quiet: bool) {
+    let Some(mut conn) = self.slots[idx].conn.take() else { return };
+    let in_flight = matches!(
+      &conn.state,
+      State::Active(Exchange { response: Response::NotStarted | Response::Streaming { .. }, .. })
+    );
+    if in_flight && !quiet {
+      self.queue.push_back(Event { kind: EventKind::Closed, id: self.id_of(idx) });
+    }
+    let _ = self.poll.registry().deregister(&mut conn.stream);
+    drop(conn);
+    let slot = &mut self.slots[idx];
+    slot.generation = ConnId::next_generation(slot.generation);
+    self.free.push(idx);
+    self.live -= 1;
+    if self.accept_paused && !self.shutting_down {
+      self.accept_paused = false;
+      for index in 0..self.listeners.len() {
+        self.accept_all(index);
+      }
+    }
+  }
+
+  fn mark_dirty(&mut self, idx: usize) {
+    if let Some(conn) = self.slots[idx].conn.as_mut() {
+      if !conn.dirty {
+        conn.dirty = true;
+        self.dirty.push(idx);
+      }
+    }
+  }
+
+  fn flush_one(&mut self, idx: usize) {
+    let high_water = self.config.write_high_water;
+    let linger = self.config.linger;
+    let Some(conn) = self.conn_at(idx) else { return };
+    match conn.write_pending() {
+      Ok(all_written) => {
+        let wants_drain = conn.drain_wanted && conn.pending_write() < high_water;
+        if wants_drain {
+          conn.drain_wanted = false;
+        }
+        let shut_now = all_written && matches!(conn.state, State::Closing { write_shut: false });
+        if shut_now {
+          conn.state = State::Closing { write_shut: true };
+          conn.deadline = Some(Instant::now() + linger);
+          if conn.stream.shutdown_write().is_err() || conn.peer_eof {
+            self.close(idx, true);
+            return;
+          }
+        }
+        if wants_drain {
+          let id = self.id_of(idx);
+          self.queue.push_back(Event { kind: EventKind::Drain, id });
+        }
+        if shut_now {
+          self.advance(idx);
+        }
+      }
+      Err(_) => self.close(idx, false),
+    }
+  }
+
+  /// Moves a connection's state machine as far as the bytes at hand allow.
+  fn advance(&mut self, idx: usize) {
+    loop {
+      let Some(conn) = self.slots[idx].conn.as_mut() else { return };
+      let step = match &conn.state {
+        State::Idle => self.step_idle(idx),
+        State::Active(_) => self.step_active(idx),
+        State::Closing { write_shut } => {
+          let write_shut = *write_shut;
+          self.step_closing(idx, write_shut)
+        }
+      };
+      match step {
+        Step::Again => continue,
+        Step::Wait => return,
+        Step::Close => return self.close(idx, false),
+      }
+    }
+  }
+
+  fn step_idle(&mut self, idx: usize) -> Step {
+    let high_water = self.config.write_high_water;
+    let max_head = self.max_head_bytes();
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    if conn.pending_write() >= high_water {
+      // The client pipelines requests without reading our responses: stop reading.
+      return Step::Wait;
+    }
+    if conn.rstart == conn.rend {
+      if !conn.readable {
+        return Step::Wait;
+      }
+      return match conn.read_some(max_head) {
+        Ok(ReadOutcome::Data) => {
+          if conn.requests > 0 {
+            conn.deadline = Some(Instant::now() + FIRST_REQUEST_TIMEOUT);
+          }
+          Step::Again
+        }
+        Ok(ReadOutcome::WouldBlock) => Step::Wait,
+        Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+      };
+    }
+    match parse_request_head(conn.buffered(), &self.config.limits, &mut conn.headers) {
+      Ok(Parsed::Complete(head)) => {
+        self.start_exchange(idx, head);
+        Step::Again
+      }
+      Ok(Parsed::Partial) => {
+        if !conn.readable {
+          return Step::Wait;
+        }
+        if conn.rend - conn.rstart >= max_head {
+          return self.reject(idx, 431, "Request Header Fields Too Large");
+        }
+        match conn.read_some(max_head) {
+          Ok(ReadOutcome::Data) => Step::Again,
+          Ok(ReadOutcome::WouldBlock) => Step::Wait,
+          Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+        }
+      }
+      Err(e) => self.reject_parse_error(idx, e),
+    }
+  }
+
+  fn start_exchange(&mut self, idx: usize, head: RequestHead) {
+    let id = self.id_of(idx);
+    let limits = &self.config.limits;
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    conn.head_text.clear();
+    conn.head_text.extend_from_slice(&conn.buffered()[..head.head_len]);
+    conn.head_text.extend_from_slice(conn.peer.addr.as_bytes());
+    conn.consume(head.head_len);
+    conn.deadline = None;
+    let head_request = head.method.get(&conn.head_text) == b"HEAD";
+    let decoder = match head.body {
+      BodyKind::None | BodyKind::Length(0) => None,
+      kind => Some(BodyDecoder::new(kind, limits)),
+    };
+    let expect_continue = head.expect_continue;
+    conn.state = State::Active(Exchange {
+      keep_alive: head.keep_alive,
+      head,
+      body_done: decoder.is_none(),
+      decoder,
+      body_paused: false,
+      body_event_pending: false,
+      response: Response::NotStarted,
+      head_request,
+    });
+    // Decode whatever body arrived with the head, so a small request reaches the app whole.
+    if let Err(e) = decode_available(conn, usize::MAX) {
+      let _ = self.reject_parse_error(idx, e);
+      return;
+    }
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    let State::Active(exchange) = &mut conn.state else { unreachable!() };
+    let body_done = exchange.body_done;
+    let has_partial_body = !body_done && !conn.body_out.is_empty();
+    if has_partial_body {
+      exchange.body_event_pending = true;
+    }
+    if expect_continue && !body_done {
+      conn.wbuf.extend_from_slice(CONTINUE);
+      self.mark_dirty(idx);
+    }
+    self.queue.push_back(Event { kind: EventKind::Request, id });
+    if has_partial_body {
+      self.queue.push_back(Event { kind: EventKind::Body, id });
+    }
+  }
+
+  fn step_active(&mut self, idx: usize) -> Step {
+    let body_high_water = self.config.body_high_water;
+    let id = self.id_of(idx);
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    let State::Active(exchange) = &mut conn.state else { unreachable!() };
+    let response_done = matches!(exchange.response, Response::Done);
+
+    if !exchange.body_done {
+      // After the response, unread body bytes are discarded so the connection can be reused.
+      let limit = if response_done { usize::MAX } else { body_high_water };
+      if !response_done && (exchange.body_paused || conn.body_out.len() >= body_high_water) {
+        return Step::Wait;
+      }
+      match decode_available(conn, limit) {
+        Err(_) => {
+          self.queue.push_back(Event { kind: EventKind::BodyError, id });
+          return self.reject(idx, 400, "Bad Request");
+        }
+        Ok(()) => {}
+      }
+      let State::Active(exchange) = &mut conn.state else { unreachable!() };
+      if response_done {
+        conn.body_out.clear();
+      } else {
+        if !conn.body_out.is_empty() && !exchange.body_event_pending {
+          exchange.body_event_pending = true;
+          self.queue.push_back(Event { kind: EventKind::Body, id });
+        }
+        if exchange.body_done {
+          self.queue.push_back(Event { kind: EventKind::BodyEnd, id });
+        }
+      }
+      if exchange.body_done {
+        return Step::Again;
+      }
+      if conn.rstart != conn.rend && conn.body_out.len() < body_high_water {
+        return Step::Again;
+      }
+      if !conn.readable {
+        return Step::Wait;
+      }
+      return match conn.read_some(body_high_water) {
+        Ok(ReadOutcome::Data) => Step::Again,
+        Ok(ReadOutcome::WouldBlock) => Step::Wait,
+        Ok(ReadOutcome::Eof) | Err(_) => {
+          if !response_done {
+            self.queue.push_back(Event { kind: EventKind::BodyError, id });
+          }
+          Step::Close
+        }
+      };
+    }
+
+    if response_done {
+      let keep = exchange.keep_alive && !conn.peer_eof && !self.shutting_down;
+      conn.requests += 1;
+      if keep {
+        conn.state = State::Idle;
+        conn.deadline = Some(Instant::now() + self.config.keep_alive);
+      } else {
+        conn.state = State::Closing { write_shut: false };
+        self.mark_dirty(idx);
+      }
+      return Step::Again;
+    }
+
+    // Waiting for the application: read ahead a little, to notice a client that leaves.
+    if !conn.readable || conn.rend - conn.rstart >= READ_AHEAD {
+      return Step::Wait;
+    }
+    match conn.read_some(READ_AHEAD) {
+      Ok(ReadOutcome::Data) => Step::Again,
+      Ok(ReadOutcome::WouldBlock) => Step::Wait,
+      Ok(ReadOutcome::Eof) => {
+        // A half-close: the client may still read our answer.
+        exchange_of(conn).keep_alive = false;
+        Step::Wait
+      }
+      Err(_) => Step::Close,
+    }
+  }
+
+  fn step_closing(&mut self, idx: usize, write_shut: bool) -> Step {
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    if !write_shut {
+      if conn.pending_write() == 0 {
+        self.flush_one(idx);
+      }
+      return Step::Wait;
+    }
+    // Drain and discard what the client still sends, so our last response is not destroyed
+    // by a reset that unread bytes would cause.
+    loop {
+      conn.rstart = 0;
+      conn.rend = 0;
+      if !conn.readable {
+        return Step::Wait;
+      }
+      match conn.read_some(conn.rbuf.len()) {
+        Ok(ReadOutcome::Data) => continue,
+        Ok(ReadOutcome::WouldBlock) => return Step::Wait,
+        Ok(ReadOutcome::Eof) | Err(_) => return Step::Close,
+      }
+    }
+  }
+
+  fn append_body(&mut self, idx: usize, body: &[u8], end: bool) -> Result<WriteStatus, RespondError> {
+    let high_water = self.config.write_high_water;
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    let State::Active(exchange) = &mut conn.state else { return Err(RespondError::Gone) };
+    let Response::Streaming { framing, written } = &mut exchange.response else {
+      return Err(RespondError::WrongState("the response was not started"));
+    };
+    let mut mismatch = None;
+    match framing {
+      Framing::NoBody => {}
+      Framing::Length(declared) => {
+        let total = *written + body.len() as u64;
+        if total > *declared || (end && total < *declared) {
+          mismatch = Some(RespondError::LengthMismatch { declared: *declared, written: total });
+        } else {
+          conn.wbuf.extend_from_slice(body);
+        }
+      }
+      Framing::Chunked => {
+        encode_chunk(&mut conn.wbuf, body);
+        if end {
+          encode_last_chunk(&mut conn.wbuf);
+        }
+      }
+      Framing::CloseDelimited => conn.wbuf.extend_from_slice(body),
+    }
+    *written += body.len() as u64;
+    if let Some(error) = mismatch {
+      // The framing is broken for this client; closing is the only way to end the message.
+      exchange.keep_alive = false;
+      exchange.response = Response::Done;
+      conn.state = State::Closing { write_shut: false };
+      self.mark_dirty(idx);
+      return Err(error);
+    }
+    let status = if conn.pending_write() >= high_water {
+      conn.drain_wanted = true;
+      WriteStatus::Full
+    } else {
+      WriteStatus::Ready
+    };
+    if end {
+      exchange.response = Response::Done;
+    }
+    self.mark_dirty(idx);
+    if end {
+      self.advance(idx);
+    }
+    Ok(status)
+  }
+
+  fn reject_parse_error(&mut self, idx: usize, error: ParseError) -> Step {
+    self.reject(idx, error.status(), error.reason())
+  }
+
+  /// Answers a request the server itself refuses, then closes.
+  fn reject(&mut self, idx: usize, status: u16, reason: &str) -> Step {
+    let date = self.date.get().to_vec();
+    let server = self.config.server_header.clone();
+    let linger = self.config.linger;
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    if let State::Active(Exchange { response: Response::Streaming { .. } | Response::Done, .. }) =
+      conn.state
+    {
+      return Step::Close;
+    }
+    let body = format!("{reason}\n");
+    let w = &mut conn.wbuf;
+    w.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
+    if !server.is_empty() {
+      w.extend_from_slice(b"Server: ");
+      w.extend_from_slice(&server);
+      w.extend_from_slice(b"\r\n");
+    }
+    w.extend_from_slice(b"Date: ");
+    w.extend_from_slice(&date);
+    w.extend_from_slice(b"\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ");
+    w.extend_from_slice(body.len().to_string().as_bytes());
+    w.extend_from_slice(b"\r\n\r\n");
+    w.extend_from_slice(body.as_bytes());
+    conn.state = State::Closing { write_shut: false };
+    conn.deadline = Some(Instant::now() + linger);
+    conn.rstart = 0;
+    conn.rend = 0;
+    self.mark_dirty(idx);
+    Step::Again
+  }
+
+  /// The most bytes a request head may take before it is refused, whatever the limits.
+  fn max_head_bytes(&self) -> usize {
+    let l = &self.config.limits;
+    let line = if l.max_request_line == 0 { 8190 } else { l.max_request_line };
+    let field = if l.max_header_field_size == 0 { 8190 } else { l.max_header_field_size };
+    line + 2 + (l.max_headers + 1) * (field + 2) + 2
+  }
+}
+
+enum Step {
+  Again,
+  Wait,
+  Close,
+}
+
+fn exchange_of(conn: &mut Connection) -> &mut Exchange {
+  match &mut conn.state {
+    State::Active(exchange) => exchange,
+    _ => unreachable!("only called while a request is active"),
+  }
+}
+
+/// Decodes buffered body bytes into `body_out`, up to `limit` bytes held.
+fn decode_available(conn: &mut Connection, limit: usize) -> Result<(), ParseError> {
+  let State::Active(exchange) = &mut conn.state else { return Ok(()) };
+  let Some(decoder) = exchange.decoder.as_mut() else {
+    exchange.body_done = true;
+    return Ok(());
+  };
+  while conn.body_out.len() < limit {
+    let input = &conn.rbuf[conn.rstart..conn.rend];
+    let (used, event) = decoder.decode(input)?;
+    match event {
+      BodyEvent::Data { start, end } => conn.body_out.extend_from_slice(&input[start..end]),
+      BodyEvent::NeedMore => {
+        conn.rstart += used;
+        break;
+      }
+      BodyEvent::Done => {
+        conn.rstart += used;
+        exchange.body_done = true;
+        exchange.decoder = None;
+        break;
+      }
+    }
+    conn.rstart += used;
+  }
+  if conn.rstart == conn.rend {
+    conn.rstart = 0;
+    conn.rend = 0;
+  }
+  Ok(())
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+  match status {
+    400 => "Bad Request",
+    408 => "Request Timeout",
+    414 => "URI Too Long",
+    431 => "Request Header Fields Too Large",
+    501 => "Not Implemented",
+    _ => "Error",
+  }
+}

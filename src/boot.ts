@@ -1,0 +1,20 @@
+// What the arbiter hands each worker it spawns, through the UGN_WORKER environment variable.
+// Listening sockets arrive as inherited descriptors 3, 4, ... in the order of `listeners`.
+
+import type { Config } from './config/settings.js'
+
+export const BOOT_ENV = 'UGN_WORKER'
+
+/** Exit codes shared with Gunicorn, so supervisors can tell the two failures apart. */
+export const WORKER_BOOT_ERROR = 3
+export const APP_LOAD_ERROR = 4
+
+export interface WorkerBoot {
+  app: string
+  cwd: string
+  config: Config
+  listeners: string[]
+  age: number
+}
+
+export const FIRST_INHERITED_FD = 3

@@ -1,0 +1,68 @@
+// The worker's side of the bridge: the two callbacks the Rust engine calls (one per request,
+// one per connection event) and the shared arrays they read and write.
+
+import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
+import { buildEnviron, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, requestMetaLength } from './environ.js'
+import { type App, Exchange, type ExchangeHost } from './exchange.js'
+import { RequestBodyError, RequestInput } from './input.js'
+
+/** Response headers one call can carry. */
+const MAX_RESPONSE_HEADERS = 1024
+
+export interface Dispatcher {
+  reqMeta: Int32Array
+  resMeta: Int32Array
+  onRequest(text: string, body: Buffer | undefined): void
+  onEvent(kind: number, id: number, chunk: Buffer | undefined): void
+  /** Requests whose response is not complete yet. */
+  inFlight(): number
+}
+
+export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironContext): Dispatcher {
+  const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
+  const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)
+  // Only requests that outlive their dispatch call (a streamed body, an async answer) are
+  // tracked; the common synchronous request never touches the map.
+  const live = new Map<number, Exchange>()
+  const host: ExchangeHost = {
+    resMeta,
+    track: (id, exchange) => live.set(id, exchange),
+    untrack: (id) => live.delete(id),
+  }
+
+  return {
+    reqMeta,
+    resMeta,
+    onRequest(text, body) {
+      const id = reqMeta[M_ID]
+      const complete = (reqMeta[M_FLAGS] & F_BODY_COMPLETE) !== 0
+      const input = new RequestInput(id, body, complete)
+      const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
+      if (!complete) live.set(id, exchange)
+      exchange.run(app)
+    },
+    onEvent(kind, id, chunk) {
+      const exchange = live.get(id)
+      if (exchange === undefined) return
+      switch (kind) {
+        case EV_BODY:
+          exchange.input.push(chunk as Buffer)
+          break
+        case EV_BODY_END:
+          exchange.input.end()
+          break
+        case EV_BODY_ERROR:
+          exchange.input.fail(new RequestBodyError('the request body is malformed or was cut short'))
+          break
+        case EV_DRAIN:
+          exchange.drained()
+          break
+        case EV_CLOSED:
+          live.delete(id)
+          exchange.closed()
+          break
+      }
+    },
+    inFlight: () => live.size,
+  }
+}

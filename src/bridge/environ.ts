@@ -1,0 +1,119 @@
+// Builds the environ, ugn's counterpart of a WSGI environ (see docs/SPEC.md), from the one
+// string and the integer offsets the Rust engine hands over for each request.
+
+import type { RequestInput } from './input.js'
+
+/** Offsets in the request metadata array, as written by src/native/server.rs. */
+export const M_ID = 0
+export const M_FLAGS = 1
+const M_LISTENER = 2
+const M_PEER_PORT = 3
+const M_METHOD = 4
+const M_TARGET = 6
+const M_PATH = 8
+const M_QUERY = 10
+const M_PEER = 12
+const M_HEADER_COUNT = 14
+const M_HEADERS = 15
+
+export const F_KEEP_ALIVE = 1
+export const F_BODY_COMPLETE = 2
+export const F_EXPECT_CONTINUE = 4
+export const F_UPGRADE = 8
+export const F_HAS_BODY = 16
+
+export function requestMetaLength(maxHeaders: number): number {
+  return M_HEADERS + 4 * maxHeaders
+}
+
+/** The address a listener serves, as the app sees it in SERVER_NAME and SERVER_PORT. */
+export interface ServerAddress {
+  name: string
+  port: string
+}
+
+export interface Environ {
+  REQUEST_METHOD: string
+  SCRIPT_NAME: string
+  PATH_INFO: string
+  QUERY_STRING: string
+  RAW_URI: string
+  SERVER_NAME: string
+  SERVER_PORT: string
+  SERVER_PROTOCOL: string
+  REMOTE_ADDR: string
+  REMOTE_PORT: string
+  CONTENT_TYPE?: string
+  CONTENT_LENGTH?: string
+  'ugn.version': readonly [number, number]
+  'ugn.url_scheme': 'http' | 'https'
+  'ugn.input': RequestInput
+  'ugn.errors': NodeJS.WritableStream
+  'ugn.multithread': boolean
+  'ugn.multiprocess': boolean
+  'ugn.run_once': boolean
+  'ugn.input_terminated': boolean
+  'ugn.file_wrapper': unknown
+  [key: `HTTP_${string}`]: string | undefined
+  [key: string]: unknown
+}
+
+export interface EnvironContext {
+  servers: ServerAddress[]
+  multiprocess: boolean
+  fileWrapper: unknown
+}
+
+const VERSION = Object.freeze([1, 0] as const)
+
+// Header names map to CGI keys the same way on every request; clients repeat their spelling.
+const keyCache = new Map<string, string>()
+
+function cgiKey(name: string): string {
+  let key = keyCache.get(name)
+  if (key === undefined) {
+    const upper = name.toUpperCase().replace(/-/g, '_')
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`
+    if (keyCache.size < 1024) keyCache.set(name, key)
+  }
+  return key
+}
+
+/** Percent-decodes a path into a string of byte values (ISO-8859-1), as WSGI's PATH_INFO. */
+export function unquotePath(path: string): string {
+  if (!path.includes('%')) return path
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+}
+
+export function buildEnviron(text: string, m: Int32Array, input: RequestInput, ctx: EnvironContext): Environ {
+  const server = ctx.servers[m[M_LISTENER]]
+  const environ: Environ = {
+    REQUEST_METHOD: text.slice(m[M_METHOD], m[M_METHOD + 1]),
+    SCRIPT_NAME: '',
+    PATH_INFO: unquotePath(text.slice(m[M_PATH], m[M_PATH + 1])),
+    QUERY_STRING: text.slice(m[M_QUERY], m[M_QUERY + 1]),
+    RAW_URI: text.slice(m[M_TARGET], m[M_TARGET + 1]),
+    SERVER_NAME: server.name,
+    SERVER_PORT: server.port,
+    SERVER_PROTOCOL: (m[M_FLAGS] >> 8) & 0xff ? 'HTTP/1.1' : 'HTTP/1.0',
+    REMOTE_ADDR: text.slice(m[M_PEER], m[M_PEER + 1]),
+    REMOTE_PORT: m[M_PEER_PORT] === 0 ? '' : String(m[M_PEER_PORT]),
+    'ugn.version': VERSION,
+    'ugn.url_scheme': 'http',
+    'ugn.input': input,
+    'ugn.errors': process.stderr,
+    'ugn.multithread': false,
+    'ugn.multiprocess': ctx.multiprocess,
+    'ugn.run_once': false,
+    'ugn.input_terminated': true,
+    'ugn.file_wrapper': ctx.fileWrapper,
+  }
+  const count = m[M_HEADER_COUNT]
+  for (let i = 0, at = M_HEADERS; i < count; i++, at += 4) {
+    const key = cgiKey(text.slice(m[at], m[at + 1]))
+    const value = text.slice(m[at + 2], m[at + 3])
+    const previous = environ[key]
+    environ[key] = previous === undefined ? value : `${previous},${value}`
+  }
+  return environ
+}

@@ -1,0 +1,260 @@
+// One request's trip through the app: calls `app(environ, startResponse)` and sends what it
+// returns (see docs/SPEC.md for every accepted return type) to the Rust engine, with
+// backpressure for streamed bodies.
+
+import { Readable } from 'node:stream'
+
+import { describe, log } from '../log.js'
+import { native, WRITE_FULL, WRITE_GONE } from '../native.js'
+import type { Environ } from './environ.js'
+import { FileWrapper } from './file-wrapper.js'
+import type { RequestInput } from './input.js'
+
+export type Chunk = string | Uint8Array
+export type HeaderList = ReadonlyArray<readonly [string, string | number]> | Record<string, string | number>
+export type Write = (chunk: Chunk) => void
+export type StartResponse = (status: string, headers: HeaderList, excInfo?: unknown) => Write
+export type Body =
+  | Chunk
+  | Iterable<Chunk>
+  | AsyncIterable<Chunk>
+  | Readable
+  | FileWrapper
+  | null
+  | undefined
+export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>
+
+/** What the exchange needs from its worker: the shared response metadata array and a way
+ * to be told about its connection's events. */
+export interface ExchangeHost {
+  resMeta: Int32Array
+  track(id: number, exchange: Exchange): void
+  untrack(id: number): void
+}
+
+const INTERNAL_ERROR = '500 Internal Server Error'
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+export class Exchange {
+  private status: string | undefined
+  private headers: HeaderList | undefined
+  private started = false
+  private finished = false
+  private gone = false
+  private drainWaiter: (() => void) | undefined
+  readonly startResponse: StartResponse
+
+  constructor(
+    readonly id: number,
+    readonly environ: Environ,
+    private readonly host: ExchangeHost,
+  ) {
+    this.startResponse = (status, headers, excInfo) => {
+      if (excInfo !== undefined && excInfo !== null) {
+        if (this.started) throw excInfo
+      } else if (this.status !== undefined) {
+        throw new Error('startResponse was already called; pass excInfo to replace the response after an error')
+      }
+      if (typeof status !== 'string') throw new TypeError(`the status must be a string like "200 OK", not ${typeof status}`)
+      this.status = status
+      this.headers = headers
+      return this.writeCallable
+    }
+  }
+
+  run(app: App): void {
+    let result: Body | Promise<Body>
+    try {
+      result = app(this.environ, this.startResponse)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    if (isPromiseLike(result)) {
+      this.host.track(this.id, this)
+      result.then(
+        (body) => this.send(body),
+        (err) => this.fail(err),
+      )
+      return
+    }
+    this.send(result)
+  }
+
+  /** The client went away: stop producing, release the body reader. */
+  closed(): void {
+    this.gone = true
+    this.finished = true
+    this.input.fail(new Error('the client closed the connection'))
+    this.wakeDrain()
+  }
+
+  drained(): void {
+    this.wakeDrain()
+  }
+
+  get input(): RequestInput {
+    return this.environ['ugn.input']
+  }
+
+  private readonly writeCallable: Write = (chunk) => {
+    if (this.finished) throw new Error('the response is already complete')
+    this.emit(chunk, false)
+  }
+
+  private send(body: Body): void {
+    try {
+      if (this.gone) return closeBody(body)
+      if (this.status === undefined) {
+        closeBody(body)
+        throw new Error('the app returned without calling startResponse')
+      }
+      if (typeof body === 'string' || body instanceof Uint8Array) return this.complete(body)
+      if (body === null || body === undefined) return this.complete('')
+      if (Array.isArray(body)) return this.complete(joinChunks(body as Chunk[]))
+      if (body instanceof FileWrapper) return void this.stream(body.toReadable(), body)
+      if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === 'function') {
+        return void this.stream(body as AsyncIterable<Chunk>, body)
+      }
+      if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === 'function') {
+        return void this.stream(body as Iterable<Chunk>, body)
+      }
+      throw new TypeError(`the app returned ${Object.prototype.toString.call(body)}, which is not a response body (see docs/SPEC.md)`)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  /** The whole body is known: one call carries status, headers and body. */
+  private complete(body: Chunk): void {
+    if (this.started) {
+      this.emit(body, false)
+      this.finish()
+      return
+    }
+    const count = this.packHead()
+    this.started = true
+    this.finished = true
+    this.host.untrack(this.id)
+    native.respond(this.id, this.packed, count, body, true)
+  }
+
+  private async stream(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, owner: unknown): Promise<void> {
+    this.host.track(this.id, this)
+    try {
+      for await (const chunk of chunks as AsyncIterable<Chunk>) {
+        if (this.gone) break
+        if (chunk.length === 0) continue
+        if (this.emit(chunk, true) === WRITE_FULL) await new Promise<void>((resolve) => (this.drainWaiter = resolve))
+      }
+      if (!this.gone) this.finish()
+    } catch (err) {
+      this.fail(err)
+    } finally {
+      if (this.gone && owner instanceof Readable) owner.destroy()
+      closeBody(owner)
+    }
+  }
+
+  private emit(chunk: Chunk, canWait: boolean): number {
+    let status: number
+    if (!this.started) {
+      const count = this.packHead()
+      this.started = true
+      status = native.respond(this.id, this.packed, count, chunk, false)
+    } else {
+      status = native.write(this.id, chunk)
+    }
+    if (status === WRITE_GONE) this.closed()
+    return canWait ? status : 0
+  }
+
+  private finish(): void {
+    if (this.finished) return
+    this.finished = true
+    this.host.untrack(this.id)
+    if (!this.started) {
+      this.complete('')
+      return
+    }
+    native.end(this.id)
+  }
+
+  private fail(err: unknown): void {
+    const uri = this.environ.RAW_URI
+    if (this.gone) return
+    if (!this.started) {
+      log.error(`Error handling request ${uri}\n${describe(err)}`)
+      this.status = INTERNAL_ERROR
+      this.headers = [['Content-Type', 'text/plain']]
+      this.finished = false
+      try {
+        this.complete('Internal Server Error\n')
+      } catch (second) {
+        log.error(`Cannot send the error response for ${uri}: ${describe(second)}`)
+        native.abort(this.id)
+      }
+      return
+    }
+    log.error(`Error handling request ${uri} after its response started; closing the connection\n${describe(err)}`)
+    this.finished = true
+    this.host.untrack(this.id)
+    native.abort(this.id)
+  }
+
+  private packed = ''
+
+  /** Lays the status and headers out as one string plus lengths in the shared array. */
+  private packHead(): number {
+    const meta = this.host.resMeta
+    const status = this.status as string
+    let text = status
+    meta[0] = status.length
+    let count = 0
+    const add = (name: string, value: string | number) => {
+      const v = typeof value === 'string' ? value : String(value)
+      if (1 + 2 * (count + 1) > meta.length) throw new Error(`too many response headers (the limit is ${(meta.length - 1) / 2})`)
+      meta[1 + 2 * count] = name.length
+      meta[2 + 2 * count] = v.length
+      text += name + v
+      count++
+    }
+    const headers = this.headers as HeaderList
+    if (Array.isArray(headers)) {
+      for (const pair of headers) add(String(pair[0]), pair[1])
+    } else {
+      for (const name of Object.keys(headers)) add(name, (headers as Record<string, string | number>)[name])
+    }
+    this.packed = text
+    return count
+  }
+
+  private wakeDrain(): void {
+    const waiter = this.drainWaiter
+    this.drainWaiter = undefined
+    waiter?.()
+  }
+}
+
+function joinChunks(chunks: Chunk[]): Chunk {
+  if (chunks.length === 0) return ''
+  if (chunks.length === 1) return chunks[0]
+  let allStrings = true
+  for (const c of chunks) if (typeof c !== 'string') allStrings = false
+  if (allStrings) return chunks.join('')
+  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
+}
+
+/** WSGI's rule: the server calls the body's close() when it is done with it, whatever happened. */
+function closeBody(body: unknown): void {
+  const close = (body as { close?: unknown } | null | undefined)?.close
+  if (typeof close !== 'function' || body instanceof Readable) return
+  try {
+    ;(close as () => void).call(body)
+  } catch (err) {
+    log.error(`Error closing the response body: ${describe(err)}`)
+  }
+}

@@ -1,0 +1,226 @@
+// Every setting is declared once here: its name, flags, type, default, validation and help.
+// The CLI, the worker's configuration and docs/settings.md are all derived from this table.
+
+export class SettingError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`Invalid value for ${setting}: ${message}`)
+    this.name = 'SettingError'
+  }
+}
+
+export type Kind = 'int' | 'number' | 'string' | 'bool' | 'list' | 'choice'
+
+export interface Setting<T = unknown> {
+  /** Gunicorn-style snake_case name, used in config files and error messages. */
+  name: string
+  section: string
+  /** Command-line flags, short form first. */
+  flags: string[]
+  /** Placeholder shown in help for the flag's argument. */
+  meta?: string
+  kind: Kind
+  choices?: readonly string[]
+  default: () => T
+  /** Turns a raw value (CLI string, config file value) into a checked one, or throws SettingError. */
+  parse: (raw: unknown, name: string) => T
+  help: string
+}
+
+function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (raw: unknown, name: string): number => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN
+    if (!Number.isInteger(n)) throw new SettingError(name, `${JSON.stringify(raw)} is not an integer`)
+    if (n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`
+      throw new SettingError(name, `${n} is out of range: allowed values are ${range}`)
+    }
+    return n
+  }
+}
+
+function num(min: number) {
+  return (raw: unknown, name: string): number => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
+    if (!Number.isFinite(n)) throw new SettingError(name, `${JSON.stringify(raw)} is not a number`)
+    if (n < min) throw new SettingError(name, `${n} is out of range: allowed values are >= ${min}`)
+    return n
+  }
+}
+
+function choice<T extends string>(choices: readonly T[]) {
+  return (raw: unknown, name: string): T => {
+    if (typeof raw === 'string' && (choices as readonly string[]).includes(raw.toLowerCase())) return raw.toLowerCase() as T
+    throw new SettingError(name, `${JSON.stringify(raw)} is not one of the allowed values: ${choices.join(', ')}`)
+  }
+}
+
+function bool(raw: unknown, name: string): boolean {
+  if (typeof raw === 'boolean') return raw
+  if (typeof raw === 'string' && ['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true
+  if (typeof raw === 'string' && ['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false
+  throw new SettingError(name, `${JSON.stringify(raw)} is not a boolean: allowed values are true, false`)
+}
+
+function stringList(raw: unknown, name: string): string[] {
+  const list = Array.isArray(raw) ? raw : [raw]
+  for (const item of list) {
+    if (typeof item !== 'string' || item.trim() === '') throw new SettingError(name, `${JSON.stringify(item)} is not a non-empty string`)
+  }
+  return list.map((s: string) => s.trim())
+}
+
+function defaultWorkers(): number {
+  const fromEnv = process.env.WEB_CONCURRENCY
+  return fromEnv ? int(1)(fromEnv, 'workers (from WEB_CONCURRENCY)') : 1
+}
+
+export const WORKER_CLASSES = ['async', 'sync'] as const
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
+
+export const settings = {
+  bind: {
+    name: 'bind',
+    section: 'Server Socket',
+    flags: ['-b', '--bind'],
+    meta: 'ADDRESS',
+    kind: 'list',
+    default: () => ['127.0.0.1:8000'],
+    parse: stringList,
+    help: 'The socket to bind: HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. Repeat to bind several.',
+  },
+  backlog: {
+    name: 'backlog',
+    section: 'Server Socket',
+    flags: ['--backlog'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 2048,
+    parse: int(1, 65535),
+    help: 'The maximum number of pending connections the kernel queues for each listener.',
+  },
+  reuse_port: {
+    name: 'reuse_port',
+    section: 'Server Socket',
+    flags: ['--reuse-port'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help: 'Set SO_REUSEPORT on the listening sockets.',
+  },
+  workers: {
+    name: 'workers',
+    section: 'Worker Processes',
+    flags: ['-w', '--workers'],
+    meta: 'INT',
+    kind: 'int',
+    default: defaultWorkers,
+    parse: int(1, 4096),
+    help: 'The number of worker processes. Defaults to $WEB_CONCURRENCY, else 1, as in Gunicorn.',
+  },
+  worker_class: {
+    name: 'worker_class',
+    section: 'Worker Processes',
+    flags: ['-k', '--worker-class'],
+    meta: 'STRING',
+    kind: 'choice',
+    choices: WORKER_CLASSES,
+    default: (): (typeof WORKER_CLASSES)[number] => 'async',
+    parse: choice(WORKER_CLASSES),
+    help:
+      'async: each worker serves many connections at once on its event loop (up to --worker-connections). ' +
+      'sync: one connection at a time per worker and no keep-alive, for strict isolation.',
+  },
+  worker_connections: {
+    name: 'worker_connections',
+    section: 'Worker Processes',
+    flags: ['--worker-connections'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 1000,
+    parse: int(1, 1_000_000),
+    help: 'The maximum number of simultaneous connections per async worker.',
+  },
+  timeout: {
+    name: 'timeout',
+    section: 'Worker Processes',
+    flags: ['-t', '--timeout'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 30,
+    parse: int(0),
+    help: 'Workers silent for more than this many seconds are killed and restarted (0 disables).',
+  },
+  graceful_timeout: {
+    name: 'graceful_timeout',
+    section: 'Worker Processes',
+    flags: ['--graceful-timeout'],
+    meta: 'INT',
+    kind: 'number',
+    default: () => 30,
+    parse: num(0),
+    help: 'After a graceful stop begins, workers still running after this many seconds are force killed.',
+  },
+  keepalive: {
+    name: 'keepalive',
+    section: 'Worker Processes',
+    flags: ['--keep-alive'],
+    meta: 'INT',
+    kind: 'number',
+    default: () => 2,
+    parse: num(0),
+    help: 'Seconds to wait for the next request on a keep-alive connection (0 disables keep-alive).',
+  },
+  limit_request_line: {
+    name: 'limit_request_line',
+    section: 'Security',
+    flags: ['--limit-request-line'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 4094,
+    parse: int(0, 8190),
+    help: 'The maximum size of the HTTP request line in bytes (0 means 8190). Longer lines get 414.',
+  },
+  limit_request_fields: {
+    name: 'limit_request_fields',
+    section: 'Security',
+    flags: ['--limit-request-fields'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 100,
+    parse: int(0, 32768),
+    help: 'The maximum number of header fields in a request. More get 431.',
+  },
+  limit_request_field_size: {
+    name: 'limit_request_field_size',
+    section: 'Security',
+    flags: ['--limit-request-field_size', '--limit-request-field-size'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 8190,
+    parse: int(0, 65536),
+    help: 'The maximum size of one request header field in bytes (0 means 8190). Larger fields get 431.',
+  },
+  log_level: {
+    name: 'log_level',
+    section: 'Logging',
+    flags: ['--log-level'],
+    meta: 'LEVEL',
+    kind: 'choice',
+    choices: LOG_LEVELS,
+    default: (): (typeof LOG_LEVELS)[number] => 'info',
+    parse: choice(LOG_LEVELS),
+    help: 'The granularity of error log output.',
+  },
+} satisfies Record<string, Setting>
+
+type Table = typeof settings
+export type Config = { [K in keyof Table]: ReturnType<Table[K]['default']> }
+
+export function defaults(): Config {
+  const out: Record<string, unknown> = {}
+  for (const [key, s] of Object.entries(settings)) out[key] = (s as Setting).default()
+  return out as Config
+}

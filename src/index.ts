@@ -1,0 +1,9 @@
+// ugn's public API: the types an app (and a config file, later) is written against.
+
+export type { Environ } from './bridge/environ.js'
+export type { App, Body, Chunk, HeaderList, StartResponse, Write } from './bridge/exchange.js'
+export { FileWrapper } from './bridge/file-wrapper.js'
+export type { RequestInput } from './bridge/input.js'
+export { RequestBodyError } from './bridge/input.js'
+export type { Config } from './config/settings.js'
+export { VERSION } from './version.js'

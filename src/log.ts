@@ -1,0 +1,47 @@
+// Error log lines in Gunicorn's default format, so existing log tooling parses them:
+// [2026-11-23 08:18:58 +0000] [1234] [INFO] Listening at: http://127.0.0.1:8000 (1234)
+
+export type Level = 'debug' | 'info' | 'warning' | 'error' | 'critical'
+
+const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 }
+
+let threshold = rank.info
+
+export function setLogLevel(level: Level): void {
+  threshold = rank[level]
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n)
+}
+
+function timestamp(d: Date): string {
+  const offset = -d.getTimezoneOffset()
+  const sign = offset >= 0 ? '+' : '-'
+  const abs = Math.abs(offset)
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
+    `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+  )
+}
+
+function emit(level: Level, message: string): void {
+  if (rank[level] < threshold) return
+  process.stderr.write(`[${timestamp(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${message}\n`)
+}
+
+export const log = {
+  debug: (m: string) => emit('debug', m),
+  info: (m: string) => emit('info', m),
+  warning: (m: string) => emit('warning', m),
+  error: (m: string) => emit('error', m),
+  critical: (m: string) => emit('critical', m),
+  /** Logs an error with its stack, the way Gunicorn logs an exception. */
+  exception: (m: string, err: unknown) => emit('error', `${m}\n${describe(err)}`),
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`
+  return String(err)
+}

@@ -1,0 +1,70 @@
+// The compiled addon, loaded through the loader `napi build` generates (binding.cjs), which
+// picks the local build or the installed per-platform package.
+import { createRequire } from 'node:module'
+
+export interface ListenerInfo {
+  fd: number
+  url: string
+}
+
+export interface ReapInfo {
+  code?: number | null
+  signal?: string | null
+}
+
+/** Write results shared by respond, write and end. */
+export const WRITE_READY = 0
+export const WRITE_FULL = 1
+export const WRITE_GONE = -1
+
+/** Event kinds passed to the worker's onEvent callback. */
+export const EV_BODY = 1
+export const EV_BODY_END = 2
+export const EV_BODY_ERROR = 3
+export const EV_DRAIN = 4
+export const EV_CLOSED = 5
+
+export interface Binding {
+  // Master side: sockets and processes (crates/ugn-process).
+  bindListeners(binds: string[], backlog: number, reusePort: boolean): ListenerInfo[]
+  closeListeners(unlinkUnix: boolean): void
+  spawnWorker(
+    program: string,
+    args: string[],
+    env: Record<string, string>,
+    fds: number[],
+    parentDeathSignal?: number | null,
+  ): number
+  killProcess(pid: number, signal: string): boolean
+  tryReap(pid: number): ReapInfo | null
+
+  // Worker side: the HTTP engine (crates/ugn-server), see src/native/server.rs.
+  serverStart(
+    fds: Int32Array,
+    options: Int32Array,
+    serverHeader: string,
+    reqMeta: Int32Array,
+    resMeta: Int32Array,
+    onRequest: (text: string, body: Buffer | undefined) => void,
+    onEvent: (kind: number, id: number, chunk: Buffer | undefined) => void,
+  ): void
+  serverStop(): void
+  serverShutdown(): void
+  serverConnections(): number
+  respond(id: number, text: string, headerCount: number, body: string | Uint8Array | undefined, end: boolean): number
+  write(id: number, chunk: string | Uint8Array): number
+  end(id: number): number
+  abort(id: number): void
+  pauseBody(id: number, paused: boolean): void
+}
+
+const require = createRequire(import.meta.url)
+
+function load(): Binding {
+  if (process.platform === 'win32') {
+    throw new Error('ugn runs on Linux and macOS only: its pre-fork model needs POSIX processes and signals')
+  }
+  return require('../binding.cjs') as Binding
+}
+
+export const native: Binding = load()

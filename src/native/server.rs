@@ -1,0 +1,525 @@
+//! Glue between one worker's [`ugn_server::Server`] and its JavaScript thread.
+//!
+//! The server's poller fd is watched by one `uv_poll` handle on Node's own loop. When it is
+//! readable, [`run_batch`] handles every ready socket and calls JavaScript directly, once per
+//! request, inside one callback scope per round, so promise jobs and `process.nextTick` run as
+//! they would after any Node callback. Responses produced during the batch are flushed together
+//! at its end; a response produced later (an async handler) is written at once.
+//!
+//! Request metadata crosses in a shared `Int32Array` (`reqMeta`, written here, read by JS) and
+//! response header lengths in another (`resMeta`, written by JS, read here), so each crossing
+//! carries one string plus integers instead of an object built property by property.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use napi::sys;
+use ugn_http::Limits;
+use ugn_server::{ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
+
+use crate::raw::{self, Env, Ref, Value};
+use crate::uv::{self, UvHandle};
+
+/// Event codes passed to the JavaScript `onEvent(kind, id, chunk)` callback.
+const EV_BODY: i32 = 1;
+const EV_BODY_END: i32 = 2;
+const EV_BODY_ERROR: i32 = 3;
+const EV_DRAIN: i32 = 4;
+const EV_CLOSED: i32 = 5;
+
+/// `reqMeta` layout: fixed slots, then four offsets per header.
+const M_ID: usize = 0;
+const M_FLAGS: usize = 1;
+const M_LISTENER: usize = 2;
+const M_PEER_PORT: usize = 3;
+const M_METHOD: usize = 4;
+const M_TARGET: usize = 6;
+const M_PATH: usize = 8;
+const M_QUERY: usize = 10;
+const M_PEER: usize = 12;
+const M_HEADER_COUNT: usize = 14;
+const M_HEADERS: usize = 15;
+
+const F_KEEP_ALIVE: i32 = 1;
+const F_BODY_COMPLETE: i32 = 2;
+const F_EXPECT_CONTINUE: i32 = 4;
+const F_UPGRADE: i32 = 8;
+const F_HAS_BODY: i32 = 16;
+
+/// Rounds of poll-and-dispatch per libuv callback before yielding to the rest of the loop.
+const MAX_ROUNDS: usize = 16;
+
+/// `options` Int32Array layout for `serverStart`.
+const O_KEEP_ALIVE_MS: usize = 0;
+const O_MAX_CONNECTIONS: usize = 1;
+const O_LIMIT_REQUEST_LINE: usize = 2;
+const O_LIMIT_REQUEST_FIELDS: usize = 3;
+const O_LIMIT_REQUEST_FIELD_SIZE: usize = 4;
+const O_LEN: usize = 5;
+
+struct Glue {
+  env: Env,
+  on_request: Ref,
+  on_event: Ref,
+  req_meta: *mut i32,
+  req_meta_len: usize,
+  res_meta: *const i32,
+  res_meta_len: usize,
+  _keep: Vec<Ref>,
+  resource: Ref,
+  context: sys::napi_async_context,
+  _poll: UvHandle,
+  _timer: UvHandle,
+  idle: UvHandle,
+  idle_on: Cell<bool>,
+  in_batch: Cell<bool>,
+  units: RefCell<Vec<u16>>,
+  bytes: RefCell<Vec<u8>>,
+  body: RefCell<Vec<u8>>,
+}
+
+thread_local! {
+  static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
+  static GLUE: RefCell<Option<Rc<Glue>>> = const { RefCell::new(None) };
+}
+
+fn with_server<R>(f: impl FnOnce(&mut Server) -> R) -> Option<R> {
+  SERVER.with(|cell| cell.borrow_mut().as_mut().map(f))
+}
+
+fn glue() -> Option<Rc<Glue>> {
+  GLUE.with(|g| g.borrow().clone())
+}
+
+pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
+  raw::set_function(env, exports, "serverStart", server_start)?;
+  raw::set_function(env, exports, "serverStop", server_stop)?;
+  raw::set_function(env, exports, "serverShutdown", server_shutdown)?;
+  raw::set_function(env, exports, "serverConnections", server_connections)?;
+  raw::set_function(env, exports, "respond", respond)?;
+  raw::set_function(env, exports, "write", write)?;
+  raw::set_function(env, exports, "end", end)?;
+  raw::set_function(env, exports, "abort", abort)?;
+  raw::set_function(env, exports, "pauseBody", pause_body)?;
+  Ok(())
+}
+
+/// `serverStart(fds, options, serverHeader, reqMeta, resMeta, onRequest, onEvent)`
+unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Value {
+  let [fds, options, server_header, req_meta, res_meta, on_request, on_event] = raw::args::<7>(env, info);
+  if glue().is_some() {
+    return raw::throw(env, "the server is already running in this thread");
+  }
+  let Some(fds) = raw::i32s_of(env, fds) else { return raw::throw(env, "fds must be an Int32Array") };
+  let Some(opts) = raw::i32s_of(env, options).filter(|o| o.len() >= O_LEN) else {
+    return raw::throw(env, "options must be an Int32Array of the documented layout");
+  };
+  let (Some(req), Some(res)) = (raw::i32s_of(env, req_meta), raw::i32s_of(env, res_meta)) else {
+    return raw::throw(env, "reqMeta and resMeta must be Int32Arrays");
+  };
+  let mut header = Vec::new();
+  raw::append_utf8(env, server_header, &mut header);
+
+  let limits = Limits {
+    max_request_line: opts[O_LIMIT_REQUEST_LINE].max(0) as usize,
+    max_headers: opts[O_LIMIT_REQUEST_FIELDS].max(0) as usize,
+    max_header_field_size: opts[O_LIMIT_REQUEST_FIELD_SIZE].max(0) as usize,
+    ..Limits::default()
+  };
+  if M_HEADERS + 4 * limits.max_headers > req.len() {
+    return raw::throw(env, "reqMeta is too short for limit_request_fields");
+  }
+  let config = ServerConfig {
+    keep_alive: Duration::from_millis(opts[O_KEEP_ALIVE_MS].max(0) as u64),
+    max_connections: opts[O_MAX_CONNECTIONS].max(1) as usize,
+    limits,
+    server_header: header,
+    ..ServerConfig::default()
+  };
+  let server = match Server::from_listener_fds(fds, config) {
+    Ok(server) => server,
+    Err(e) => return raw::throw(env, &format!("cannot serve the inherited sockets: {e}")),
+  };
+
+  let mut lp = ptr::null_mut();
+  sys::napi_get_uv_event_loop(env, &mut lp);
+  let lp = lp as *mut uv::Loop;
+  let handles = (|| -> Result<_, String> {
+    Ok((
+      UvHandle::poll(lp, server.poll_fd(), on_readable)?,
+      UvHandle::interval(lp, 250, on_tick)?,
+      UvHandle::idle(lp)?,
+    ))
+  })();
+  let (poll, timer, idle) = match handles {
+    Ok(h) => h,
+    Err(e) => return raw::throw(env, &format!("cannot watch the server on the event loop: {e}")),
+  };
+
+  let mut resource = ptr::null_mut();
+  sys::napi_create_object(env, &mut resource);
+  let name = raw::latin1(env, b"ugn.request");
+  let mut context = ptr::null_mut();
+  sys::napi_async_init(env, resource, name, &mut context);
+
+  let glue = Glue {
+    env,
+    on_request: Ref::new(env, on_request),
+    on_event: Ref::new(env, on_event),
+    req_meta: req.as_mut_ptr(),
+    req_meta_len: req.len(),
+    res_meta: res.as_ptr(),
+    res_meta_len: res.len(),
+    _keep: vec![Ref::new(env, req_meta), Ref::new(env, res_meta)],
+    resource: Ref::new(env, resource),
+    context,
+    _poll: poll,
+    _timer: timer,
+    idle,
+    idle_on: Cell::new(false),
+    in_batch: Cell::new(false),
+    units: RefCell::new(Vec::with_capacity(1024)),
+    bytes: RefCell::new(Vec::with_capacity(1024)),
+    body: RefCell::new(Vec::with_capacity(1024)),
+  };
+  SERVER.with(|cell| *cell.borrow_mut() = Some(server));
+  GLUE.with(|g| *g.borrow_mut() = Some(Rc::new(glue)));
+  raw::undefined(env)
+}
+
+/// Closes every connection and releases the loop handles, so the process can exit.
+unsafe extern "C" fn server_stop(env: Env, _info: sys::napi_callback_info) -> Value {
+  if let Some(mut server) = SERVER.with(|cell| cell.borrow_mut().take()) {
+    server.close_all();
+  }
+  GLUE.with(|g| g.borrow_mut().take());
+  raw::undefined(env)
+}
+
+unsafe extern "C" fn server_shutdown(env: Env, _info: sys::napi_callback_info) -> Value {
+  with_server(|s| s.shutdown());
+  after_call();
+  raw::undefined(env)
+}
+
+unsafe extern "C" fn server_connections(env: Env, _info: sys::napi_callback_info) -> Value {
+  raw::int(env, with_server(|s| s.connections() as i32).unwrap_or(0))
+}
+
+/// `respond(id, text, headerCount, body, end)`: `text` is the status followed by every header
+/// name and value; their lengths are in `resMeta` (status first, then name, value, ...).
+unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id, text, count, body, end] = raw::args::<5>(env, info);
+  let Some(glue) = glue() else { return gone(env) };
+  let id = ConnId::from_raw(raw::to_u32(env, id));
+  let count = raw::to_u32(env, count) as usize;
+  let end = raw::to_bool(env, end);
+  if 1 + 2 * count > glue.res_meta_len {
+    return raw::throw(env, "too many response headers");
+  }
+  let lengths = std::slice::from_raw_parts(glue.res_meta, 1 + 2 * count);
+
+  let mut units = glue.units.borrow_mut();
+  raw::utf16(env, text, &mut units);
+  let mut bytes = glue.bytes.borrow_mut();
+  bytes.clear();
+  let mut fields: Vec<&[u8]> = Vec::with_capacity(1 + 2 * count);
+  if let Err(message) = latin1_fields(&units, lengths, &mut bytes) {
+    return raw::throw(env, &message);
+  }
+  let mut at = 0;
+  for &len in lengths {
+    let len = len.max(0) as usize;
+    fields.push(&bytes[at..at + len]);
+    at += len;
+  }
+  let headers: Vec<(&[u8], &[u8])> = fields[1..].chunks_exact(2).map(|p| (p[0], p[1])).collect();
+
+  let mut body_buf = glue.body.borrow_mut();
+  let Some(body) = body_bytes(env, body, &mut body_buf) else {
+    return raw::throw(env, "a response body must be a string, a Uint8Array or undefined");
+  };
+  let result = with_server(|s| s.respond(id, fields[0], &headers, body, end));
+  drop((units, bytes, body_buf));
+  finish_write(env, &glue, result)
+}
+
+/// `write(id, chunk)`
+unsafe extern "C" fn write(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id, chunk] = raw::args::<2>(env, info);
+  let Some(glue) = glue() else { return gone(env) };
+  let id = ConnId::from_raw(raw::to_u32(env, id));
+  let mut body_buf = glue.body.borrow_mut();
+  let Some(body) = body_bytes(env, chunk, &mut body_buf) else {
+    return raw::throw(env, "a response body chunk must be a string or a Uint8Array");
+  };
+  let result = with_server(|s| s.write(id, body));
+  drop(body_buf);
+  finish_write(env, &glue, result)
+}
+
+/// `end(id)`
+unsafe extern "C" fn end(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id] = raw::args::<1>(env, info);
+  let Some(glue) = glue() else { return gone(env) };
+  let id = ConnId::from_raw(raw::to_u32(env, id));
+  let result = with_server(|s| s.end(id));
+  finish_write(env, &glue, result)
+}
+
+/// `abort(id)`
+unsafe extern "C" fn abort(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id] = raw::args::<1>(env, info);
+  with_server(|s| s.abort(ConnId::from_raw(raw::to_u32(env, id))));
+  after_call();
+  raw::undefined(env)
+}
+
+/// `pauseBody(id, paused)`
+unsafe extern "C" fn pause_body(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id, paused] = raw::args::<2>(env, info);
+  let (id, paused) = (ConnId::from_raw(raw::to_u32(env, id)), raw::to_bool(env, paused));
+  with_server(|s| s.set_body_paused(id, paused));
+  after_call();
+  raw::undefined(env)
+}
+
+/// Write status codes returned to JavaScript.
+const W_READY: i32 = 0;
+const W_FULL: i32 = 1;
+const W_GONE: i32 = -1;
+
+unsafe fn gone(env: Env) -> Value {
+  raw::int(env, W_GONE)
+}
+
+unsafe fn finish_write(
+  env: Env,
+  glue: &Glue,
+  result: Option<Result<WriteStatus, RespondError>>,
+) -> Value {
+  after_call_with(glue);
+  match result {
+    Some(Ok(WriteStatus::Ready)) => raw::int(env, W_READY),
+    Some(Ok(WriteStatus::Full)) => raw::int(env, W_FULL),
+    None | Some(Err(RespondError::Gone)) => raw::int(env, W_GONE),
+    Some(Err(e)) => raw::throw(env, &e.to_string()),
+  }
+}
+
+fn after_call() {
+  if let Some(glue) = glue() {
+    after_call_with(&glue);
+  }
+}
+
+/// Outside a batch nobody else will flush: write now, and let the idle handle dispatch
+/// anything the call unblocked (the next pipelined request, say).
+fn after_call_with(glue: &Glue) {
+  if glue.in_batch.get() {
+    return;
+  }
+  let pending = with_server(|s| {
+    s.flush();
+    s.has_events()
+  });
+  if pending == Some(true) {
+    arm_idle(glue);
+  }
+}
+
+fn arm_idle(glue: &Glue) {
+  if !glue.idle_on.replace(true) {
+    glue.idle.start_idle(on_idle);
+  }
+}
+
+/// Narrows UTF-16 text to bytes; HTTP fields are ISO-8859-1, so a wider character is refused
+/// with the name of the field that holds it.
+fn latin1_fields(units: &[u16], lengths: &[i32], out: &mut Vec<u8>) -> Result<(), String> {
+  let total: usize = lengths.iter().map(|&l| l.max(0) as usize).sum();
+  if total != units.len() {
+    return Err("response header lengths do not match the header text".into());
+  }
+  out.reserve(units.len());
+  let mut at = 0;
+  for (i, &len) in lengths.iter().enumerate() {
+    let field = &units[at..at + len.max(0) as usize];
+    if field.iter().any(|&u| u > 0xff) {
+      let what = match i {
+        0 => "the status line".to_string(),
+        _ if i % 2 == 1 => format!("header name {:?}", String::from_utf16_lossy(field)),
+        _ => format!("the value of header {:?}", String::from_utf16_lossy(&units[at - lengths[i - 1] as usize..at])),
+      };
+      return Err(format!("{what} contains a character outside ISO-8859-1"));
+    }
+    out.extend(field.iter().map(|&u| u as u8));
+    at += field.len();
+  }
+  Ok(())
+}
+
+unsafe fn body_bytes<'a>(env: Env, value: Value, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+  match raw::type_of(env, value) {
+    sys::ValueType::napi_undefined | sys::ValueType::napi_null => Some(&[]),
+    sys::ValueType::napi_string => {
+      scratch.clear();
+      raw::append_utf8(env, value, scratch);
+      Some(&scratch[..])
+    }
+    _ => raw::bytes_of(env, value),
+  }
+}
+
+unsafe extern "C" fn on_readable(_handle: *mut uv::Handle, _status: i32, _events: i32) {
+  if let Some(glue) = glue() {
+    run_batch(&glue);
+  }
+}
+
+unsafe extern "C" fn on_idle(_handle: *mut uv::Handle) {
+  let Some(glue) = glue() else { return };
+  run_batch(&glue);
+  if with_server(|s| s.has_events()) != Some(true) {
+    glue.idle_on.set(false);
+    glue.idle.stop_idle();
+  }
+}
+
+unsafe extern "C" fn on_tick(_handle: *mut uv::Handle) {
+  with_server(|s| s.tick(Instant::now()));
+}
+
+/// Handles every ready socket and every request they carry, then flushes all responses.
+unsafe fn run_batch(glue: &Glue) {
+  let env = glue.env;
+  let mut scope = ptr::null_mut();
+  sys::napi_open_handle_scope(env, &mut scope);
+  glue.in_batch.set(true);
+  for _ in 0..MAX_ROUNDS {
+    let _ = with_server(|s| s.poll_io(Some(Duration::ZERO)));
+    if with_server(|s| s.has_events()) != Some(true) {
+      break;
+    }
+    let mut callback_scope = ptr::null_mut();
+    sys::napi_open_callback_scope(env, glue.resource.get(env), glue.context, &mut callback_scope);
+    dispatch_events(glue);
+    // Closing the scope runs queued promise jobs and nextTicks: async handlers that resolve
+    // at once respond here, still inside the batch.
+    sys::napi_close_callback_scope(env, callback_scope);
+  }
+  glue.in_batch.set(false);
+  let pending = with_server(|s| {
+    s.flush();
+    s.has_events()
+  });
+  if pending == Some(true) {
+    arm_idle(glue);
+  }
+  sys::napi_close_handle_scope(env, scope);
+}
+
+unsafe fn dispatch_events(glue: &Glue) {
+  let env = glue.env;
+  while let Some(Some(event)) = with_server(|s| s.next_event()) {
+    let mut scope = ptr::null_mut();
+    sys::napi_open_handle_scope(env, &mut scope);
+    let id = event.id;
+    match event.kind {
+      EventKind::Request => dispatch_request(glue, id),
+      EventKind::Body => {
+        let chunk = with_server(|s| s.body_chunk(id).map(|b| raw::buffer_copy(env, b))).flatten();
+        if let Some(chunk) = chunk {
+          with_server(|s| s.body_consumed(id));
+          call_event(glue, EV_BODY, id, chunk);
+        }
+      }
+      EventKind::BodyEnd => call_event(glue, EV_BODY_END, id, raw::undefined(env)),
+      EventKind::BodyError => call_event(glue, EV_BODY_ERROR, id, raw::undefined(env)),
+      EventKind::Drain => call_event(glue, EV_DRAIN, id, raw::undefined(env)),
+      EventKind::Closed => call_event(glue, EV_CLOSED, id, raw::undefined(env)),
+    }
+    sys::napi_close_handle_scope(env, scope);
+  }
+}
+
+unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
+  let env = glue.env;
+  let meta = std::slice::from_raw_parts_mut(glue.req_meta, glue.req_meta_len);
+  let prepared = with_server(|s| {
+    let view = s.request(id)?;
+    let head = view.head;
+    let mut flags = (head.minor_version as i32) << 8;
+    if head.keep_alive {
+      flags |= F_KEEP_ALIVE;
+    }
+    if view.body.is_some() {
+      flags |= F_BODY_COMPLETE;
+    }
+    if head.expect_continue {
+      flags |= F_EXPECT_CONTINUE;
+    }
+    if head.upgrade {
+      flags |= F_UPGRADE;
+    }
+    if !matches!(head.body, ugn_http::BodyKind::None | ugn_http::BodyKind::Length(0)) {
+      flags |= F_HAS_BODY;
+    }
+    meta[M_ID] = id.raw() as i32;
+    meta[M_FLAGS] = flags;
+    meta[M_LISTENER] = view.listener as i32;
+    meta[M_PEER_PORT] = view.peer_port as i32;
+    for (at, span) in [
+      (M_METHOD, head.method),
+      (M_TARGET, head.target),
+      (M_PATH, head.path),
+      (M_QUERY, head.query),
+      (M_PEER, view.peer),
+    ] {
+      meta[at] = span.start as i32;
+      meta[at + 1] = span.end as i32;
+    }
+    let count = view.headers.len().min((meta.len() - M_HEADERS) / 4);
+    meta[M_HEADER_COUNT] = count as i32;
+    for (i, h) in view.headers[..count].iter().enumerate() {
+      let at = M_HEADERS + 4 * i;
+      meta[at] = h.name.start as i32;
+      meta[at + 1] = h.name.end as i32;
+      meta[at + 2] = h.value.start as i32;
+      meta[at + 3] = h.value.end as i32;
+    }
+    let text = raw::latin1(env, view.text);
+    let body = match view.body {
+      Some(b) if !b.is_empty() => raw::buffer_copy(env, b),
+      _ => raw::undefined(env),
+    };
+    Some((text, body, view.body.is_some_and(|b| !b.is_empty())))
+  })
+  .flatten();
+  let Some((text, body, had_body)) = prepared else { return };
+  if had_body {
+    with_server(|s| s.body_consumed(id));
+  }
+  call(glue, glue.on_request.get(env), &[text, body]);
+}
+
+unsafe fn call_event(glue: &Glue, kind: i32, id: ConnId, chunk: Value) {
+  let env = glue.env;
+  let args = [raw::int(env, kind), raw::int(env, id.raw() as i32), chunk];
+  call(glue, glue.on_event.get(env), &args);
+}
+
+/// Calls into JavaScript; an exception the callback did not catch goes to Node's
+/// `uncaughtException` machinery, exactly as one thrown from any other Node callback.
+unsafe fn call(glue: &Glue, func: Value, args: &[Value]) {
+  let env = glue.env;
+  let mut result = ptr::null_mut();
+  let status = sys::napi_call_function(env, raw::undefined(env), func, args.len(), args.as_ptr(), &mut result);
+  if status == sys::Status::napi_pending_exception {
+    let mut error = ptr::null_mut();
+    sys::napi_get_and_clear_last_exception(env, &mut error);
+    sys::napi_fatal_exception(env, error);
+  }
+}

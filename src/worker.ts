@@ -1,0 +1,91 @@
+// A worker process: loads the app, serves the inherited listeners on its own event loop
+// through the Rust engine, and stops gracefully on TERM or at once on INT/QUIT.
+
+import { AppLookupError, loadApp } from './app/load.js'
+import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
+import type { ServerAddress } from './bridge/environ.js'
+import type { App } from './bridge/exchange.js'
+import { createDispatcher } from './bridge/dispatcher.js'
+import { FileWrapper } from './bridge/file-wrapper.js'
+import { describe, log, setLogLevel } from './log.js'
+import { native } from './native.js'
+
+const SHUTDOWN_POLL_MS = 50
+
+function serverAddress(url: string): ServerAddress {
+  if (url.startsWith('unix:')) return { name: url.slice('unix:'.length), port: '' }
+  const { hostname, port } = new URL(url)
+  return { name: hostname.replace(/^\[|\]$/g, ''), port }
+}
+
+async function loadOrExit(boot: WorkerBoot): Promise<App> {
+  try {
+    const app = await loadApp(boot.app, boot.cwd)
+    if (typeof app !== 'function') {
+      throw new AppLookupError(`Application object must be callable: ${JSON.stringify(boot.app)} is ${typeof app}.`)
+    }
+    return app as App
+  } catch (err) {
+    if (err instanceof AppLookupError) {
+      log.error(err.message)
+      process.exit(APP_LOAD_ERROR)
+    }
+    log.error(`Exception in worker process\n${describe(err)}`)
+    process.exit(WORKER_BOOT_ERROR)
+  }
+}
+
+async function main(): Promise<void> {
+  const boot = JSON.parse(process.env[BOOT_ENV] ?? 'null') as WorkerBoot | null
+  if (boot === null) {
+    process.stderr.write('ugn: the worker entry point is started by the ugn master, not by hand\n')
+    process.exit(2)
+  }
+  delete process.env[BOOT_ENV]
+  const cfg = boot.config
+  setLogLevel(cfg.log_level)
+  log.info(`Booting worker with pid: ${process.pid}`)
+
+  const app = await loadOrExit(boot)
+  const sync = cfg.worker_class === 'sync'
+  const maxHeaders = cfg.limit_request_fields === 0 ? 32768 : cfg.limit_request_fields
+  const dispatcher = createDispatcher(app, maxHeaders, {
+    servers: boot.listeners.map(serverAddress),
+    multiprocess: cfg.workers > 1,
+    fileWrapper: FileWrapper,
+  })
+  const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
+  const options = Int32Array.of(
+    sync ? 0 : Math.round(cfg.keepalive * 1000),
+    sync ? 1 : cfg.worker_connections,
+    cfg.limit_request_line,
+    maxHeaders,
+    cfg.limit_request_field_size,
+  )
+  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent)
+
+  let stopping = false
+  const exit = () => {
+    native.serverStop()
+    log.info(`Worker exiting (pid: ${process.pid})`)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => {
+    if (stopping) return
+    stopping = true
+    native.serverShutdown()
+    const check = setInterval(() => {
+      if (native.serverConnections() === 0 && dispatcher.inFlight() === 0) {
+        clearInterval(check)
+        exit()
+      }
+    }, SHUTDOWN_POLL_MS)
+  })
+  process.on('SIGINT', exit)
+  process.on('SIGQUIT', exit)
+}
+
+main().catch((err) => {
+  log.error(`Exception in worker process\n${describe(err)}`)
+  process.exit(WORKER_BOOT_ERROR)
+})
