@@ -1,0 +1,357 @@
+//! The engine driven by a plain loop on its own thread, spoken to over real TCP sockets.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::IntoRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ugn_server::{ConnId, Event, EventKind, Server, ServerConfig, WriteStatus};
+
+/// What the test app does with a complete request.
+#[derive(Clone, Copy)]
+enum App {
+  /// Answers "METHOD TARGET BODY" with a known length.
+  Echo,
+  /// Streams `n` bytes in 64 KiB writes, waiting for drain events when told the buffer is full.
+  Big(usize),
+}
+
+struct Running {
+  addr: SocketAddr,
+  stop: Arc<AtomicBool>,
+  shutdown: Arc<AtomicBool>,
+  thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+  fn drop(&mut self) {
+    self.stop.store(true, Ordering::SeqCst);
+    if let Some(t) = self.thread.take() {
+      t.join().unwrap();
+    }
+  }
+}
+
+struct Pending {
+  method: String,
+  target: String,
+  body: Vec<u8>,
+}
+
+fn start(config: ServerConfig, app: App) -> Running {
+  let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+  let addr = listener.local_addr().unwrap();
+  let fd = listener.into_raw_fd();
+  let stop = Arc::new(AtomicBool::new(false));
+  let shutdown = Arc::new(AtomicBool::new(false));
+  let (stop2, shutdown2) = (stop.clone(), shutdown.clone());
+  let thread = thread::spawn(move || {
+    // SAFETY: the fd is a listening socket this thread now owns alone.
+    let mut server = unsafe { Server::from_listener_fds(&[fd], config) }.unwrap();
+    let mut pending: HashMap<ConnId, Pending> = HashMap::new();
+    let mut streams: HashMap<ConnId, usize> = HashMap::new();
+    while !stop2.load(Ordering::SeqCst) {
+      if shutdown2.swap(false, Ordering::SeqCst) {
+        server.shutdown();
+      }
+      server.poll_io(Some(Duration::from_millis(5))).unwrap();
+      while let Some(event) = server.next_event() {
+        handle(&mut server, event, app, &mut pending, &mut streams);
+      }
+      server.flush();
+      server.tick(Instant::now());
+    }
+  });
+  Running { addr, stop, shutdown, thread: Some(thread) }
+}
+
+fn handle(
+  server: &mut Server,
+  Event { kind, id }: Event,
+  app: App,
+  pending: &mut HashMap<ConnId, Pending>,
+  streams: &mut HashMap<ConnId, usize>,
+) {
+  match kind {
+    EventKind::Request => {
+      let view = server.request(id).unwrap();
+      let p = Pending {
+        method: String::from_utf8_lossy(view.head.method.get(view.text)).into_owned(),
+        target: String::from_utf8_lossy(view.head.target.get(view.text)).into_owned(),
+        body: view.body.map(<[u8]>::to_vec).unwrap_or_default(),
+      };
+      if view.body.is_some() {
+        server.body_consumed(id);
+        finish(server, id, app, p, streams);
+      } else {
+        pending.insert(id, p);
+      }
+    }
+    EventKind::Body => {
+      let chunk = server.body_chunk(id).unwrap().to_vec();
+      server.body_consumed(id);
+      pending.get_mut(&id).unwrap().body.extend_from_slice(&chunk);
+    }
+    EventKind::BodyEnd => {
+      let p = pending.remove(&id).unwrap();
+      finish(server, id, app, p, streams);
+    }
+    EventKind::Drain => continue_stream(server, id, streams),
+    EventKind::BodyError | EventKind::Closed => {
+      pending.remove(&id);
+      streams.remove(&id);
+    }
+  }
+}
+
+fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut HashMap<ConnId, usize>) {
+  match app {
+    App::Echo => {
+      let mut body = format!("{} {} ", p.method, p.target).into_bytes();
+      body.extend_from_slice(&p.body);
+      server.respond(id, b"200 OK", &[(b"Content-Type", b"text/plain")], &body, true).unwrap();
+    }
+    App::Big(n) => {
+      server.respond(id, b"200 OK", &[], &[], false).unwrap();
+      streams.insert(id, n);
+      continue_stream(server, id, streams);
+    }
+  }
+}
+
+fn continue_stream(server: &mut Server, id: ConnId, streams: &mut HashMap<ConnId, usize>) {
+  let Some(left) = streams.get_mut(&id) else { return };
+  let chunk = vec![b'x'; 64 * 1024];
+  while *left > 0 {
+    let n = (*left).min(chunk.len());
+    *left -= n;
+    if server.write(id, &chunk[..n]).unwrap() == WriteStatus::Full {
+      return;
+    }
+  }
+  streams.remove(&id);
+  server.end(id).unwrap();
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+  let s = TcpStream::connect(addr).unwrap();
+  s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+  s
+}
+
+/// Reads until `n` complete responses (with Content-Length or chunked bodies) have arrived.
+fn read_responses(s: &mut TcpStream, n: usize) -> Vec<(u16, Vec<(String, String)>, Vec<u8>)> {
+  let mut buf = Vec::new();
+  let mut out = Vec::new();
+  let mut tmp = [0u8; 65536];
+  while out.len() < n {
+    if let Some((resp, used)) = parse_response(&buf) {
+      out.push(resp);
+      buf.drain(..used);
+      continue;
+    }
+    let got = s.read(&mut tmp).unwrap();
+    assert!(got > 0, "connection closed after {} responses: {:?}", out.len(), String::from_utf8_lossy(&buf));
+    buf.extend_from_slice(&tmp[..got]);
+  }
+  out
+}
+
+type Response = (u16, Vec<(String, String)>, Vec<u8>);
+
+fn parse_response(buf: &[u8]) -> Option<(Response, usize)> {
+  let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+  let head = std::str::from_utf8(&buf[..end - 4]).unwrap();
+  let mut lines = head.split("\r\n");
+  let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+  let headers: Vec<(String, String)> = lines
+    .map(|l| {
+      let (n, v) = l.split_once(':').unwrap();
+      (n.to_ascii_lowercase(), v.trim().to_string())
+    })
+    .collect();
+  let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+  if let Some(len) = get("content-length") {
+    let len: usize = len.parse().unwrap();
+    if buf.len() < end + len {
+      return None;
+    }
+    return Some(((status, headers.clone(), buf[end..end + len].to_vec()), end + len));
+  }
+  if get("transfer-encoding").as_deref() == Some("chunked") {
+    let mut at = end;
+    let mut body = Vec::new();
+    loop {
+      let line_end = buf[at..].windows(2).position(|w| w == b"\r\n")? + at;
+      let size = usize::from_str_radix(std::str::from_utf8(&buf[at..line_end]).unwrap(), 16).unwrap();
+      at = line_end + 2;
+      if size == 0 {
+        if buf.len() < at + 2 {
+          return None;
+        }
+        return Some(((status, headers, body), at + 2));
+      }
+      if buf.len() < at + size + 2 {
+        return None;
+      }
+      body.extend_from_slice(&buf[at..at + size]);
+      at += size + 2;
+    }
+  }
+  Some(((status, headers, Vec::new()), end))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+  headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+  let mut out = Vec::new();
+  let _ = s.read_to_end(&mut out);
+  out
+}
+
+#[test]
+fn answers_a_request_with_framing_and_standard_headers() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  let r = read_responses(&mut s, 1).remove(0);
+  assert_eq!(r.0, 200);
+  assert_eq!(r.2, b"GET /hello?x=1 ");
+  assert_eq!(header(&r.1, "content-length"), Some("15"));
+  assert_eq!(header(&r.1, "server"), Some("ugn"));
+  assert!(header(&r.1, "date").is_some_and(|d| d.ends_with("GMT")));
+}
+
+#[test]
+fn answers_pipelined_requests_in_order_on_one_connection() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  let mut batch = Vec::new();
+  for i in 0..20 {
+    batch.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+  }
+  s.write_all(&batch).unwrap();
+  let responses = read_responses(&mut s, 20);
+  for (i, r) in responses.iter().enumerate() {
+    assert_eq!(r.2, format!("GET /{i} ").as_bytes());
+  }
+}
+
+#[test]
+fn decodes_chunked_bodies_split_across_writes() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhel").unwrap();
+  thread::sleep(Duration::from_millis(50));
+  s.write_all(b"lo\r\n6\r\n world\r\n0\r\nX-Trailer: yes\r\n\r\n").unwrap();
+  let r = read_responses(&mut s, 1).remove(0);
+  assert_eq!(r.2, b"POST /up hello world");
+}
+
+#[test]
+fn streams_a_large_body_to_a_slow_reader_without_losing_bytes() {
+  const SIZE: usize = 8 * 1024 * 1024;
+  let server = start(ServerConfig::default(), App::Big(SIZE));
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  // Let the server fill the socket buffers and hit its high-water mark before reading.
+  thread::sleep(Duration::from_millis(200));
+  let r = read_responses(&mut s, 1).remove(0);
+  assert_eq!(header(&r.1, "transfer-encoding"), Some("chunked"));
+  assert_eq!(r.2.len(), SIZE);
+}
+
+#[test]
+fn refuses_a_malformed_request_with_400_and_closes() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+  assert!(text.contains("Connection: close"), "{text}");
+  // The engine is still serving.
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  assert_eq!(read_responses(&mut s, 1)[0].0, 200);
+}
+
+#[test]
+fn refuses_an_overlong_request_line_with_414() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  let target = "a".repeat(5000);
+  s.write_all(format!("GET /{target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes()).unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 414 "), "{text}");
+}
+
+#[test]
+fn closes_idle_keep_alive_connections_after_the_timeout() {
+  let config = ServerConfig { keep_alive: Duration::from_millis(100), ..ServerConfig::default() };
+  let server = start(config, App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  read_responses(&mut s, 1);
+  let started = Instant::now();
+  assert!(read_to_close(&mut s).is_empty());
+  assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn closes_http_1_0_connections_unless_keep_alive_is_asked() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.0 200 ") || text.starts_with("HTTP/1.1 200 "), "{text}");
+
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n").unwrap();
+  let r = read_responses(&mut s, 2);
+  assert_eq!(r[1].2, b"GET /b ");
+}
+
+#[test]
+fn sends_100_continue_before_reading_the_body() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n").unwrap();
+  let mut interim = [0u8; 25];
+  s.read_exact(&mut interim).unwrap();
+  assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+  s.write_all(b"data").unwrap();
+  assert_eq!(read_responses(&mut s, 1)[0].2, b"PUT /x data");
+}
+
+#[test]
+fn holds_new_clients_in_the_backlog_at_the_connection_cap() {
+  let config = ServerConfig { max_connections: 1, ..ServerConfig::default() };
+  let server = start(config, App::Echo);
+  let mut first = connect(server.addr);
+  first.write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  read_responses(&mut first, 1);
+  let mut second = connect(server.addr);
+  second.write_all(b"GET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap();
+  second.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+  let mut probe = [0u8; 1];
+  assert!(second.read(&mut probe).is_err(), "the second client was served while the first held the only slot");
+  drop(first);
+  second.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+  assert_eq!(read_responses(&mut second, 1)[0].2, b"GET /2 ");
+}
+
+#[test]
+fn shutdown_closes_idle_connections_and_stops_accepting() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut idle = connect(server.addr);
+  idle.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  read_responses(&mut idle, 1);
+  server.shutdown.store(true, Ordering::SeqCst);
+  assert!(read_to_close(&mut idle).is_empty());
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs every suite (the Rust crates with cargo, the end-to-end tests with ava) and ends with
+// one line summing them: "N passed, M failed".
+
+import { spawn } from 'node:child_process'
+
+function run(command, args, parse) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d)
+      out += d
+    })
+    child.on('close', (code) => resolve({ code, ...parse(out) }))
+  })
+}
+
+function cargoCounts(out) {
+  let passed = 0
+  let failed = 0
+  for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    passed += Number(m[1])
+    failed += Number(m[2])
+  }
+  return { passed, failed }
+}
+
+function tapCounts(out) {
+  const pass = /^# pass (\d+)/m.exec(out)
+  const fail = /^# fail (\d+)/m.exec(out)
+  return { passed: pass ? Number(pass[1]) : 0, failed: fail ? Number(fail[1]) : 0 }
+}
+
+const suites = [
+  ['cargo', ['test', '--workspace', '--exclude', 'ugn-binding', '--color', 'never'], cargoCounts],
+  ['npx', ['ava', '--tap'], tapCounts],
+]
+
+let passed = 0
+let failed = 0
+let broken = false
+for (const [command, args, parse] of suites) {
+  const result = await run(command, args, parse)
+  passed += result.passed
+  failed += result.failed
+  // A suite that exits non-zero without a failed test (a build error, a crash) still fails the run.
+  if (result.code !== 0 && result.failed === 0) {
+    broken = true
+    failed += 1
+    console.log(`${command} ${args.join(' ')} exited with status ${result.code}`)
+  }
+}
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed > 0 || broken ? 1 : 0)
