@@ -1,0 +1,20 @@
+//! Process and socket primitives for ugn's master (the arbiter), Unix only.
+//!
+//! The master binds every listening socket once ([`parse_bind`], [`bind`]), hands them to worker
+//! processes at fixed descriptor numbers ([`spawn`]), and supervises the workers by pid alone
+//! ([`kill`], [`try_reap`]). Everything works on pids and raw descriptors rather than on
+//! `std::process::Child` because the master runs inside Node: libuv reaps the children it spawned
+//! itself, so ugn must reap exactly its own pids and nothing else.
+
+mod address;
+mod bind;
+mod pid;
+mod reap;
+mod signal;
+mod spawn;
+
+pub use address::{parse_bind, BindAddr, BindError, DEFAULT_PORT};
+pub use bind::{bind, BindOptions, Listener};
+pub use reap::{try_reap, ExitStatus};
+pub use signal::{kill, signal_name, signal_number};
+pub use spawn::{spawn, WorkerCommand};
