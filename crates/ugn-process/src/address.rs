@@ -55,7 +55,10 @@ impl std::error::Error for BindError {}
 /// Parses one `--bind` value. A host name resolves to every address it has (`localhost` is often
 /// both `127.0.0.1` and `::1`), and each of them is bound, so the result may hold several.
 pub fn parse_bind(s: &str) -> Result<Vec<BindAddr>, BindError> {
-  let fail = |reason: String| BindError { input: s.to_owned(), reason };
+  let fail = |reason: String| BindError {
+    input: s.to_owned(),
+    reason,
+  };
   if let Some(rest) = s.strip_prefix("unix:") {
     // As in Gunicorn, `unix://run/x.sock` is the relative path `run/x.sock`.
     let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -159,11 +162,26 @@ mod tests {
       ("[::1]:8000", tcp(IpAddr::V6(Ipv6Addr::LOCALHOST), 8000)),
       ("[::]:8000", tcp(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 8000)),
       ("[::1]", tcp(IpAddr::V6(Ipv6Addr::LOCALHOST), DEFAULT_PORT)),
-      ("tcp://[::1]:65535", tcp(IpAddr::V6(Ipv6Addr::LOCALHOST), 65535)),
-      ("unix:/run/ugn.sock", vec![BindAddr::Unix("/run/ugn.sock".into())]),
-      ("unix:relative.sock", vec![BindAddr::Unix("relative.sock".into())]),
-      ("unix:///run/ugn.sock", vec![BindAddr::Unix("/run/ugn.sock".into())]),
-      ("unix://run/ugn.sock", vec![BindAddr::Unix("run/ugn.sock".into())]),
+      (
+        "tcp://[::1]:65535",
+        tcp(IpAddr::V6(Ipv6Addr::LOCALHOST), 65535),
+      ),
+      (
+        "unix:/run/ugn.sock",
+        vec![BindAddr::Unix("/run/ugn.sock".into())],
+      ),
+      (
+        "unix:relative.sock",
+        vec![BindAddr::Unix("relative.sock".into())],
+      ),
+      (
+        "unix:///run/ugn.sock",
+        vec![BindAddr::Unix("/run/ugn.sock".into())],
+      ),
+      (
+        "unix://run/ugn.sock",
+        vec![BindAddr::Unix("run/ugn.sock".into())],
+      ),
       ("fd://3", vec![BindAddr::Fd(3)]),
       ("fd://0", vec![BindAddr::Fd(0)]),
     ];
@@ -189,11 +207,17 @@ mod tests {
       ("fd://", "\"\" is not a valid file descriptor"),
       ("fd://three", "\"three\" is not a valid file descriptor"),
       ("fd://-1", "\"-1\" is not a valid file descriptor"),
-      ("no-such-host.invalid:80", "cannot resolve host \"no-such-host.invalid\""),
+      (
+        "no-such-host.invalid:80",
+        "cannot resolve host \"no-such-host.invalid\"",
+      ),
     ];
     for (input, reason) in cases {
       let message = parse_bind(input).unwrap_err().to_string();
-      assert!(message.starts_with(&format!("invalid bind address {input:?}: ")), "{message}");
+      assert!(
+        message.starts_with(&format!("invalid bind address {input:?}: ")),
+        "{message}"
+      );
       assert!(message.contains(reason), "{input:?}: {message}");
       assert!(message.contains(ACCEPTED_FORMS), "{message}");
     }
@@ -204,17 +228,25 @@ mod tests {
     let addrs = parse_bind("localhost:8000").unwrap();
     assert!(!addrs.is_empty());
     for (i, addr) in addrs.iter().enumerate() {
-      let BindAddr::Tcp(sa) = addr else { panic!("{addr:?}") };
+      let BindAddr::Tcp(sa) = addr else {
+        panic!("{addr:?}")
+      };
       assert!(sa.ip().is_loopback() && sa.port() == 8000, "{sa}");
       assert!(!addrs[i + 1..].contains(addr), "duplicate {sa}");
     }
-    assert!(parse_bind("localhost").unwrap().iter().all(|a| matches!(a, BindAddr::Tcp(sa) if sa.port() == DEFAULT_PORT)));
+    assert!(parse_bind("localhost")
+      .unwrap()
+      .iter()
+      .all(|a| matches!(a, BindAddr::Tcp(sa) if sa.port() == DEFAULT_PORT)));
   }
 
   #[test]
   fn displays_as_the_user_writes_it() {
     assert_eq!(parse_bind("[::1]:80").unwrap()[0].to_string(), "[::1]:80");
-    assert_eq!(parse_bind("127.0.0.1:80").unwrap()[0].to_string(), "127.0.0.1:80");
+    assert_eq!(
+      parse_bind("127.0.0.1:80").unwrap()[0].to_string(),
+      "127.0.0.1:80"
+    );
     assert_eq!(BindAddr::Unix("a.sock".into()).to_string(), "unix:a.sock");
     assert_eq!(BindAddr::Fd(3).to_string(), "fd://3");
   }

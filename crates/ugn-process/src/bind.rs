@@ -27,7 +27,11 @@ impl Default for BindOptions {
   /// Gunicorn's defaults: a backlog of 2048, no SO_REUSEPORT, and umask 0, which leaves a unix
   /// socket connectable by every user.
   fn default() -> Self {
-    BindOptions { backlog: 2048, reuse_port: false, umask: 0 }
+    BindOptions {
+      backlog: 2048,
+      reuse_port: false,
+      umask: 0,
+    }
   }
 }
 
@@ -198,7 +202,12 @@ fn adopt(fd: RawFd) -> io::Result<Listener> {
   } else {
     (format!("fd://{raw}"), None)
   };
-  Ok(Listener { fd, addr: BindAddr::Fd(raw), url, unix_path })
+  Ok(Listener {
+    fd,
+    addr: BindAddr::Fd(raw),
+    url,
+    unix_path,
+  })
 }
 
 fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
@@ -206,7 +215,13 @@ fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
   let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
   // SAFETY: value and len are valid out-pointers of the size getsockopt is told.
   let rc = unsafe {
-    libc::getsockopt(fd, libc::SOL_SOCKET, option, (&mut value as *mut libc::c_int).cast(), &mut len)
+    libc::getsockopt(
+      fd,
+      libc::SOL_SOCKET,
+      option,
+      (&mut value as *mut libc::c_int).cast(),
+      &mut len,
+    )
   };
   if rc == 0 {
     Ok(value)
@@ -225,15 +240,25 @@ mod tests {
   }
 
   fn fd_flags(fd: RawFd) -> (libc::c_int, libc::c_int) {
-    unsafe { (libc::fcntl(fd, libc::F_GETFD), libc::fcntl(fd, libc::F_GETFL)) }
+    unsafe {
+      (
+        libc::fcntl(fd, libc::F_GETFD),
+        libc::fcntl(fd, libc::F_GETFL),
+      )
+    }
   }
 
   #[test]
   fn tcp_listener_reports_the_port_the_kernel_chose() {
     let listener = bind(&loopback(0), &BindOptions::default()).unwrap();
-    let BindAddr::Tcp(addr) = *listener.addr() else { panic!() };
+    let BindAddr::Tcp(addr) = *listener.addr() else {
+      panic!()
+    };
     assert_ne!(addr.port(), 0);
-    assert_eq!(listener.local_url(), format!("http://127.0.0.1:{}", addr.port()));
+    assert_eq!(
+      listener.local_url(),
+      format!("http://127.0.0.1:{}", addr.port())
+    );
     let (fd_flags, status_flags) = fd_flags(listener.fd());
     assert_ne!(fd_flags & libc::FD_CLOEXEC, 0);
     assert_ne!(status_flags & libc::O_NONBLOCK, 0);
@@ -254,15 +279,27 @@ mod tests {
   fn adopting_refuses_what_is_not_a_listening_stream_socket() {
     let file = fs::File::open("/dev/null").unwrap();
     let err = adopt(file.as_raw_fd()).unwrap_err();
-    assert_eq!(err.to_string(), format!("fd {} is not a socket", file.as_raw_fd()));
+    assert_eq!(
+      err.to_string(),
+      format!("fd {} is not a socket", file.as_raw_fd())
+    );
     // The refused descriptor was not closed.
     assert_ne!(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) }, -1);
 
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    assert!(adopt(udp.as_raw_fd()).unwrap_err().to_string().ends_with("is not a stream socket"));
+    assert!(adopt(udp.as_raw_fd())
+      .unwrap_err()
+      .to_string()
+      .ends_with("is not a stream socket"));
     let unbound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    assert!(adopt(unbound.as_raw_fd()).unwrap_err().to_string().ends_with("that is not listening"));
+    assert!(adopt(unbound.as_raw_fd())
+      .unwrap_err()
+      .to_string()
+      .ends_with("that is not listening"));
     // Far above any descriptor a test process opens, so no other test thread can own it.
-    assert_eq!(adopt(999_999).unwrap_err().to_string(), "fd 999999 is not open");
+    assert_eq!(
+      adopt(999_999).unwrap_err().to_string(),
+      "fd 999999 is not open"
+    );
   }
 }

@@ -22,7 +22,11 @@ mod tests {
   #[test]
   fn refuses_pids_that_name_a_process_group() {
     for pid in [0, u32::MAX, 1 << 31] {
-      assert_eq!(single_pid(pid).unwrap_err().kind(), io::ErrorKind::InvalidInput, "{pid}");
+      assert_eq!(
+        single_pid(pid).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput,
+        "{pid}"
+      );
     }
     assert_eq!(single_pid(1).unwrap(), 1);
     assert_eq!(single_pid(i32::MAX as u32).unwrap(), i32::MAX);

@@ -30,8 +30,12 @@ pub fn try_reap(pid: u32) -> io::Result<Option<ExitStatus>> {
           return Err(io::Error::new(err.kind(), format!("waitpid({pid}): {err}")));
         }
       }
-      _ if libc::WIFEXITED(status) => return Ok(Some(ExitStatus::Exited(libc::WEXITSTATUS(status)))),
-      _ if libc::WIFSIGNALED(status) => return Ok(Some(ExitStatus::Signaled(libc::WTERMSIG(status)))),
+      _ if libc::WIFEXITED(status) => {
+        return Ok(Some(ExitStatus::Exited(libc::WEXITSTATUS(status))))
+      }
+      _ if libc::WIFSIGNALED(status) => {
+        return Ok(Some(ExitStatus::Signaled(libc::WTERMSIG(status))))
+      }
       // Without WUNTRACED or WCONTINUED waitpid reports only terminations.
       _ => unreachable!("waitpid({pid}) reported status {status:#x}"),
     }
@@ -57,18 +61,36 @@ mod tests {
 
   #[test]
   fn reports_exit_code_then_forgets_the_pid() {
-    let pid = Command::new("/bin/sh").args(["-c", "exit 3"]).spawn().unwrap().id();
-    assert_eq!(reap_within(pid, Duration::from_secs(10)), ExitStatus::Exited(3));
+    let pid = Command::new("/bin/sh")
+      .args(["-c", "exit 3"])
+      .spawn()
+      .unwrap()
+      .id();
+    assert_eq!(
+      reap_within(pid, Duration::from_secs(10)),
+      ExitStatus::Exited(3)
+    );
     let err = try_reap(pid).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("waitpid({pid}): ")) && err.ends_with(&format!("(os error {})", libc::ECHILD)), "{err}");
+    assert!(
+      err.starts_with(&format!("waitpid({pid}): "))
+        && err.ends_with(&format!("(os error {})", libc::ECHILD)),
+      "{err}"
+    );
   }
 
   #[test]
   fn running_child_is_none_and_killed_child_is_signaled() {
-    let pid = Command::new("/bin/sh").args(["-c", "exec sleep 30"]).spawn().unwrap().id();
+    let pid = Command::new("/bin/sh")
+      .args(["-c", "exec sleep 30"])
+      .spawn()
+      .unwrap()
+      .id();
     assert_eq!(try_reap(pid).unwrap(), None);
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    assert_eq!(reap_within(pid, Duration::from_secs(10)), ExitStatus::Signaled(libc::SIGKILL));
+    assert_eq!(
+      reap_within(pid, Duration::from_secs(10)),
+      ExitStatus::Signaled(libc::SIGKILL)
+    );
   }
 
   #[test]
@@ -76,6 +98,9 @@ mod tests {
     assert_eq!(try_reap(0).unwrap_err().kind(), io::ErrorKind::InvalidInput);
     // Process 1 is never our child.
     let err = try_reap(1).unwrap_err().to_string();
-    assert!(err.starts_with("waitpid(1): ") && err.ends_with(&format!("(os error {})", libc::ECHILD)), "{err}");
+    assert!(
+      err.starts_with("waitpid(1): ") && err.ends_with(&format!("(os error {})", libc::ECHILD)),
+      "{err}"
+    );
   }
 }

@@ -70,7 +70,10 @@ pub fn kill(pid: u32, sig: i32) -> io::Result<bool> {
   let err = io::Error::last_os_error();
   match err.raw_os_error() {
     Some(libc::ESRCH) => Ok(false),
-    _ => Err(io::Error::new(err.kind(), format!("kill({pid}, {sig}): {err}"))),
+    _ => Err(io::Error::new(
+      err.kind(),
+      format!("kill({pid}, {sig}): {err}"),
+    )),
   }
 }
 
@@ -80,7 +83,9 @@ mod tests {
 
   #[test]
   fn names_and_numbers_round_trip() {
-    for name in ["TERM", "INT", "QUIT", "HUP", "TTIN", "TTOU", "USR1", "USR2", "WINCH", "CHLD", "KILL", "ABRT"] {
+    for name in [
+      "TERM", "INT", "QUIT", "HUP", "TTIN", "TTOU", "USR1", "USR2", "WINCH", "CHLD", "KILL", "ABRT",
+    ] {
       let number = signal_number(name).unwrap_or_else(|| panic!("{name}"));
       assert_eq!(signal_name(number), Some(name));
     }
@@ -99,7 +104,12 @@ mod tests {
   #[test]
   fn every_signal_has_one_name() {
     for (i, (name, number)) in SIGNALS.iter().enumerate() {
-      assert!(SIGNALS[i + 1..].iter().all(|(n, s)| n != name && s != number), "{name}");
+      assert!(
+        SIGNALS[i + 1..]
+          .iter()
+          .all(|(n, s)| n != name && s != number),
+        "{name}"
+      );
     }
   }
 

@@ -90,7 +90,10 @@ struct Exec {
 impl Exec {
   fn prepare(cmd: &WorkerCommand) -> io::Result<Exec> {
     let vars = worker_env(&cmd.env);
-    let path_var = vars.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
+    let path_var = vars
+      .iter()
+      .find(|(k, _)| k == "PATH")
+      .map(|(_, v)| v.as_os_str());
     let path = c_string(resolve(&cmd.program, path_var)?.as_os_str())?;
     let argv = iter::once(cmd.program.as_os_str())
       .chain(cmd.args.iter().map(OsString::as_os_str))
@@ -100,7 +103,9 @@ impl Exec {
       .iter()
       .map(|(k, v)| {
         if k.is_empty() || k.as_bytes().contains(&b'=') {
-          return Err(invalid(format!("{k:?} is not a valid environment variable name")));
+          return Err(invalid(format!(
+            "{k:?} is not a valid environment variable name"
+          )));
         }
         let mut entry = k.as_bytes().to_vec();
         entry.push(b'=');
@@ -251,7 +256,11 @@ unsafe fn exec_child(exec: &mut Exec, report: RawFd) -> ! {
       fail(report, STAGE_CWD, 0);
     }
   }
-  libc::execve(exec.path.as_ptr(), exec.argv_ptrs.as_ptr(), exec.envp_ptrs.as_ptr());
+  libc::execve(
+    exec.path.as_ptr(),
+    exec.argv_ptrs.as_ptr(),
+    exec.envp_ptrs.as_ptr(),
+  );
   fail(report, STAGE_EXEC, 0)
 }
 
@@ -276,7 +285,11 @@ fn describe_failure(report: &[u8], cmd: &WorkerCommand) -> io::Error {
   let program = cmd.program.display();
   let [stage, errno, detail] = match <[u8; 12]>::try_from(report) {
     Ok(bytes) => [0, 4, 8].map(|at| i32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())),
-    Err(_) => return io::Error::other(format!("cannot start {program}: the worker failed during setup")),
+    Err(_) => {
+      return io::Error::other(format!(
+        "cannot start {program}: the worker failed during setup"
+      ))
+    }
   };
   let err = io::Error::from_raw_os_error(errno);
   let what = match stage {
@@ -299,8 +312,14 @@ mod tests {
   #[test]
   fn looks_programs_up_in_path_unless_they_have_a_slash() {
     let path = OsStr::new("/nonexistent:/bin");
-    assert_eq!(resolve(Path::new("sh"), Some(path)).unwrap(), Path::new("/bin/sh"));
-    assert_eq!(resolve(Path::new("./x"), Some(path)).unwrap(), Path::new("./x"));
+    assert_eq!(
+      resolve(Path::new("sh"), Some(path)).unwrap(),
+      Path::new("/bin/sh")
+    );
+    assert_eq!(
+      resolve(Path::new("./x"), Some(path)).unwrap(),
+      Path::new("./x")
+    );
     let err = resolve(Path::new("no-such-program-ugn"), Some(path)).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     assert_eq!(err.to_string(), "no-such-program-ugn was not found in PATH");
@@ -310,13 +329,22 @@ mod tests {
 
   #[test]
   fn overrides_replace_inherited_variables() {
-    let inherited = env::vars_os().next().expect("tests run with some environment").0;
+    let inherited = env::vars_os()
+      .next()
+      .expect("tests run with some environment")
+      .0;
     let vars = worker_env(&[
       (inherited.clone(), "a".into()),
       ("UGN_SPAWN_TEST".into(), "b".into()),
       ("UGN_SPAWN_TEST".into(), "c".into()),
     ]);
-    let values = |name: &OsStr| vars.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let values = |name: &OsStr| {
+      vars
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect::<Vec<_>>()
+    };
     assert_eq!(values(&inherited), ["a"]);
     assert_eq!(values(OsStr::new("UGN_SPAWN_TEST")), ["c"]);
   }
@@ -324,17 +352,26 @@ mod tests {
   #[test]
   fn refuses_what_execve_cannot_carry() {
     let sh = |f: &dyn Fn(&mut WorkerCommand)| {
-      let mut cmd = WorkerCommand { program: "/bin/sh".into(), ..Default::default() };
+      let mut cmd = WorkerCommand {
+        program: "/bin/sh".into(),
+        ..Default::default()
+      };
       f(&mut cmd);
       Exec::prepare(&cmd).err().map(|e| (e.kind(), e.to_string()))
     };
     let refused = |message: &str| Some((io::ErrorKind::InvalidInput, message.to_string()));
-    assert_eq!(sh(&|c| c.args.push("a\0b".into())), refused("\"a\\0b\" contains a NUL byte"));
+    assert_eq!(
+      sh(&|c| c.args.push("a\0b".into())),
+      refused("\"a\\0b\" contains a NUL byte")
+    );
     assert_eq!(
       sh(&|c| c.env.push(("A=B".into(), "1".into()))),
       refused("\"A=B\" is not a valid environment variable name")
     );
-    assert_eq!(sh(&|c| c.env.push(("".into(), "1".into()))), refused("\"\" is not a valid environment variable name"));
+    assert_eq!(
+      sh(&|c| c.env.push(("".into(), "1".into()))),
+      refused("\"\" is not a valid environment variable name")
+    );
     assert!(sh(&|_| {}).is_none());
   }
 
@@ -343,7 +380,10 @@ mod tests {
     let (rx, tx) = report_pipe(200).unwrap();
     assert!(tx.as_raw_fd() >= 200);
     for fd in [rx.as_raw_fd(), tx.as_raw_fd()] {
-      assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+      assert_ne!(
+        unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC,
+        0
+      );
     }
   }
 }
