@@ -1,0 +1,107 @@
+//! The master's process and socket primitives for JavaScript: glue over `ugn_process`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use ugn_process::{BindOptions, ExitStatus, Listener, WorkerCommand};
+
+/// The master's listening sockets, held here and not by JavaScript objects so that no garbage
+/// collection can close a descriptor that workers are still being handed.
+static LISTENERS: Mutex<Vec<Listener>> = Mutex::new(Vec::new());
+
+fn listeners() -> MutexGuard<'static, Vec<Listener>> {
+  // The vector stays valid whatever a panicking holder was doing.
+  LISTENERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn js_error(err: impl Display) -> Error {
+  Error::from_reason(err.to_string())
+}
+
+#[napi(object)]
+pub struct ListenerInfo {
+  /// The descriptor to pass to `spawnWorker`.
+  pub fd: i32,
+  /// As Gunicorn shows it: `http://127.0.0.1:8000`, `http://[::1]:8000`, `unix:/run/ugn.sock`.
+  pub url: String,
+}
+
+/// How a worker ended: `code` if it exited, `signal` (`"KILL"`, without `SIG`) if it was killed.
+#[napi(object)]
+pub struct ReapInfo {
+  pub code: Option<i32>,
+  pub signal: Option<String>,
+}
+
+/// Binds every address of every `--bind` value (a host name may have several), all or none.
+#[napi]
+pub fn bind_listeners(binds: Vec<String>, backlog: i32, reuse_port: bool) -> Result<Vec<ListenerInfo>> {
+  let opts = BindOptions { backlog, reuse_port, ..BindOptions::default() };
+  let mut bound = Vec::new();
+  for spec in &binds {
+    for addr in ugn_process::parse_bind(spec).map_err(js_error)? {
+      bound.push(ugn_process::bind(&addr, &opts).map_err(js_error)?);
+    }
+  }
+  let infos = bound.iter().map(|l| ListenerInfo { fd: l.fd(), url: l.local_url() }).collect();
+  listeners().extend(bound);
+  Ok(infos)
+}
+
+/// Closes every listener, first removing unix socket files if asked (not when a new master that
+/// inherited the sockets keeps serving on them).
+#[napi]
+pub fn close_listeners(unlink_unix: bool) -> Result<()> {
+  let closing = std::mem::take(&mut *listeners());
+  let mut first_error = None;
+  for listener in closing.iter().filter(|_| unlink_unix) {
+    if let Err(err) = listener.unlink() {
+      first_error.get_or_insert(err);
+    }
+  }
+  drop(closing);
+  first_error.map_or(Ok(()), |err| Err(js_error(err)))
+}
+
+/// Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment.
+#[napi]
+pub fn spawn_worker(
+  program: String,
+  args: Vec<String>,
+  env: HashMap<String, String>,
+  fds: Vec<i32>,
+  parent_death_signal: Option<i32>,
+) -> Result<u32> {
+  let cmd = WorkerCommand {
+    program: program.into(),
+    args: args.into_iter().map(Into::into).collect(),
+    env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+    inherit_fds: fds,
+    parent_death_signal,
+    cwd: None,
+  };
+  ugn_process::spawn(&cmd).map_err(js_error)
+}
+
+/// Sends a signal named like `"TERM"` or `"SIGTERM"`; false if the process no longer exists.
+#[napi]
+pub fn kill_process(pid: u32, signal: String) -> Result<bool> {
+  let number = ugn_process::signal_number(&signal).ok_or_else(|| js_error(format!("unknown signal {signal:?}")))?;
+  ugn_process::kill(pid, number).map_err(js_error)
+}
+
+/// The worker's end if it has ended (reaping it), null while it runs.
+#[napi]
+pub fn try_reap(pid: u32) -> Result<Option<ReapInfo>> {
+  let status = ugn_process::try_reap(pid).map_err(js_error)?;
+  Ok(status.map(|status| match status {
+    ExitStatus::Exited(code) => ReapInfo { code: Some(code), signal: None },
+    ExitStatus::Signaled(number) => ReapInfo {
+      code: None,
+      signal: Some(ugn_process::signal_name(number).map_or_else(|| number.to_string(), str::to_owned)),
+    },
+  }))
+}
