@@ -1,0 +1,25 @@
+//! HTTP/1.1 codec for ugn: pure functions over caller-owned buffers.
+//!
+//! No I/O and no allocation on the hot path: the request head is parsed into
+//! [`Span`]s over the caller's buffer, bodies are decoded in place, and the
+//! response head is appended to a reused `Vec<u8>`. The accept/reject rules
+//! follow Gunicorn 26 so that ugn can replace it behind the same proxies,
+//! tightened where RFC 9112 is stricter.
+
+mod body;
+mod date;
+mod error;
+mod forwarded;
+mod limits;
+mod proxy;
+mod request;
+mod response;
+
+pub use body::{BodyDecoder, BodyEvent, ChunkedDecoder};
+pub use date::DateCache;
+pub use error::Error;
+pub use forwarded::{forwarded_scheme, DEFAULT_SECURE_SCHEME_HEADERS};
+pub use limits::{HeaderMap, Limits};
+pub use proxy::{parse_proxy_header, ProxyHeader};
+pub use request::{parse_request_head, unfold_value, BodyKind, Header, Parsed, RequestHead, Span};
+pub use response::{encode_chunk, encode_last_chunk, encode_response_head, Framing, ResponseContext, ResponseError, ResponseHead};
