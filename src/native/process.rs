@@ -38,15 +38,29 @@ pub struct ReapInfo {
 
 /// Binds every address of every `--bind` value (a host name may have several), all or none.
 #[napi]
-pub fn bind_listeners(binds: Vec<String>, backlog: i32, reuse_port: bool) -> Result<Vec<ListenerInfo>> {
-  let opts = BindOptions { backlog, reuse_port, ..BindOptions::default() };
+pub fn bind_listeners(
+  binds: Vec<String>,
+  backlog: i32,
+  reuse_port: bool,
+) -> Result<Vec<ListenerInfo>> {
+  let opts = BindOptions {
+    backlog,
+    reuse_port,
+    ..BindOptions::default()
+  };
   let mut bound = Vec::new();
   for spec in &binds {
     for addr in ugn_process::parse_bind(spec).map_err(js_error)? {
       bound.push(ugn_process::bind(&addr, &opts).map_err(js_error)?);
     }
   }
-  let infos = bound.iter().map(|l| ListenerInfo { fd: l.fd(), url: l.local_url() }).collect();
+  let infos = bound
+    .iter()
+    .map(|l| ListenerInfo {
+      fd: l.fd(),
+      url: l.local_url(),
+    })
+    .collect();
   listeners().extend(bound);
   Ok(infos)
 }
@@ -89,7 +103,8 @@ pub fn spawn_worker(
 /// Sends a signal named like `"TERM"` or `"SIGTERM"`; false if the process no longer exists.
 #[napi]
 pub fn kill_process(pid: u32, signal: String) -> Result<bool> {
-  let number = ugn_process::signal_number(&signal).ok_or_else(|| js_error(format!("unknown signal {signal:?}")))?;
+  let number = ugn_process::signal_number(&signal)
+    .ok_or_else(|| js_error(format!("unknown signal {signal:?}")))?;
   ugn_process::kill(pid, number).map_err(js_error)
 }
 
@@ -98,10 +113,15 @@ pub fn kill_process(pid: u32, signal: String) -> Result<bool> {
 pub fn try_reap(pid: u32) -> Result<Option<ReapInfo>> {
   let status = ugn_process::try_reap(pid).map_err(js_error)?;
   Ok(status.map(|status| match status {
-    ExitStatus::Exited(code) => ReapInfo { code: Some(code), signal: None },
+    ExitStatus::Exited(code) => ReapInfo {
+      code: Some(code),
+      signal: None,
+    },
     ExitStatus::Signaled(number) => ReapInfo {
       code: None,
-      signal: Some(ugn_process::signal_name(number).map_or_else(|| number.to_string(), str::to_owned)),
+      signal: Some(
+        ugn_process::signal_name(number).map_or_else(|| number.to_string(), str::to_owned),
+      ),
     },
   }))
 }
