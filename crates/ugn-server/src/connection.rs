@@ -100,10 +100,6 @@ impl Connection {
     }
   }
 
-  pub(crate) fn buffered(&self) -> &[u8] {
-    &self.rbuf[self.rstart..self.rend]
-  }
-
   pub(crate) fn consume(&mut self, n: usize) {
     self.rstart += n;
     if self.rstart == self.rend {

@@ -523,7 +523,8 @@ impl Server {
         Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
       };
     }
-    match parse_request_head(conn.buffered(), &self.config.limits, &mut conn.headers) {
+    let buffered = &conn.rbuf[conn.rstart..conn.rend];
+    match parse_request_head(buffered, &self.config.limits, &mut conn.headers) {
       Ok(Parsed::Complete(head)) => {
         self.start_exchange(idx, head);
         Step::Again
@@ -550,7 +551,7 @@ impl Server {
     let limits = &self.config.limits;
     let conn = self.slots[idx].conn.as_mut().unwrap();
     conn.head_text.clear();
-    conn.head_text.extend_from_slice(&conn.buffered()[..head.head_len]);
+    conn.head_text.extend_from_slice(&conn.rbuf[conn.rstart..conn.rstart + head.head_len]);
     conn.head_text.extend_from_slice(conn.peer.addr.as_bytes());
     conn.consume(head.head_len);
     conn.deadline = None;
@@ -733,7 +734,7 @@ impl Server {
       self.mark_dirty(idx);
       return Err(error);
     }
-    let status = if conn.pending_write() >= high_water {
+    let status = if conn.wbuf.len() - conn.wpos >= high_water {
       conn.drain_wanted = true;
       WriteStatus::Full
     } else {
