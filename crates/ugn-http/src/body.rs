@@ -143,7 +143,11 @@ impl ChunkedDecoder {
                         return Ok((pos + 2, BodyEvent::Done));
                     }
                     let mut fields: Vec<Header> = Vec::new();
-                    let Some(end) = parse_fields(input, pos, &self.limits, true, &mut fields)? else {
+                    let parsed = parse_fields(input, pos, &self.limits, true, &mut fields).map_err(|e| match e {
+                        Error::TooManyHeaders | Error::HeaderFieldTooLarge => Error::TrailersTooLarge,
+                        e => e,
+                    })?;
+                    let Some(end) = parsed else {
                         return Ok((pos, BodyEvent::NeedMore));
                     };
                     self.trailers = fields

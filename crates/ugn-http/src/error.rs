@@ -20,7 +20,6 @@ pub enum Error {
     RequestLineTooLong,
     TooManyHeaders,
     HeaderFieldTooLarge,
-    HeadTooLarge,
     InvalidChunkSize,
     InvalidChunkExtension,
     ChunkMissingTerminator,
@@ -38,7 +37,6 @@ impl Error {
             Error::RequestLineTooLong => 414,
             Error::TooManyHeaders
             | Error::HeaderFieldTooLarge
-            | Error::HeadTooLarge
             | Error::TrailersTooLarge => 431,
             Error::ExpectationFailed => 417,
             Error::UnsupportedTransferCoding => 501,
@@ -61,7 +59,6 @@ impl Error {
             Error::RequestLineTooLong => "request line too long",
             Error::TooManyHeaders => "too many header fields",
             Error::HeaderFieldTooLarge => "header field too large",
-            Error::HeadTooLarge => "request head too large",
             Error::InvalidChunkSize => "invalid chunk size",
             Error::InvalidChunkExtension => "invalid chunk extension",
             Error::ChunkMissingTerminator => "chunk not terminated by CRLF",

@@ -81,15 +81,6 @@ impl Limits {
             n => n,
         }
     }
-
-    /// Bytes a field section may occupy before it is complete: every field at
-    /// its maximum plus the blank line. Bounds what a slow client can make us
-    /// buffer.
-    pub(crate) fn field_section(&self) -> usize {
-        self.fields()
-            .saturating_mul(self.field_size().saturating_add(2))
-            .saturating_add(4)
-    }
 }
 
 #[cfg(test)]

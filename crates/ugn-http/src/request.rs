@@ -188,8 +188,10 @@ pub(crate) fn parse_fields(
     loop {
         let rest = &buf[pos..];
         let Some(idx) = find_crlf(rest) else {
-            // Fail early on what the missing bytes cannot fix, so a client
-            // cannot make us buffer without bound.
+            // Fail early on what the missing bytes cannot fix. With these
+            // checks an unfinished section never exceeds
+            // max_headers * max_header_field_size bytes, so a client cannot
+            // make us buffer without bound.
             let known = known_line_len(rest);
             if known > 0 {
                 if is_ows(rest[0]) && in_field {
@@ -207,9 +209,6 @@ pub(crate) fn parse_fields(
                         return Err(Error::HeaderFieldTooLarge);
                     }
                 }
-            }
-            if buf.len() - start > limits.field_section() {
-                return Err(if trailer { Error::TrailersTooLarge } else { Error::HeadTooLarge });
             }
             return Ok(None);
         };
@@ -545,4 +544,474 @@ fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
         return Err(Error::InvalidContentLength);
     }
     v.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0'))).ok_or(Error::InvalidContentLength)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(raw: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, Error> {
+        parse_request_head(raw, limits, &mut Vec::new())
+    }
+
+    fn head_with(raw: &[u8], limits: &Limits) -> (RequestHead, Vec<(Vec<u8>, Vec<u8>)>) {
+        let mut headers = Vec::new();
+        match parse_request_head(raw, limits, &mut headers) {
+            Ok(Parsed::Complete(h)) => {
+                let fields = headers.iter().map(|f| (f.name.get(raw).to_vec(), unfold_value(f.value.get(raw)).into_owned())).collect();
+                (h, fields)
+            }
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(raw)),
+        }
+    }
+
+    fn head(raw: &[u8]) -> RequestHead {
+        head_with(raw, &Limits::default()).0
+    }
+
+    fn err_with(raw: &[u8], limits: &Limits) -> Error {
+        match parse_with(raw, limits) {
+            Err(e) => e,
+            other => panic!("{:?} should fail: {other:?}", String::from_utf8_lossy(raw)),
+        }
+    }
+
+    fn err(raw: &[u8]) -> Error {
+        err_with(raw, &Limits::default())
+    }
+
+    fn get(raw: &[u8], s: Span) -> &[u8] {
+        s.get(raw)
+    }
+
+    #[test]
+    fn simple_get() {
+        let raw = b"GET /a/b?x=1&y#frag HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
+        let (h, fields) = head_with(raw, &Limits::default());
+        assert_eq!(get(raw, h.method), b"GET");
+        assert_eq!(get(raw, h.target), b"/a/b?x=1&y#frag");
+        assert_eq!(get(raw, h.path), b"/a/b");
+        assert_eq!(get(raw, h.query), b"x=1&y");
+        assert_eq!(get(raw, h.fragment), b"frag");
+        assert_eq!(h.minor_version, 1);
+        assert_eq!(h.head_len, raw.len());
+        assert_eq!(h.body, BodyKind::None);
+        assert!(h.keep_alive && !h.expect_continue && !h.upgrade);
+        assert_eq!(h.content_length, None);
+        assert_eq!(fields, vec![(b"Host".to_vec(), b"example.com".to_vec()), (b"Accept".to_vec(), b"*/*".to_vec())]);
+    }
+
+    #[test]
+    fn span_helpers() {
+        let s = Span { start: 2, end: 5 };
+        assert_eq!(s.get(b"abcdefg"), b"cde");
+        assert_eq!(s.len(), 3);
+        assert!(!s.is_empty());
+        assert!(Span { start: 4, end: 4 }.is_empty());
+    }
+
+    #[test]
+    fn every_prefix_is_partial() {
+        let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+        let end = raw.len() - 3;
+        for i in 0..end {
+            assert_eq!(parse_with(&raw[..i], &Limits::default()), Ok(Parsed::Partial), "prefix {i}");
+        }
+        assert_eq!(head(&raw[..end]).head_len, end);
+        assert_eq!(head(raw).body, BodyKind::Length(3));
+    }
+
+    #[test]
+    fn pipelined_heads() {
+        let raw = b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\nX: y\r\n\r\nGET /3 HTT";
+        let first = head(raw);
+        assert_eq!(get(raw, first.path), b"/1");
+        let rest = &raw[first.head_len..];
+        let second = head(rest);
+        assert_eq!(get(rest, second.path), b"/2");
+        assert_eq!(parse_with(&rest[second.head_len..], &Limits::default()), Ok(Parsed::Partial));
+    }
+
+    #[test]
+    fn headers_vec_is_reused() {
+        let mut headers = Vec::with_capacity(4);
+        let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
+        parse_request_head(raw, &Limits::default(), &mut headers).unwrap();
+        assert_eq!(headers.len(), 2);
+        let cap = headers.capacity();
+        parse_request_head(b"GET / HTTP/1.1\r\nC: 3\r\n\r\n", &Limits::default(), &mut headers).unwrap();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers.capacity(), cap);
+    }
+
+    #[test]
+    fn request_line_rejections() {
+        let cases: &[(&[u8], Error)] = &[
+            (b"GET HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET  / HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET\t/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET\n/\nHTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b" GET / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"get / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GeT / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GE / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"ABCDEFGHIJKLMNOPQRSTU / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"G#T / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GET: / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GET\0 / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GET\xc3\x9f / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (b"GET * HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET foo/bar HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET example.com:443 HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET /a\x01b HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET /a\x7fb HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"PUT s://]ufd/: HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET http://[::1/x HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET 1http://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET ://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET / HTTP/1.1 \r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/2.0\r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/0.9\r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/1.2\r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/1.10\r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/11\r\n\r\n", Error::InvalidVersion),
+            (b"GET / http/1.1\r\n\r\n", Error::InvalidVersion),
+            (b"GET / FTP/1.1\r\n\r\n", Error::InvalidVersion),
+            (b"GET /\r\n\r\n", Error::InvalidRequestLine),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(err(raw), *want, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(want.status(), 400);
+        }
+    }
+
+    #[test]
+    fn bare_lf_never_ends_a_line() {
+        assert_eq!(parse_with(b"GET / HTTP/1.1\n\n", &Limits::default()), Ok(Parsed::Partial));
+        assert_eq!(err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"), Error::InvalidVersion);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\rC: d\r\n\r\n"), Error::InvalidHeader);
+        // A lone LF after the fields is part of a field line, not its end.
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\r\n\n\r\n"), Error::InvalidHeader);
+    }
+
+    #[test]
+    fn target_forms() {
+        let raw = b"OPTIONS * HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!((get(raw, h.path), get(raw, h.query)), (&b"*"[..], &b""[..]));
+
+        let raw = b"CONNECT [::1]:443 HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!(get(raw, h.path), b"[::1]:443");
+
+        let raw = b"GET http://user:pw@[::1]:8080/p/q?x=1#f HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/p/q"[..], &b"x=1"[..], &b"f"[..]));
+
+        let raw = b"GET https://example.com HTTP/1.1\r\n\r\n";
+        assert_eq!(get(raw, head(raw).path), b"");
+
+        let raw = b"GET //double/slash?q HTTP/1.1\r\n\r\n";
+        assert_eq!(get(raw, head(raw).path), b"//double/slash");
+
+        let raw = b"GET /a#b?c HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/a"[..], &b""[..], &b"b?c"[..]));
+
+        let raw = b"GET /?# HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!((get(raw, h.path), h.query.len(), h.fragment.len()), (&b"/"[..], 0, 0));
+
+        let raw = b"GET /\xc3\xa0%20k HTTP/1.0\r\n\r\n";
+        assert_eq!(get(raw, head(raw).path), b"/\xc3\xa0%20k");
+    }
+
+    #[test]
+    fn unconventional_methods() {
+        let permit = Limits { permit_unconventional_http_method: true, ..Limits::default() };
+        let raw = b"-blargh /foo HTTP/1.1\r\n\r\n";
+        assert_eq!(get(raw, head_with(raw, &permit).0.method), b"-blargh");
+        assert_eq!(err(raw), Error::InvalidMethod);
+        assert_eq!(get(b"M / HTTP/1.1\r\n\r\n", head_with(b"M / HTTP/1.1\r\n\r\n", &permit).0.method), b"M");
+        assert_eq!(err_with(b"GET: / HTTP/1.1\r\n\r\n", &permit), Error::InvalidMethod);
+        let raw = b"-BLARGH /foo HTTP/1.1\r\n\r\n";
+        assert_eq!(get(raw, head(raw).method), b"-BLARGH");
+
+        let fold = Limits { casefold_http_method: true, ..permit };
+        let raw = b"connect host:443 HTTP/1.1\r\n\r\n";
+        assert_eq!(get(raw, head_with(raw, &fold).0.path), b"host:443");
+        assert_eq!(err_with(raw, &permit), Error::InvalidRequestLine);
+        head_with(b"options * HTTP/1.1\r\n\r\n", &fold);
+    }
+
+    #[test]
+    fn request_line_limit() {
+        let limits = Limits { max_request_line: 20, ..Limits::default() };
+        // "GET /xxxxxx HTTP/1.1" is exactly 20 bytes.
+        let at = b"GET /xxxxxx HTTP/1.1\r\n\r\n";
+        head_with(at, &limits);
+        let over = b"GET /xxxxxxx HTTP/1.1\r\n\r\n";
+        assert_eq!(err_with(over, &limits), Error::RequestLineTooLong);
+        assert_eq!(Error::RequestLineTooLong.status(), 414);
+        // Unterminated: 20 bytes may still be followed by CRLF, 21 may not.
+        assert_eq!(parse_with(&at[..20], &limits), Ok(Parsed::Partial));
+        assert_eq!(parse_with(&at[..21], &limits), Ok(Parsed::Partial));
+        assert_eq!(err_with(&over[..21], &limits), Error::RequestLineTooLong);
+        assert_eq!(err_with(&[b'A'; 21], &limits), Error::RequestLineTooLong);
+        // Skipped empty lines count against the limit.
+        assert_eq!(err_with(b"\r\nGET /xxxxxx HTTP/1.1\r\n\r\n", &limits), Error::RequestLineTooLong);
+
+        let unlimited = Limits { max_request_line: 0, ..Limits::default() };
+        assert_eq!(parse_with(&vec![b'A'; 100_000], &unlimited), Ok(Parsed::Partial));
+        let mut long = b"GET /".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 20_000));
+        long.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+        head_with(&long, &unlimited);
+        // Above 8190 the limit is clamped, as Gunicorn does.
+        let huge = Limits { max_request_line: 100_000, ..Limits::default() };
+        assert_eq!(err_with(&long, &huge), Error::RequestLineTooLong);
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        let raw = b"\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        let h = head(raw);
+        assert_eq!(get(raw, h.method), b"GET");
+        assert_eq!(h.head_len, raw.len());
+        assert_eq!(parse_with(b"\r\n\r", &Limits::default()), Ok(Parsed::Partial));
+        // Bare LFs are not empty lines: they end up in the method.
+        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidMethod);
+    }
+
+    #[test]
+    fn header_count_limit() {
+        let limits = Limits { max_headers: 3, ..Limits::default() };
+        head_with(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &limits);
+        let four = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
+        assert_eq!(err_with(four, &limits), Error::TooManyHeaders);
+        assert_eq!(Error::TooManyHeaders.status(), 431);
+        // Known before the fourth line is complete.
+        assert_eq!(err_with(&four[..four.len() - 6], &limits), Error::TooManyHeaders);
+        // Dropped fields still count.
+        let dropped = b"GET / HTTP/1.1\r\nA_1: 1\r\nB_2: 2\r\nC_3: 3\r\nD: 4\r\n\r\n";
+        assert_eq!(err_with(dropped, &limits), Error::TooManyHeaders);
+    }
+
+    #[test]
+    fn field_size_limit() {
+        // "Accept: */*" is 11 bytes, 13 with CRLF.
+        let raw = b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n";
+        head_with(raw, &Limits { max_header_field_size: 13, ..Limits::default() });
+        let small = Limits { max_header_field_size: 12, ..Limits::default() };
+        assert_eq!(err_with(raw, &small), Error::HeaderFieldTooLarge);
+        // Known from the first 11 bytes of the unfinished line.
+        assert_eq!(err_with(&raw[..16 + 11], &small), Error::HeaderFieldTooLarge);
+        assert_eq!(parse_with(&raw[..16 + 10], &small), Ok(Parsed::Partial));
+        // 0 means the 8190 default.
+        let mut big = b"GET / HTTP/1.0\r\nX: ".to_vec();
+        big.extend(std::iter::repeat_n(b'y', 8190));
+        big.extend_from_slice(b"\r\n\r\n");
+        let zero = Limits { max_header_field_size: 0, ..Limits::default() };
+        assert_eq!(err_with(&big, &zero), Error::HeaderFieldTooLarge);
+        head_with(&big, &Limits { max_header_field_size: 8210, ..Limits::default() });
+    }
+
+    #[test]
+    fn unfinished_head_is_bounded() {
+        let limits = Limits { max_headers: 4, max_header_field_size: 32, ..Limits::default() };
+        let bound = limits.max_request_line + limits.max_headers * (limits.max_header_field_size + 2);
+        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut failed = false;
+        for i in 0..bound {
+            raw.extend_from_slice(if i % 20 == 19 { b"\r\n" } else { b"a:" });
+            if parse_with(&raw, &limits).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed && raw.len() <= bound);
+        for filler in [&b" "[..], b"\t", b"x"] {
+            let mut raw = b"GET / HTTP/1.1\r\nA: b\r\n".to_vec();
+            let mut result = Ok(Parsed::Partial);
+            while raw.len() <= bound && result == Ok(Parsed::Partial) {
+                raw.extend_from_slice(filler);
+                result = parse_with(&raw, &Limits { permit_obsolete_folding: true, ..limits.clone() });
+            }
+            assert!(result.is_err(), "{filler:?}");
+        }
+    }
+
+    #[test]
+    fn value_trimming_and_bytes() {
+        let raw = b"GET / HTTP/1.1\r\nName: \t value \t \r\nEmpty:\r\nSp:   \r\nObs: caf\xc3\xa9\r\nTab: a\tb\r\n\r\n";
+        let (_, f) = head_with(raw, &Limits::default());
+        let values: Vec<&[u8]> = f.iter().map(|(_, v)| v.as_slice()).collect();
+        assert_eq!(values, [&b"value"[..], b"", b"", b"caf\xc3\xa9", b"a\tb"]);
+        for bad in [&b"a\x07b"[..], b"a\0b", b"a\x7fb", b"a\x1bb", b"a\rb", b"a\nb"] {
+            let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
+            raw.extend_from_slice(bad);
+            raw.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(err(&raw), Error::InvalidHeader, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn field_names() {
+        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Length : 3\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA\t: 3\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nba\0z: bar\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Length\xc3\x9f: 3\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA(b): 3\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\n Lead: x\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"), Error::InvalidHeader);
+        let raw = b"GET / HTTP/1.1\r\nX.Custom|Pipe~!: ok\r\n\r\n";
+        head(raw);
+
+        let strip = Limits { strip_header_spaces: true, ..Limits::default() };
+        let raw = b"GET / HTTP/1.1\r\nContent-Length \t: 3\r\n\r\nxyz";
+        let (h, f) = head_with(raw, &strip);
+        assert_eq!(f[0].0, b"Content-Length");
+        assert_eq!(h.body, BodyKind::Length(3));
+    }
+
+    #[test]
+    fn obsolete_folding() {
+        let raw = b"GET / HTTP/1.1\r\nLong: one\r\n two\r\nHost: localhost\r\n\r\n";
+        assert_eq!(err(raw), Error::ObsoleteFolding);
+        // Refused as soon as the continuation starts.
+        assert_eq!(err(&raw[..b"GET / HTTP/1.1\r\nLong: one\r\n t".len()]), Error::ObsoleteFolding);
+
+        let fold = Limits { permit_obsolete_folding: true, ..Limits::default() };
+        let (_, f) = head_with(raw, &fold);
+        assert_eq!(f, vec![(b"Long".to_vec(), b"one two".to_vec()), (b"Host".to_vec(), b"localhost".to_vec())]);
+
+        let raw = b"GET / HTTP/1.1\r\nA: x \r\n \t y\t\r\n\t\r\n z\r\nB:\r\n w\r\n\r\n";
+        let (_, f) = head_with(raw, &fold);
+        assert_eq!(f[0].1, b"x y  z");
+        assert_eq!(f[1].1, b" w");
+        // A continuation of a dropped field does not leak into the previous one.
+        let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB_c: 2\r\n 3\r\n\r\n";
+        let (_, f) = head_with(raw, &fold);
+        assert_eq!(f, vec![(b"A".to_vec(), b"1".to_vec())]);
+        // Continuations count towards the field size.
+        let small = Limits { max_header_field_size: 14, ..fold.clone() };
+        assert_eq!(err_with(b"GET /test HTTP/1.1\r\nAccept:\r\n */*\r\n\r\n", &small), Error::HeaderFieldTooLarge);
+        assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: \x01\r\n b\r\n\r\n", &fold), Error::InvalidHeader);
+        assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: a\r\n \x01\r\n\r\n", &fold), Error::InvalidHeader);
+    }
+
+    #[test]
+    fn unfold_borrows_without_fold() {
+        assert!(matches!(unfold_value(b"plain"), Cow::Borrowed(b"plain")));
+        assert_eq!(&*unfold_value(b"a \r\n  b"), b"a b");
+    }
+
+    #[test]
+    fn header_map_policies() {
+        let raw = b"GET / HTTP/1.0\r\nTransfer_Encoding: tricked\r\nContent-Length: 7\r\nContent_Length: -1E23\r\n\r\ntricked";
+        let (h, f) = head_with(raw, &Limits::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!(h.body, BodyKind::Length(7));
+        let refuse = Limits { header_map: HeaderMap::Refuse, ..Limits::default() };
+        assert_eq!(err_with(raw, &refuse), Error::InvalidHeaderName);
+        let dangerous = Limits { header_map: HeaderMap::Dangerous, ..Limits::default() };
+        let (h, f) = head_with(raw, &dangerous);
+        assert_eq!(f.len(), 3);
+        assert_eq!(h.body, BodyKind::Length(7));
+    }
+
+    #[test]
+    fn content_length() {
+        let h = head(b"POST / HTTP/1.1\r\nconTENT-Length: 5\r\n\r\n");
+        assert_eq!((h.body, h.content_length), (BodyKind::Length(5), Some(5)));
+        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!((h.body, h.content_length), (BodyKind::None, Some(0)));
+        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 007\r\n\r\n");
+        assert_eq!(h.body, BodyKind::Length(7));
+        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n");
+        assert_eq!(h.content_length, Some(u64::MAX));
+        for bad in [&b"-1"[..], b"+1", b"-0", b"0_1", b"1 2", b"5, 5", b"", b"0x10", b"1e3", b"bla", b"18446744073709551616", b"\xb2"] {
+            let mut raw = b"POST / HTTP/1.1\r\nContent-Length: ".to_vec();
+            raw.extend_from_slice(bad);
+            raw.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(err(&raw), Error::InvalidContentLength, "{bad:?}");
+        }
+        assert_eq!(err(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), Error::InvalidContentLength);
+        assert_eq!(err(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\n"), Error::InvalidContentLength);
+    }
+
+    #[test]
+    fn transfer_encoding() {
+        let chunked = |raw: &[u8]| head(raw).body == BodyKind::Chunked;
+        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert_eq!(h.body, BodyKind::Chunked);
+        assert!(!h.keep_alive, "a coded body closes the connection afterwards");
+        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert!(h.body == BodyKind::Chunked && !h.keep_alive);
+        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(h.body, BodyKind::Length(5));
+
+        let cases: &[(&[u8], Error)] = &[
+            (b"chunked, chunked", Error::InvalidTransferEncoding),
+            (b"identity, chunked, identity, chunked", Error::InvalidTransferEncoding),
+            (b"chunked, identity", Error::InvalidTransferEncoding),
+            (b"chunked, gzip", Error::InvalidTransferEncoding),
+            (b"gzip", Error::InvalidTransferEncoding),
+            (b"chunked\r\nTransfer-Encoding: chunked", Error::InvalidTransferEncoding),
+            (b"chunked\r\nTransfer-Encoding: gzip", Error::InvalidTransferEncoding),
+            (b"chunked\r\nContent-Length: 3", Error::InvalidContentLength),
+            (b"\tchunked\r\nContent-Length: 12", Error::InvalidContentLength),
+            (b"br, chunked", Error::UnsupportedTransferCoding),
+            (b"chunked,", Error::UnsupportedTransferCoding),
+            (b"x-custom", Error::UnsupportedTransferCoding),
+        ];
+        for (te, want) in cases {
+            let mut raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: ".to_vec();
+            raw.extend_from_slice(te);
+            raw.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(err(&raw), *want, "{:?}", String::from_utf8_lossy(te));
+        }
+        assert_eq!(Error::UnsupportedTransferCoding.status(), 501);
+        assert_eq!(err(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), Error::InvalidTransferEncoding);
+    }
+
+    #[test]
+    fn keep_alive() {
+        let ka = |raw: &[u8]| head(raw).keep_alive;
+        assert!(ka(b"GET / HTTP/1.1\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: upgrade\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: te, keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn expect_and_upgrade() {
+        assert!(head(b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n").expect_continue);
+        assert!(!head(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+        assert_eq!(err(b"POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n"), Error::ExpectationFailed);
+        assert_eq!(Error::ExpectationFailed.status(), 417);
+
+        assert!(head(b"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n").upgrade);
+        assert!(!head(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").upgrade);
+        assert!(!head(b"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n").upgrade);
+    }
+
+    #[test]
+    fn singleton_fields() {
+        assert_eq!(err(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"), Error::InvalidHeader);
+        let (_, f) = head_with(b"GET / HTTP/1.0\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n", &Limits::default());
+        assert_eq!(f.len(), 2);
+    }
 }
