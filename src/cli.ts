@@ -14,9 +14,12 @@ const USAGE_ERROR = 2
 function optionFor(s: Setting): Option {
   const flags = s.flags.join(', ') + (s.kind === 'bool' ? '' : ` <${s.meta ?? 'VALUE'}>`)
   const option = new Option(flags, s.help).helpGroup(`${s.section}:`)
-  if (s.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-  if (s.choices) option.choices(s.choices)
   const fallback = s.default()
+  // A repeated flag collects its values; the first one replaces the default instead of adding to it.
+  if (s.kind === 'list') {
+    option.argParser((value: string, previous: unknown) => (previous === fallback ? [value] : [...(previous as string[]), value]))
+  }
+  if (s.choices) option.choices(s.choices)
   if (s.kind !== 'bool') option.default(fallback, Array.isArray(fallback) ? fallback.join(' ') : String(fallback))
   return option
 }

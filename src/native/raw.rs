@@ -23,12 +23,6 @@ pub unsafe fn to_u32(env: Env, value: Value) -> u32 {
   out
 }
 
-pub unsafe fn to_i32(env: Env, value: Value) -> i32 {
-  let mut out = 0;
-  sys::napi_get_value_int32(env, value, &mut out);
-  out
-}
-
 pub unsafe fn to_bool(env: Env, value: Value) -> bool {
   let mut out = false;
   sys::napi_get_value_bool(env, value, &mut out);

@@ -251,6 +251,15 @@ unsafe fn exec_child(exec: &mut Exec, report: RawFd) -> ! {
     }
   }
 
+  // The worker shares the master's stdin, stdout and stderr. Node marks its own standard
+  // descriptors close-on-exec, so they must be made inheritable again here.
+  for fd in 0..FIRST_INHERITED_FD {
+    let flags = libc::fcntl(fd, libc::F_GETFD);
+    if flags != -1 && flags & libc::FD_CLOEXEC != 0 {
+      libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+    }
+  }
+
   if let Some(cwd) = &exec.cwd {
     if libc::chdir(cwd.as_ptr()) != 0 {
       fail(report, STAGE_CWD, 0);
