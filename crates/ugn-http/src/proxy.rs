@@ -116,3 +116,121 @@ fn parse_v2(buf: &[u8]) -> Result<Parsed<(ProxyHeader, usize)>, Error> {
     };
     Ok(Parsed::Complete((header, total)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(buf: &[u8]) -> (ProxyHeader, usize) {
+        match parse_proxy_header(buf) {
+            Ok(Parsed::Complete(c)) => c,
+            other => panic!("{buf:?}: {other:?}"),
+        }
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn v1() {
+        let raw = b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\n";
+        let (h, n) = complete(raw);
+        assert_eq!(h, ProxyHeader::V1 { source: addr("192.168.0.1:56324"), destination: addr("192.168.0.11:443") });
+        assert_eq!(&raw[n..], b"GET / HTTP/1.1\r\n");
+        for i in 0..n {
+            assert_eq!(parse_proxy_header(&raw[..i]), Ok(Parsed::Partial), "prefix {i}");
+        }
+
+        let (h, _) = complete(b"PROXY TCP6 2001:db8::1 ::1 1 65535\r\n");
+        assert_eq!(h, ProxyHeader::V1 { source: addr("[2001:db8::1]:1"), destination: addr("[::1]:65535") });
+        assert_eq!(complete(b"PROXY UNKNOWN\r\n"), (ProxyHeader::Unknown, 15));
+        assert_eq!(complete(b"PROXY UNKNOWN ffff::1 ::1 1 2\r\n").0, ProxyHeader::Unknown);
+    }
+
+    #[test]
+    fn v1_rejections() {
+        for bad in [
+            &b"PROXY TCP4 192.168.0.1 192.16...\r\n"[..],
+            b"PROXY TCP4 192.168.0.1 192.168.0.11 65iii 100000\r\n",
+            b"PROXY TCP4 not-an-ip 192.168.0.11 56324 443\r\n",
+            b"PROXY TCP4 1.2.3.4 1.2.3.5 1 65536\r\n",
+            b"PROXY TCP4 1.2.3.4 1.2.3.5 +1 2\r\n",
+            b"PROXY TCP4 1.2.3.4 1.2.3.5 1 2 3\r\n",
+            b"PROXY TCP4 1.2.3.4  1.2.3.5 1 2\r\n",
+            b"PROXY TCP4 ::1 ::1 1 2\r\n",
+            b"PROXY TCP6 1.2.3.4 1.2.3.5 1 2\r\n",
+            b"PROXY TCP5 1.2.3.4 1.2.3.5 1 2\r\n",
+            b"PROXY \r\n",
+        ] {
+            assert_eq!(parse_proxy_header(bad), Err(Error::InvalidProxyLine), "{:?}", String::from_utf8_lossy(bad));
+        }
+        // No CRLF within the spec's 107 bytes.
+        let mut long = b"PROXY TCP4 ".to_vec();
+        long.resize(106, b'1');
+        assert_eq!(parse_proxy_header(&long), Ok(Parsed::Partial));
+        long.push(b'1');
+        assert_eq!(parse_proxy_header(&long), Err(Error::InvalidProxyLine));
+    }
+
+    #[test]
+    fn not_a_proxy_header() {
+        assert_eq!(complete(b"GET / HTTP/1.1\r\n"), (ProxyHeader::None, 0));
+        assert_eq!(complete(b"PROXZ"), (ProxyHeader::None, 0));
+        assert_eq!(complete(b"\r\nGET"), (ProxyHeader::None, 0));
+        assert_eq!(parse_proxy_header(b""), Ok(Parsed::Partial));
+        assert_eq!(parse_proxy_header(b"PROX"), Ok(Parsed::Partial));
+        assert_eq!(parse_proxy_header(b"\r\n\r\n\0"), Ok(Parsed::Partial));
+    }
+
+    fn v2(ver_cmd: u8, fam: u8, addr: &[u8]) -> Vec<u8> {
+        let mut raw = V2_SIGNATURE.to_vec();
+        raw.extend_from_slice(&[ver_cmd, fam]);
+        raw.extend_from_slice(&(addr.len() as u16).to_be_bytes());
+        raw.extend_from_slice(addr);
+        raw
+    }
+
+    #[test]
+    fn v2_ipv4_and_ipv6() {
+        let mut raw = v2(0x21, 0x11, &[192, 168, 1, 10, 192, 168, 1, 1, 0x30, 0x39, 0x01, 0xbb]);
+        raw.extend_from_slice(b"GET /");
+        let (h, n) = complete(&raw);
+        assert_eq!(h, ProxyHeader::V2 { source: addr("192.168.1.10:12345"), destination: addr("192.168.1.1:443") });
+        assert_eq!(&raw[n..], b"GET /");
+        for i in 0..n {
+            assert_eq!(parse_proxy_header(&raw[..i]), Ok(Parsed::Partial), "prefix {i}");
+        }
+
+        let mut a = [0u8; 36];
+        a[..16].copy_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+        a[16..32].copy_from_slice(&"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets());
+        a[32..].copy_from_slice(&[0xd4, 0x31, 0x00, 0x50]);
+        let (h, n) = complete(&v2(0x21, 0x21, &a));
+        assert_eq!(h, ProxyHeader::V2 { source: addr("[2001:db8::1]:54321"), destination: addr("[2001:db8::2]:80") });
+        assert_eq!(n, 16 + 36);
+
+        // TLVs after the addresses are skipped with the rest of the header.
+        let mut tlv = vec![10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 2];
+        tlv.extend_from_slice(&[0x04, 0x00, 0x01, 0xff]);
+        assert_eq!(complete(&v2(0x21, 0x11, &tlv)).1, 16 + 16);
+    }
+
+    #[test]
+    fn v2_local_unspec_and_rejections() {
+        assert_eq!(complete(&v2(0x20, 0x00, &[])), (ProxyHeader::Local, 16));
+        assert_eq!(complete(&v2(0x20, 0x11, &[1, 2, 3])), (ProxyHeader::Local, 19));
+        assert_eq!(complete(&v2(0x21, 0x00, &[])).0, ProxyHeader::Unknown);
+        for (ver_cmd, fam, len) in [
+            (0x11, 0x11, 12), // version 1
+            (0x22, 0x11, 12), // command 2
+            (0x21, 0x12, 12), // UDP
+            (0x21, 0x31, 216), // UNIX
+            (0x21, 0x11, 11), // short IPv4
+            (0x21, 0x21, 35), // short IPv6
+            (0x21, 0x41, 12), // unknown family
+        ] {
+            assert_eq!(parse_proxy_header(&v2(ver_cmd, fam, &vec![0; len])), Err(Error::InvalidProxyHeader), "{ver_cmd:x} {fam:x}");
+        }
+    }
+}

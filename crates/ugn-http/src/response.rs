@@ -263,3 +263,246 @@ pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
 pub fn encode_last_chunk(out: &mut Vec<u8>) {
     out.extend_from_slice(b"0\r\n\r\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V11: ResponseContext = ResponseContext { minor_version: 1, head_request: false, keep_alive: true };
+    const V10: ResponseContext = ResponseContext { minor_version: 0, head_request: false, keep_alive: true };
+
+    fn encode_with(
+        ctx: &ResponseContext,
+        status: &str,
+        headers: &[(&str, &str)],
+        body_len: Option<u64>,
+    ) -> Result<(ResponseHead, String), ResponseError> {
+        let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+        let mut out = b"previous".to_vec();
+        let result = encode_response_head(&mut out, ctx, status.as_bytes(), &headers, body_len, b"D", b"ugn");
+        let text = String::from_utf8(out).unwrap();
+        match result {
+            Ok(head) => Ok((head, text.strip_prefix("previous").unwrap().to_owned())),
+            Err(e) => {
+                assert_eq!(text, "previous", "nothing is written on error");
+                Err(e)
+            }
+        }
+    }
+
+    fn encode(status: &str, headers: &[(&str, &str)], body_len: Option<u64>) -> (ResponseHead, String) {
+        encode_with(&V11, status, headers, body_len).unwrap()
+    }
+
+    #[test]
+    fn known_length() {
+        let (head, text) = encode("200 OK", &[("Content-Type", "text/plain")], Some(5));
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D\r\nServer: ugn\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n"
+        );
+        assert_eq!(head, ResponseHead { status: 200, framing: Framing::Length(5), keep_alive: true, upgrade: false });
+    }
+
+    #[test]
+    fn unknown_length() {
+        let (head, text) = encode("200 OK", &[], None);
+        assert_eq!(head.framing, Framing::Chunked);
+        assert!(text.contains("\r\nTransfer-Encoding: chunked\r\n") && head.keep_alive);
+
+        let (head, text) = encode_with(&V10, "200 OK", &[], None).unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::CloseDelimited, false));
+        assert!(text.starts_with("HTTP/1.0 200 OK\r\n"));
+        assert!(text.ends_with("\r\nConnection: close\r\n\r\n") && !text.contains("Transfer-Encoding"));
+
+        let (head, text) = encode_with(&V10, "200 OK", &[], Some(0)).unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::Length(0), true));
+        assert!(text.ends_with("Content-Length: 0\r\nConnection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn bodiless_responses() {
+        let head_ctx = ResponseContext { head_request: true, ..V11 };
+        let (head, text) = encode_with(&head_ctx, "200 OK", &[("Content-Length", "42")], Some(0)).unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::NoBody, true));
+        assert!(text.contains("Content-Length: 42\r\n"), "HEAD keeps the GET length");
+        let (_, text) = encode_with(&head_ctx, "200 OK", &[], None).unwrap();
+        assert!(!text.contains("Content-Length") && !text.contains("Transfer-Encoding"));
+
+        for status in ["204 No Content", "100 Continue", "103 Early Hints"] {
+            let (head, text) = encode(status, &[("Content-Length", "3")], Some(3));
+            assert_eq!(head.framing, Framing::NoBody, "{status}");
+            assert!(!text.contains("Content-Length") && !text.contains("Transfer-Encoding"), "{status}");
+        }
+        let (head, text) = encode("304 Not Modified", &[("Content-Length", "10"), ("ETag", "\"x\"")], None);
+        assert_eq!(head.framing, Framing::NoBody);
+        assert!(text.contains("Content-Length: 10\r\n"));
+    }
+
+    #[test]
+    fn switching_protocols() {
+        let (head, text) = encode("101 Switching Protocols", &[("Upgrade", "websocket"), ("Connection", "Upgrade")], None);
+        assert_eq!(head, ResponseHead { status: 101, framing: Framing::NoBody, keep_alive: false, upgrade: true });
+        assert!(text.contains("Upgrade: websocket\r\n"));
+        assert!(text.ends_with("Connection: upgrade\r\n\r\n"));
+        let (head, text) = encode("426 Upgrade Required", &[("Upgrade", "h2c")], Some(0));
+        assert!(!head.upgrade && text.contains("Upgrade: h2c\r\n") && text.contains("Connection: keep-alive"));
+    }
+
+    #[test]
+    fn status_validation() {
+        for bad in ["", "20", "2000 OK", "099 Low", "000 x", "abc OK", "200OK", "200\tOK", "200 O\rK", "200 O\nK", "200 \0", "2x0 OK"] {
+            assert_eq!(encode_with(&V11, bad, &[], None), Err(ResponseError::InvalidStatus(bad.into())), "{bad:?}");
+        }
+        let (head, text) = encode("200", &[], Some(0));
+        assert_eq!(head.status, 200);
+        assert!(text.starts_with("HTTP/1.1 200 \r\n"));
+        assert!(encode("999 Custom \t reason", &[], None).1.starts_with("HTTP/1.1 999 Custom \t reason\r\n"));
+        assert_eq!(encode("200 ", &[], None).0.status, 200);
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let cases: &[(&str, &str, ResponseError)] = &[
+            ("X-Foo", "a\r\nSet-Cookie: evil=1", ResponseError::InvalidHeaderValue("X-Foo".into())),
+            ("X-Foo", "a\nb", ResponseError::InvalidHeaderValue("X-Foo".into())),
+            ("X-Foo", "a\rb", ResponseError::InvalidHeaderValue("X-Foo".into())),
+            ("X-Foo", "a\0b", ResponseError::InvalidHeaderValue("X-Foo".into())),
+            ("X-Foo", "a\x7fb", ResponseError::InvalidHeaderValue("X-Foo".into())),
+            ("X Foo", "v", ResponseError::InvalidHeaderName("X Foo".into())),
+            ("X-Foo:", "v", ResponseError::InvalidHeaderName("X-Foo:".into())),
+            ("X-Foo\r\nEvil", "v", ResponseError::InvalidHeaderName("X-Foo\r\nEvil".into())),
+            ("", "v", ResponseError::InvalidHeaderName("".into())),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(encode_with(&V11, "200 OK", &[(name, value)], None).unwrap_err(), *want, "{name:?}: {value:?}");
+        }
+        let (_, text) = encode("200 OK", &[("X-Tab", "a\tb"), ("X-Obs", "caf\u{e9}"), ("X-Trim", "  v  ")], None);
+        assert!(text.contains("X-Tab: a\tb\r\n") && text.contains("X-Obs: caf\u{e9}\r\n") && text.contains("X-Trim: v\r\n"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers() {
+        let (head, text) = encode("200 OK", &[("Connection", "close")], Some(1));
+        assert!(!head.keep_alive);
+        assert_eq!(text.matches("Connection").count(), 1);
+        assert!(text.ends_with("Connection: close\r\n\r\n"));
+
+        let (head, text) = encode(
+            "200 OK",
+            &[
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Authenticate", "Basic"),
+                ("Proxy-Authorization", "x"),
+                ("TE", "trailers"),
+                ("Trailers", "x"),
+                ("Proxy-Connection", "keep-alive"),
+                ("Connection", "keep-alive"),
+            ],
+            Some(1),
+        );
+        assert!(head.keep_alive);
+        for dropped in ["Keep-Alive", "Proxy-", "TE:", "Trailers"] {
+            assert!(!text.contains(dropped), "{dropped}");
+        }
+
+        let (head, text) = encode("200 OK", &[("Transfer-Encoding", "Chunked")], Some(5));
+        assert_eq!(head.framing, Framing::Chunked, "the app's chunked wins over a known length");
+        assert_eq!(text.matches("Transfer-Encoding: chunked").count(), 1);
+        assert!(!text.contains("Content-Length"));
+        let (head, _) = encode_with(&V10, "200 OK", &[("Transfer-Encoding", "chunked")], None).unwrap();
+        assert_eq!(head.framing, Framing::CloseDelimited);
+
+        let err = encode_with(&V11, "200 OK", &[("Transfer-Encoding", "gzip")], None).unwrap_err();
+        assert!(matches!(err, ResponseError::HopByHopHeader(_)));
+        assert!(err.to_string().contains("Transfer-Encoding"));
+        let err = encode_with(&V11, "200 OK", &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")], None);
+        assert!(matches!(err, Err(ResponseError::HopByHopHeader(_))));
+    }
+
+    #[test]
+    fn content_length_checks() {
+        let (head, text) = encode("200 OK", &[("content-length", "5")], Some(5));
+        assert_eq!(head.framing, Framing::Length(5));
+        assert_eq!(text.to_ascii_lowercase().matches("content-length").count(), 1);
+        let (head, _) = encode("200 OK", &[("Content-Length", "5")], None);
+        assert_eq!(head.framing, Framing::Length(5));
+        assert_eq!(
+            encode_with(&V11, "200 OK", &[("Content-Length", "5")], Some(4)),
+            Err(ResponseError::ContentLengthMismatch { header: 5, body: 4 })
+        );
+        for bad in ["", "-1", "1.0", "0x1", "5, 5", "99999999999999999999"] {
+            assert!(matches!(
+                encode_with(&V11, "200 OK", &[("Content-Length", bad)], None),
+                Err(ResponseError::InvalidContentLength(_))
+            ));
+        }
+        let (_, text) = encode("200 OK", &[("Content-Length", "3"), ("Content-Length", "3")], None);
+        assert_eq!(text.matches("Content-Length").count(), 1);
+        assert!(matches!(
+            encode_with(&V11, "200 OK", &[("Content-Length", "3"), ("Content-Length", "4")], None),
+            Err(ResponseError::InvalidContentLength(_))
+        ));
+    }
+
+    #[test]
+    fn date_and_server() {
+        let (_, text) = encode("200 OK", &[("Date", "Mon, 01 Jan 2024 00:00:00 GMT"), ("server", "app")], Some(0));
+        assert_eq!(text.matches("Date:").count(), 1);
+        assert!(text.contains("Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n") && text.contains("server: app\r\n"));
+        assert!(!text.contains("ugn"));
+        let mut out = Vec::new();
+        encode_response_head(&mut out, &V11, b"200 OK", &[], Some(0), b"D", b"").unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("Server"));
+    }
+
+    #[test]
+    fn server_refuses_keep_alive() {
+        let ctx = ResponseContext { keep_alive: false, ..V11 };
+        let (head, text) = encode_with(&ctx, "200 OK", &[], Some(1)).unwrap();
+        assert!(!head.keep_alive && text.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn error_messages_name_the_header() {
+        assert!(ResponseError::InvalidHeaderValue("X-Foo".into()).to_string().contains("\"X-Foo\""));
+        assert!(ResponseError::InvalidHeaderName("X Foo".into()).to_string().contains("\"X Foo\""));
+        assert!(ResponseError::InvalidStatus("20".into()).to_string().contains("\"20\""));
+        assert_eq!(
+            ResponseError::ContentLengthMismatch { header: 5, body: 4 }.to_string(),
+            "Content-Length header says 5 bytes but the body has 4 bytes"
+        );
+    }
+
+    #[test]
+    fn chunks() {
+        let mut out = Vec::new();
+        encode_chunk(&mut out, b"hello");
+        encode_chunk(&mut out, b"");
+        encode_chunk(&mut out, &[b'x'; 255]);
+        encode_last_chunk(&mut out);
+        let mut want = b"5\r\nhello\r\nff\r\n".to_vec();
+        want.extend_from_slice(&[b'x'; 255]);
+        want.extend_from_slice(b"\r\n0\r\n\r\n");
+        assert_eq!(out, want);
+
+        // Round trip through the request-side decoder.
+        let mut dec = crate::BodyDecoder::new(crate::BodyKind::Chunked, &crate::Limits::default());
+        let mut body = Vec::new();
+        let mut pos = 0;
+        loop {
+            match dec.decode(&out[pos..]).unwrap() {
+                (n, crate::BodyEvent::Data { start, end }) => {
+                    body.extend_from_slice(&out[pos + start..pos + end]);
+                    pos += n;
+                }
+                (n, crate::BodyEvent::Done) => {
+                    assert_eq!(pos + n, out.len());
+                    break;
+                }
+                (n, crate::BodyEvent::NeedMore) => pos += n,
+            }
+        }
+        assert_eq!(body.len(), 260);
+    }
+}
