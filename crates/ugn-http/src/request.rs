@@ -554,7 +554,9 @@ mod tests {
         parse_request_head(raw, limits, &mut Vec::new())
     }
 
-    fn head_with(raw: &[u8], limits: &Limits) -> (RequestHead, Vec<(Vec<u8>, Vec<u8>)>) {
+    type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn head_with(raw: &[u8], limits: &Limits) -> (RequestHead, Fields) {
         let mut headers = Vec::new();
         match parse_request_head(raw, limits, &mut headers) {
             Ok(Parsed::Complete(h)) => {

@@ -127,7 +127,7 @@ fn config(json: &Value) -> Config {
 enum State {
     Proxy,
     Head,
-    Body(BodyDecoder, Req),
+    Body { dec: BodyDecoder, req: Box<Req>, close: bool },
     Closed,
 }
 
@@ -179,18 +179,15 @@ fn replay(data: &[u8], cfg: &Config, cuts: &[usize]) -> Outcome {
                             body: Vec::new(),
                             trailers: Vec::new(),
                         };
-                        let keep_alive = head.keep_alive;
                         buf.drain(..head.head_len);
-                        state = State::Body(BodyDecoder::new(head.body, &cfg.limits), req);
-                        // Remember keep-alive in the request's slot via the closure below.
-                        if !keep_alive {
-                            if let State::Body(_, r) = &mut state {
-                                r.version.0 |= 0x80;
-                            }
-                        }
+                        state = State::Body {
+                            dec: BodyDecoder::new(head.body, &cfg.limits),
+                            req: Box::new(req),
+                            close: !head.keep_alive,
+                        };
                     }
                 },
-                State::Body(dec, req) => match dec.decode(&buf) {
+                State::Body { dec, req, .. } => match dec.decode(&buf) {
                     Err(e) => return Outcome::Rejected(Some(e)),
                     Ok((n, BodyEvent::Data { start, end })) => {
                         req.body.extend_from_slice(&buf[start..end]);
@@ -202,11 +199,11 @@ fn replay(data: &[u8], cfg: &Config, cuts: &[usize]) -> Outcome {
                     }
                     Ok((n, BodyEvent::Done)) => {
                         buf.drain(..n);
-                        let State::Body(dec, mut req) = std::mem::replace(&mut state, State::Head) else { unreachable!() };
+                        let State::Body { dec, mut req, close } = std::mem::replace(&mut state, State::Head) else {
+                            unreachable!()
+                        };
                         req.trailers = dec.trailers().iter().map(|(k, v)| (k.to_ascii_uppercase(), v.clone())).collect();
-                        let close = req.version.0 & 0x80 != 0;
-                        req.version.0 &= 0x7f;
-                        reqs.push(req);
+                        reqs.push(*req);
                         if close {
                             state = State::Closed;
                         }
@@ -217,10 +214,9 @@ fn replay(data: &[u8], cfg: &Config, cuts: &[usize]) -> Outcome {
     }
     // End of input: anything but a clean boundary is a truncated message.
     match state {
-        State::Body(dec, mut req) => {
+        State::Body { dec, req, .. } => {
             let err = dec.finish().expect_err("a finished body reports Done");
-            req.version.0 &= 0x7f;
-            reqs.push(req);
+            reqs.push(*req);
             Outcome::Truncated(reqs, err)
         }
         State::Head | State::Proxy if !buf.is_empty() => Outcome::Rejected(None),
