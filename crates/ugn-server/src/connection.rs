@@ -26,6 +26,9 @@ pub(crate) struct Connection {
   /// block. While set, bytes may be waiting that no further event will announce.
   pub(crate) readable: bool,
   pub(crate) peer_eof: bool,
+  /// The poller also reports writability; only while a write is blocked, since on loopback
+  /// every acknowledged write would otherwise wake the loop once more.
+  pub(crate) write_interest: bool,
   /// Already listed in the server's set of connections with bytes to flush.
   pub(crate) dirty: bool,
   /// The producer was told the response buffer is full and waits for a drain event.
@@ -89,6 +92,7 @@ impl Connection {
       wpos: 0,
       readable: false,
       peer_eof: false,
+      write_interest: false,
       dirty: false,
       drain_wanted: false,
       state: State::Idle,
@@ -129,6 +133,7 @@ impl Connection {
       }
     }
     loop {
+      let space = self.rbuf.len() - self.rend;
       match self.stream.read(&mut self.rbuf[self.rend..]) {
         Ok(0) => {
           self.readable = false;
@@ -137,6 +142,12 @@ impl Connection {
         }
         Ok(n) => {
           self.rend += n;
+          // A stream socket's read returns everything queued, up to the space given: a short
+          // read means the queue is empty now, and whatever arrives next raises a new edge. This
+          // saves the read that would only have said EAGAIN.
+          if n < space {
+            self.readable = false;
+          }
           return Ok(ReadOutcome::Data);
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

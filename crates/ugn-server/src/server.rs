@@ -403,8 +403,7 @@ impl Server {
       }
       None => return,
     };
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    if self.poll.registry().register(&mut conn.stream, Token(idx), interest).is_err() {
+    if self.poll.registry().register(&mut conn.stream, Token(idx), Interest::READABLE).is_err() {
       self.free.push(idx);
       return;
     }
@@ -452,8 +451,17 @@ impl Server {
   fn flush_one(&mut self, idx: usize) {
     let high_water = self.config.write_high_water;
     let linger = self.config.linger;
-    let Some(conn) = self.conn_at(idx) else { return };
-    match conn.write_pending() {
+    let Some(conn) = self.slots[idx].conn.as_mut() else { return };
+    let written = conn.write_pending();
+    if let Ok(all_written) = written {
+      if all_written == conn.write_interest {
+        let interest = if all_written { Interest::READABLE } else { Interest::READABLE | Interest::WRITABLE };
+        if self.poll.registry().reregister(&mut conn.stream, Token(idx), interest).is_ok() {
+          conn.write_interest = !all_written;
+        }
+      }
+    }
+    match written {
       Ok(all_written) => {
         let wants_drain = conn.drain_wanted && conn.pending_write() < high_water;
         if wants_drain {
