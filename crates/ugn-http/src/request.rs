@@ -2,6 +2,12 @@
 //!
 //! The rules are Gunicorn 26's (pure-Python parser) plus RFC 9112 where the
 //! RFC is stricter; see `parse_request_head` for the list.
+//!
+//! Hand-written rather than built on httparse: httparse accepts a bare LF as
+//! a line end (Gunicorn refuses it, and the disagreement is a smuggling
+//! vector), has no request-side switches for obs-fold or space before the
+//! colon (both Gunicorn options), and ties its header array to the buffer's
+//! lifetime, which rules out one `Vec` reused across requests.
 
 use std::borrow::Cow;
 
@@ -140,8 +146,22 @@ fn trim_list_item(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
+/// RFC 9110 §5.6.2 tchar, as a table: it is consulted for every byte of
+/// every method and field name.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        i += 1;
+    }
+    table
+};
+
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
 
 pub(crate) fn is_token(s: &[u8]) -> bool {
@@ -198,7 +218,7 @@ pub(crate) fn parse_fields(
                     if !limits.permit_obsolete_folding {
                         return Err(Error::ObsoleteFolding);
                     }
-                    if field_len + known > field_size {
+                    if field_len + known + 2 > field_size {
                         return Err(Error::HeaderFieldTooLarge);
                     }
                 } else {
@@ -604,6 +624,14 @@ mod tests {
     }
 
     #[test]
+    fn tchar_table() {
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        let mut want: Vec<u8> = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".to_vec();
+        want.sort_unstable();
+        assert_eq!(tchars, want);
+    }
+
+    #[test]
     fn span_helpers() {
         let s = Span { start: 2, end: 5 };
         assert_eq!(s.get(b"abcdefg"), b"cde");
@@ -901,6 +929,11 @@ mod tests {
         // Continuations count towards the field size.
         let small = Limits { max_header_field_size: 14, ..fold.clone() };
         assert_eq!(err_with(b"GET /test HTTP/1.1\r\nAccept:\r\n */*\r\n\r\n", &small), Error::HeaderFieldTooLarge);
+        let raw = b"GET /test HTTP/1.1\r\nAccept:\r\n */*\r\n\r\n";
+        head_with(raw, &Limits { max_header_field_size: 15, ..fold.clone() });
+        let cont = b"GET /test HTTP/1.1\r\nAccept:\r\n".len();
+        assert_eq!(parse_with(&raw[..cont + 3], &small), Ok(Parsed::Partial));
+        assert_eq!(err_with(&raw[..cont + 4], &small), Error::HeaderFieldTooLarge);
         assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: \x01\r\n b\r\n\r\n", &fold), Error::InvalidHeader);
         assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: a\r\n \x01\r\n\r\n", &fold), Error::InvalidHeader);
     }
