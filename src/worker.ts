@@ -1,7 +1,7 @@
 // A worker process: loads the app, serves the inherited listeners on its own event loop
 // through the Rust engine, and stops gracefully on TERM or at once on INT/QUIT.
 
-import { AppLookupError, loadApp } from './app/load.js'
+import { AppImportError, AppLookupError, loadApp } from './app/load.js'
 import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
@@ -30,7 +30,8 @@ async function loadOrExit(boot: WorkerBoot): Promise<App> {
       log.error(err.message)
       process.exit(APP_LOAD_ERROR)
     }
-    log.error(`Exception in worker process\n${describe(err)}`)
+    // An AppImportError's message already holds the cause; its own stack is ugn's, not the app's.
+    log.error(`Exception in worker process\n${err instanceof AppImportError ? err.message : describe(err)}`)
     process.exit(WORKER_BOOT_ERROR)
   }
 }
