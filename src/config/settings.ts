@@ -143,16 +143,6 @@ export const settings = {
     parse: int(1, 1_000_000),
     help: 'The maximum number of simultaneous connections per async worker.',
   },
-  timeout: {
-    name: 'timeout',
-    section: 'Worker Processes',
-    flags: ['-t', '--timeout'],
-    meta: 'INT',
-    kind: 'int',
-    default: () => 30,
-    parse: int(0),
-    help: 'Workers silent for more than this many seconds are killed and restarted (0 disables).',
-  },
   graceful_timeout: {
     name: 'graceful_timeout',
     section: 'Worker Processes',
