@@ -20,7 +20,7 @@ function optionFor(s: Setting): Option {
     option.argParser((value: string, previous: unknown) => (previous === fallback ? [value] : [...(previous as string[]), value]))
   }
   if (s.choices) option.choices(s.choices)
-  if (s.kind !== 'bool') option.default(fallback, Array.isArray(fallback) ? fallback.join(' ') : String(fallback))
+  if (s.kind !== 'bool') option.default(fallback, s.defaultText ?? (Array.isArray(fallback) ? fallback.join(' ') : String(fallback)))
   return option
 }
 

@@ -24,6 +24,8 @@ export interface Setting<T = unknown> {
   kind: Kind
   choices?: readonly string[]
   default: () => T
+  /** How the default is shown in help and docs when it depends on the environment. */
+  defaultText?: string
   /** Turns a raw value (CLI string, config file value) into a checked one, or throws SettingError. */
   parse: (raw: unknown, name: string) => T
   help: string
@@ -117,8 +119,9 @@ export const settings = {
     meta: 'INT',
     kind: 'int',
     default: defaultWorkers,
+    defaultText: '$WEB_CONCURRENCY, else 1',
     parse: int(1, 4096),
-    help: 'The number of worker processes. Defaults to $WEB_CONCURRENCY, else 1, as in Gunicorn.',
+    help: 'The number of worker processes, each serving requests on its own core.',
   },
   worker_class: {
     name: 'worker_class',
