@@ -77,7 +77,7 @@ function parseFlags(argv) {
   if (!['per-core', 'full'].includes(values.mode)) throw new UsageError('--mode must be per-core or full')
   const full = values.mode === 'full'
   const pick = (list, table, what) => {
-    if (!list) return table
+    if (!list) return table.filter((t) => !t.optIn)
     const names = list.split(',').map((s) => s.trim()).filter(Boolean)
     for (const n of names) if (!table.some((t) => t.name === n)) throw new UsageError(`unknown ${what} ${n}`)
     return table.filter((t) => names.includes(t.name))
@@ -546,9 +546,10 @@ async function main() {
     }
     if (!sres.summary.length) say('(no measurements)')
     for (const e of sres.errors) say(`- error: ${e.server}${e.tool ? ` ${e.tool} run ${e.run + 1}` : ''}: ${e.error.split('\n')[0]}`)
+    for (const s of sres.servers) for (const p of s.wireProblems) say(`- WARNING: ${s.name}: ${p}`)
     const sizes = new Set(sres.servers.map((s) => s.responseBytes))
     if (sizes.size > 1) {
-      say(`- WARNING: response sizes differ: ${sres.servers.map((s) => `${s.name} ${s.responseBytes} B [${s.headerNames?.join(', ')}]`).join('; ')}`)
+      say(`- WARNING: response sizes differ: ${sres.servers.map((s) => `${s.name} ${s.responseBytes ?? '?'} B [${s.headerNames?.join(', ') ?? 'no complete response'}]`).join('; ')}`)
     }
   }
 

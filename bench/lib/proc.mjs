@@ -100,12 +100,14 @@ export function cpuDelta(before, after) {
 // Child registry
 
 const live = new Set()
+let closing = false
 
 /**
  * spawn() in its own process group (detached), registered for cleanup. Output is collected into
  * a bounded tail buffer (and optionally a full buffer) so pipes never block.
  */
 export function startChild(cmd, args, { env, cwd, keepStdout = false, label = cmd } = {}) {
+  if (closing) throw new Error(`not starting ${label}: shutting down`)
   const child = spawn(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
@@ -172,6 +174,7 @@ export async function stopChild(rec, graceMs = 5000) {
 }
 
 export async function stopAll(graceMs = 5000) {
+  closing = true
   await Promise.all([...live].map((r) => stopChild(r, graceMs)))
 }
 
