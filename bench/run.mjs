@@ -481,7 +481,7 @@ async function main() {
               failed = true
               sres.errors.push({ server: info.name, run, tool, error: 'no 2xx responses' })
             }
-            log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(2)} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%`)
+            log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(2)} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%, steal ${entry.stealPercent?.toFixed(0)}%`)
             sres.runs.push(entry)
           } catch (err) {
             failed = true
@@ -526,6 +526,7 @@ async function main() {
           serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
           clientCpuPercent: median(rs.map((r) => r.clientCpuPercent)),
           otherCpuPercentMax: Math.max(...rs.map((r) => r.otherCpuPercent)),
+          stealPercentMax: Math.max(...rs.map((r) => r.stealPercent ?? 0)),
           bytesPerResponse: median(rs.map((r) => r.bytesPerResponse)),
           peakRssMiB: info.peakRssKiB / 1024,
         })
@@ -539,10 +540,10 @@ async function main() {
     // Table.
     const f = (x, d = 0) => (x == null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
     const ms = (x) => (x == null ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(1))
-    say('| server | tool | req/s (median) | spread | p50 ms | p99 ms | max ms | non-2xx | socket errors | µs CPU/req | server CPU | client CPU | other CPU (max) | peak RSS MiB | B/resp | ratio vs node-http |')
+    say('| server | tool | req/s (median) | spread | p50 ms | p99 ms | max ms | non-2xx | socket errors | µs CPU/req | server CPU | client CPU | other / steal (max) | peak RSS MiB | B/resp | ratio vs node-http |')
     say('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
     for (const r of sres.summary) {
-      say(`| ${r.server} (${r.label}) | ${r.tool} | ${f(r.rps)} | ±${f(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${f(r.non2xx)} | ${f(r.socketErrors)} | ${f(r.usCpuPerRequest, 2)} | ${f(r.serverCpuPercent)}% | ${f(r.clientCpuPercent)}% | ${f(r.otherCpuPercentMax)}% | ${f(r.peakRssMiB, 1)} | ${f(r.bytesPerResponse, 1)} | ${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`} |`)
+      say(`| ${r.server} (${r.label}) | ${r.tool} | ${f(r.rps)} | ±${f(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${f(r.non2xx)} | ${f(r.socketErrors)} | ${f(r.usCpuPerRequest, 2)} | ${f(r.serverCpuPercent)}% | ${f(r.clientCpuPercent)}% | ${f(r.otherCpuPercentMax)}% / ${f(r.stealPercentMax)}% | ${f(r.peakRssMiB, 1)} | ${f(r.bytesPerResponse, 1)} | ${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`} |`)
     }
     if (!sres.summary.length) say('(no measurements)')
     for (const e of sres.errors) say(`- error: ${e.server}${e.tool ? ` ${e.tool} run ${e.run + 1}` : ''}: ${e.error.split('\n')[0]}`)
@@ -557,7 +558,7 @@ async function main() {
   say('req/s: median over runs (completed responses / measured seconds); spread: ±half of (max-min)/median.')
   say('Latency: median over runs of each run\'s p50/p99/max. µs CPU/req: server process tree utime+stime over the run / responses.')
   say('server CPU / client CPU: % of one core over the run; client CPU near 100% means the load generator, not the server, is the limit.')
-  say('other CPU: busy time of the whole machine (/proc/stat) minus server, client and harness, % of one core, worst run: other users of a shared box. Distrust rows where it is high.')
+  say('other CPU: busy time of the whole machine (/proc/stat) minus server, client and harness, % of one core, worst run: other users of a shared box. steal: hypervisor steal time (/proc/stat) over both cores, same unit. Distrust rows where either is high.')
 
   const file = opts.out ?? path.join(BENCH, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`)
   mkdirSync(path.dirname(file), { recursive: true })
