@@ -11,6 +11,7 @@ import { describe, log, setLogLevel } from './log.js'
 import { native } from './native.js'
 
 const SHUTDOWN_POLL_MS = 50
+const PARENT_CHECK_MS = 1000
 
 function serverAddress(url: string): ServerAddress {
   if (url.startsWith('unix:')) return { name: url.slice('unix:'.length), port: '' }
@@ -84,6 +85,15 @@ async function main(): Promise<void> {
   })
   process.on('SIGINT', exit)
   process.on('SIGQUIT', exit)
+  // Linux kills an orphaned worker through PR_SET_PDEATHSIG; elsewhere the worker notices it
+  // was re-parented, as Gunicorn's workers do.
+  const master = process.ppid
+  setInterval(() => {
+    if (process.ppid !== master) {
+      log.info(`Parent changed, shutting down: ${process.pid}`)
+      exit()
+    }
+  }, PARENT_CHECK_MS).unref()
 }
 
 main().catch((err) => {
