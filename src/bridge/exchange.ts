@@ -136,10 +136,11 @@ export class Exchange {
       return
     }
     const count = this.packHead()
+    // respond throws on an invalid status or header, before anything is sent.
+    native.respond(this.id, this.packed, count, body, true)
     this.started = true
     this.finished = true
     this.host.untrack(this.id)
-    native.respond(this.id, this.packed, count, body, true)
   }
 
   private async stream(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, owner: unknown): Promise<void> {
@@ -163,8 +164,8 @@ export class Exchange {
     let status: number
     if (!this.started) {
       const count = this.packHead()
-      this.started = true
       status = native.respond(this.id, this.packed, count, chunk, false)
+      this.started = true
     } else {
       status = native.write(this.id, chunk)
     }

@@ -225,23 +225,33 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
   raw::utf16(env, text, &mut units);
   let mut bytes = glue.bytes.borrow_mut();
   bytes.clear();
-  let mut fields: Vec<&[u8]> = Vec::with_capacity(1 + 2 * count);
   if let Err(message) = latin1_fields(&units, lengths, &mut bytes) {
     return raw::throw(env, &message);
   }
-  let mut at = 0;
-  for &len in lengths {
-    let len = len.max(0) as usize;
-    fields.push(&bytes[at..at + len]);
-    at += len;
+  let status_len = lengths[0].max(0) as usize;
+  let status = &bytes[..status_len];
+  // Typical responses carry a handful of headers: keep their slices on the stack.
+  const INLINE: usize = 16;
+  let mut inline: [(&[u8], &[u8]); INLINE] = [(&[], &[]); INLINE];
+  let mut spilled = Vec::new();
+  let mut at = status_len;
+  for (i, pair) in lengths[1..].chunks_exact(2).enumerate() {
+    let (name_len, value_len) = (pair[0].max(0) as usize, pair[1].max(0) as usize);
+    let header = (&bytes[at..at + name_len], &bytes[at + name_len..at + name_len + value_len]);
+    at += name_len + value_len;
+    if count <= INLINE {
+      inline[i] = header;
+    } else {
+      spilled.push(header);
+    }
   }
-  let headers: Vec<(&[u8], &[u8])> = fields[1..].chunks_exact(2).map(|p| (p[0], p[1])).collect();
+  let headers = if count <= INLINE { &inline[..count] } else { &spilled[..] };
 
   let mut body_buf = glue.body.borrow_mut();
   let Some(body) = body_bytes(env, body, &mut body_buf) else {
     return raw::throw(env, "a response body must be a string, a Uint8Array or undefined");
   };
-  let result = with_server(|s| s.respond(id, fields[0], &headers, body, end));
+  let result = with_server(|s| s.respond(id, status, headers, body, end));
   drop((units, bytes, body_buf));
   finish_write(env, &glue, result)
 }
