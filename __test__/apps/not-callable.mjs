@@ -1,0 +1,2 @@
+// `app` exists but is not a function.
+export const app = { not: 'a function' }
