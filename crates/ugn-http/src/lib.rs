@@ -21,5 +21,5 @@ pub use error::Error;
 pub use forwarded::{forwarded_scheme, DEFAULT_SECURE_SCHEME_HEADERS};
 pub use limits::{HeaderMap, Limits};
 pub use proxy::{parse_proxy_header, ProxyHeader};
-pub use request::{parse_request_head, unfold_value, BodyKind, Header, Parsed, RequestHead, Span};
+pub use request::{parse_request_head, BodyKind, Header, Parsed, RequestHead, Span};
 pub use response::{encode_chunk, encode_last_chunk, encode_response_head, Framing, ResponseContext, ResponseError, ResponseHead};

@@ -1,5 +1,7 @@
 //! Parser limits and compatibility switches, named and defaulted like
 //! Gunicorn's settings so a Gunicorn configuration maps one to one.
+//! Gunicorn's `permit_obsolete_folding` and `strip_header_spaces` are not
+//! offered: they weaken request parsing (see CONFORMANCE_NOTES.md).
 
 /// What to do with request header names that contain `_`.
 ///
@@ -30,12 +32,9 @@ pub struct Limits {
     pub max_request_line: usize,
     /// Most header fields per request (and per trailer section). 0 means 32768.
     pub max_headers: usize,
-    /// Longest field line in bytes, CRLF and continuation lines included.
+    /// Longest field line in bytes, CRLF included.
     /// 0 means 8190 (Gunicorn semantics, not "unlimited").
     pub max_header_field_size: usize,
-    pub permit_obsolete_folding: bool,
-    /// Tolerate SP/HTAB between a field name and its colon.
-    pub strip_header_spaces: bool,
     /// Allow lowercase methods, `#`, and lengths outside 3..=20.
     pub permit_unconventional_http_method: bool,
     /// Compare methods case-insensitively. The `method` span stays as sent;
@@ -50,8 +49,6 @@ impl Default for Limits {
             max_request_line: 4094,
             max_headers: 100,
             max_header_field_size: 8190,
-            permit_obsolete_folding: false,
-            strip_header_spaces: false,
             permit_unconventional_http_method: false,
             casefold_http_method: false,
             header_map: HeaderMap::Drop,

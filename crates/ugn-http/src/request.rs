@@ -1,15 +1,35 @@
 //! Request head parsing: request line and header fields, zero-copy.
 //!
-//! The rules are Gunicorn 26's (pure-Python parser) plus RFC 9112 where the
-//! RFC is stricter; see `parse_request_head` for the list.
+//! The syntax is httparse's: method token, single-SP-separated target and
+//! `HTTP/1.0`/`HTTP/1.1`, field names as tokens, field values free of CTLs
+//! (HTAB and obs-text allowed), targets free of CTLs and SP and valid UTF-8,
+//! values trimmed of SP/HTAB. What is written here are the rules httparse
+//! does not have, the ones Gunicorn 26 and RFC 9112 add on top, as cheap
+//! checks around it:
 //!
-//! Hand-written rather than built on httparse: httparse accepts a bare LF as
-//! a line end (Gunicorn refuses it, and the disagreement is a smuggling
-//! vector), has no request-side switches for obs-fold or space before the
-//! colon (both Gunicorn options), and ties its header array to the buffer's
-//! lifetime, which rules out one `Vec` reused across requests.
+//! - before it, one pass over the line ends ([`scan_request_line`],
+//!   [`scan_fields`]): httparse also takes a bare LF as a line end, which
+//!   Gunicorn refuses and which is a smuggling vector when a front end
+//!   disagrees, so every LF must follow a CR. The same pass enforces the
+//!   limits while the head is still incomplete (414 for the request line,
+//!   431 for the field count and size), which bounds what a client can make
+//!   us buffer, and refuses obs-fold lines early with their own error;
+//! - after it, the method convention, the target forms, the `_` name
+//!   policy, singleton fields and the body framing rules
+//!   (`parse_request_head` lists them).
+//!
+//! Gunicorn's `permit_obsolete_folding` and `strip_header_spaces` are not
+//! offered: they weaken request parsing and httparse has no request-side
+//! support for either (see CONFORMANCE_NOTES.md).
+//!
+//! httparse borrows its header array for the buffer's lifetime, so it cannot
+//! live in a struct reused across requests; a per-thread vector of
+//! uninitialised slots (`with_slots`) gives the same: no allocation per
+//! request once warm. Its results are turned into [`Span`] offsets, which is
+//! what callers keep.
 
-use std::borrow::Cow;
+use std::cell::Cell;
+use std::mem::MaybeUninit;
 
 use crate::limits::{HeaderMap, Limits};
 use crate::Error;
@@ -27,6 +47,13 @@ impl Span {
         Span { start: start as u32, end: end as u32 }
     }
 
+    /// Where `part`, a subslice of `base`, lies in it.
+    fn within(base: &[u8], part: &[u8]) -> Span {
+        let start = part.as_ptr() as usize - base.as_ptr() as usize;
+        debug_assert!(start + part.len() <= base.len());
+        Span::new(start, start + part.len())
+    }
+
     pub fn get<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
         &buf[self.start as usize..self.end as usize]
     }
@@ -40,9 +67,7 @@ impl Span {
     }
 }
 
-/// One field line. `value` has leading/trailing SP and HTAB removed; when
-/// obsolete folding was permitted and used, it still contains the CRLFs of
-/// the fold: pass it through [`unfold_value`].
+/// One field line. `value` has leading/trailing SP and HTAB removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub name: Span,
@@ -82,36 +107,6 @@ pub struct RequestHead {
     pub content_length: Option<u64>,
 }
 
-/// Joins the lines of an obs-folded value with one space each, as Gunicorn
-/// does; borrows when there was no fold.
-pub fn unfold_value(value: &[u8]) -> Cow<'_, [u8]> {
-    if !value.contains(&b'\r') {
-        return Cow::Borrowed(value);
-    }
-    let mut out = Vec::with_capacity(value.len());
-    for (i, part) in value.split(|&b| b == b'\n').enumerate() {
-        let part = part.strip_suffix(b"\r").unwrap_or(part);
-        if i > 0 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(trim_ows(part));
-    }
-    Cow::Owned(out)
-}
-
-pub(crate) fn find_crlf(buf: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = buf[from..].iter().position(|&b| b == b'\r') {
-        let at = from + i;
-        match buf.get(at + 1) {
-            Some(b'\n') => return Some(at),
-            Some(_) => from = at + 1,
-            None => return None,
-        }
-    }
-    None
-}
-
 /// Bytes of an unterminated line that are certainly part of it: a final CR
 /// may still turn out to start the CRLF.
 fn known_line_len(rest: &[u8]) -> usize {
@@ -138,16 +133,8 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// List elements also lose CR/LF so that a folded value (which keeps its
-/// CRLFs in the span) splits the same as an unfolded one.
-fn trim_list_item(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b" \t\r\n".contains(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b" \t\r\n".contains(b)).map_or(start, |i| i + 1);
-    &s[start..end]
-}
-
-/// RFC 9110 §5.6.2 tchar, as a table: it is consulted for every byte of
-/// every method and field name.
+/// RFC 9110 §5.6.2 tchar, as a table (chunk extensions and response field
+/// names are checked against it).
 static TCHAR: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
@@ -168,10 +155,8 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-/// RFC 9110 §5.5: only SP, HTAB, VCHAR and obs-text may appear in a value.
-/// A bare CR or LF here is how header injection and request smuggling start.
-pub(crate) fn is_forbidden_value_byte(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
+fn find_lf(s: &[u8]) -> Option<usize> {
+    s.iter().position(|&b| b == b'\n')
 }
 
 /// RFC 9110 §6.5.1: fields that change routing, framing or authentication
@@ -182,113 +167,105 @@ fn forbidden_in_trailer(name: &[u8]) -> bool {
         .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
 }
 
-/// Parses field lines from `start` up to and including the blank line and
-/// returns the offset just past it. Shared by the head and chunked trailers
-/// so both obey the same limits and character rules.
-pub(crate) fn parse_fields(
-    buf: &[u8],
+/// Where the request line lies, from the line-end pass.
+struct RequestLine {
+    /// After the skipped empty lines.
     start: usize,
-    limits: &Limits,
-    trailer: bool,
-    out: &mut Vec<Header>,
-) -> Result<Option<usize>, Error> {
-    let max_fields = limits.fields();
-    let field_size = limits.field_size();
-    let mut pos = start;
-    let mut fields = 0usize;
-    // Length of the field being read, CRLFs and continuation lines included.
-    let mut field_len = 0usize;
-    let mut in_field = false;
-    // Whether the field being read was kept in `out` (continuations of a
-    // dropped field must not extend the previous kept one).
-    let mut kept = false;
-    let mut seen_host = false;
-    let mut seen_content_type = false;
+    /// Just past its CRLF, once it has one.
+    end: Option<usize>,
+}
 
+/// Skips empty lines (RFC 9112 §2.2) and finds the end of the request line,
+/// which must be a CRLF; enforces `max_request_line` (skipped lines count)
+/// even before the line is complete.
+fn scan_request_line(buf: &[u8], limits: &Limits) -> Result<RequestLine, Error> {
+    let mut start = 0;
+    while buf[start..].starts_with(b"\r\n") {
+        start += 2;
+    }
+    let limit = limits.request_line();
+    let rest = &buf[start..];
+    let Some(lf) = find_lf(rest) else {
+        if limit.is_some_and(|l| start + known_line_len(rest) > l) {
+            return Err(Error::RequestLineTooLong);
+        }
+        return Ok(RequestLine { start, end: None });
+    };
+    // The line is `rest[..lf - 1]` when it ends in CRLF.
+    if limit.is_some_and(|l| start + lf > l + 1) {
+        return Err(Error::RequestLineTooLong);
+    }
+    if lf == 0 || rest[lf - 1] != b'\r' {
+        return Err(Error::InvalidRequestLine);
+    }
+    Ok(RequestLine { start, end: Some(start + lf + 1) })
+}
+
+/// A field section as seen by [`scan_fields`].
+struct Section {
+    /// Complete field lines.
+    fields: usize,
+    /// Just past the blank line, once it has arrived.
+    end: Option<usize>,
+}
+
+/// The line-end pass over a field section starting at `pos`: every line
+/// ends in CRLF, none starts with SP/HTAB (obs-fold), and the count and
+/// size limits hold. Unfinished lines are checked as far as they go, so an
+/// unfinished section never exceeds max_headers * (max_header_field_size)
+/// bytes and a client cannot make us buffer without bound.
+fn scan_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Result<Section, Error> {
+    let (max_fields, field_size) = (limits.fields(), limits.field_size());
+    let mut fields = 0;
     loop {
         let rest = &buf[pos..];
-        let Some(idx) = find_crlf(rest) else {
-            // Fail early on what the missing bytes cannot fix. With these
-            // checks an unfinished section never exceeds
-            // max_headers * max_header_field_size bytes, so a client cannot
-            // make us buffer without bound.
-            let known = known_line_len(rest);
-            if known > 0 {
-                if is_ows(rest[0]) && in_field {
-                    if !limits.permit_obsolete_folding {
-                        return Err(Error::ObsoleteFolding);
-                    }
-                    if field_len + known + 2 > field_size {
-                        return Err(Error::HeaderFieldTooLarge);
-                    }
-                } else {
-                    if fields >= max_fields {
-                        return Err(Error::TooManyHeaders);
-                    }
-                    if known + 2 > field_size {
-                        return Err(Error::HeaderFieldTooLarge);
-                    }
-                }
-            }
-            return Ok(None);
+        let lf = find_lf(rest);
+        let line = match lf {
+            Some(lf) if lf > 0 && rest[lf - 1] == b'\r' => &rest[..lf - 1],
+            // A bare LF: httparse would take it as a line end.
+            Some(_) => return Err(Error::InvalidHeader),
+            None => &rest[..known_line_len(rest)],
         };
-        let line = &rest[..idx];
-        let line_start = pos;
-        pos += idx + 2;
-        if line.is_empty() {
-            return Ok(Some(pos));
+        if lf.is_some() && line.is_empty() {
+            return Ok(Section { fields, end: Some(pos + 2) });
         }
-
-        if is_ows(line[0]) {
-            if !in_field {
-                // Nothing to continue: a field name cannot start with SP.
-                return Err(Error::InvalidHeaderName);
+        if let Some(&first) = line.first() {
+            if is_ows(first) {
+                // httparse has no request-side obs-fold; name the cause.
+                return Err(if fields > 0 { Error::ObsoleteFolding } else { Error::InvalidHeaderName });
             }
-            if !limits.permit_obsolete_folding {
-                return Err(Error::ObsoleteFolding);
+            if fields >= max_fields {
+                return Err(Error::TooManyHeaders);
             }
-            field_len += idx + 2;
-            if field_len > field_size {
+            if line.len() + 2 > field_size {
                 return Err(Error::HeaderFieldTooLarge);
             }
-            if line.iter().any(|&b| is_forbidden_value_byte(b)) {
-                return Err(Error::InvalidHeader);
-            }
-            if kept {
-                // An all-blank continuation still contributes its fold
-                // (Gunicorn joins an empty part), so the span keeps the CRLF.
-                let content_end = line.iter().rposition(|&b| !is_ows(b)).map_or(0, |i| i + 1);
-                let last = out.last_mut().expect("kept field is in out");
-                last.value.end = (line_start + content_end) as u32;
-            }
-            continue;
         }
-
-        if fields >= max_fields {
-            return Err(Error::TooManyHeaders);
-        }
-        fields += 1;
-        let colon = match line.iter().position(|&b| b == b':') {
-            Some(0) | None => return Err(Error::InvalidHeader),
-            Some(c) => c,
+        let Some(lf) = lf else {
+            return Ok(Section { fields, end: None });
         };
-        let mut name = &line[..colon];
-        if limits.strip_header_spaces {
-            name = trim_ows_end(name);
-        }
-        if !is_token(name) {
-            return Err(Error::InvalidHeaderName);
-        }
+        fields += 1;
+        pos += lf + 1;
+    }
+}
+
+fn field_error(e: httparse::Error) -> Error {
+    match e {
+        httparse::Error::HeaderName => Error::InvalidHeaderName,
+        httparse::Error::TooManyHeaders => Error::TooManyHeaders,
+        _ => Error::InvalidHeader,
+    }
+}
+
+/// Checks httparse's fields against the rules it does not know (`_` names,
+/// trailer-forbidden names, singletons) and appends the kept ones to `out`
+/// as spans into `buf`.
+fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, trailer: bool, out: &mut Vec<Header>) -> Result<(), Error> {
+    let (mut seen_host, mut seen_content_type) = (false, false);
+    for field in fields {
+        let name = field.name.as_bytes();
         if trailer && forbidden_in_trailer(name) {
             return Err(Error::InvalidHeaderName);
-        }
-        let raw_value = &line[colon + 1..];
-        if raw_value.iter().any(|&b| is_forbidden_value_byte(b)) {
-            return Err(Error::InvalidHeader);
-        }
-        field_len = idx + 2;
-        if field_len > field_size {
-            return Err(Error::HeaderFieldTooLarge);
         }
         // RFC 9110 §5.3: a repeated singleton cannot be merged, so two
         // parties may each pick a different one.
@@ -305,47 +282,69 @@ pub(crate) fn parse_fields(
             }
             *seen = true;
         }
-        in_field = true;
-        kept = !name.contains(&b'_')
+        let keep = !name.contains(&b'_')
             || match limits.header_map {
                 HeaderMap::Drop => false,
                 HeaderMap::Refuse => return Err(Error::InvalidHeaderName),
                 HeaderMap::Dangerous => true,
             };
-        if kept {
-            let value_start = line_start + colon + 1;
-            let lead = raw_value.iter().position(|&b| !is_ows(b)).unwrap_or(raw_value.len());
-            let value = trim_ows(raw_value);
-            out.push(Header {
-                name: Span::new(line_start, line_start + name.len()),
-                value: Span::new(value_start + lead, value_start + lead + value.len()),
-            });
+        if keep {
+            out.push(Header { name: Span::within(buf, name), value: Span::within(buf, field.value) });
         }
     }
+    Ok(())
 }
 
-fn trim_ows_end(s: &[u8]) -> &[u8] {
-    let end = s.iter().rposition(|&b| !is_ows(b)).map_or(0, |i| i + 1);
-    &s[..end]
-}
-
-fn parse_version(v: &[u8]) -> Result<u8, Error> {
-    match v {
-        b"HTTP/1.1" => Ok(1),
-        b"HTTP/1.0" => Ok(0),
-        _ => Err(Error::InvalidVersion),
+/// Parses a chunked body's trailer section starting at `start` (after the
+/// last chunk's size line) into `out`, by the same rules as the head's
+/// fields plus RFC 9110 §6.5.1's forbidden names. Returns the offset just
+/// past the blank line, or `None` when it has not arrived yet.
+pub(crate) fn parse_trailers(buf: &[u8], start: usize, limits: &Limits, out: &mut Vec<Header>) -> Result<Option<usize>, Error> {
+    let section = scan_fields(buf, start, limits)?;
+    let Some(end) = section.end else {
+        return Ok(None);
+    };
+    // Trailers are rare and already allocate; plain slots do.
+    let mut slots = vec![httparse::EMPTY_HEADER; section.fields];
+    match httparse::parse_headers(&buf[start..end], &mut slots).map_err(field_error)? {
+        httparse::Status::Complete((_, fields)) => keep_fields(buf, fields, limits, true, out)?,
+        // The blank line is there: httparse must have reached it.
+        httparse::Status::Partial => return Err(Error::InvalidHeader),
     }
+    Ok(Some(end))
+}
+
+type Slot<'b> = MaybeUninit<httparse::Header<'b>>;
+
+thread_local! {
+    static SLOTS: Cell<Vec<Slot<'static>>> = const { Cell::new(Vec::new()) };
+}
+
+/// Re-types an emptied slot vector for another buffer lifetime. The
+/// in-place `collect` keeps the allocation (same layout), and nothing
+/// is moved: the vector is empty.
+fn recycle<'a, 'b>(mut v: Vec<Slot<'a>>) -> Vec<Slot<'b>> {
+    v.clear();
+    v.into_iter().map(|_| MaybeUninit::uninit()).collect()
+}
+
+/// Runs `f` with `n` uninitialised httparse header slots from a per-thread
+/// vector: no allocation once it has grown to the largest head seen.
+fn with_slots<'b, R>(n: usize, f: impl FnOnce(&mut [Slot<'b>]) -> R) -> R {
+    let mut slots: Vec<Slot<'b>> = recycle(SLOTS.take());
+    slots.resize_with(n, MaybeUninit::uninit);
+    let result = f(&mut slots);
+    SLOTS.set(recycle(slots));
+    result
 }
 
 fn check_method(method: &[u8], limits: &Limits) -> Result<(), Error> {
     // Gunicorn's convention (all IANA methods fit it): uppercase, no `#`,
     // 3 to 20 bytes. Lowercase methods are a classic filter-bypass trick.
+    // httparse has already checked that it is a token.
     if !limits.permit_unconventional_http_method
         && (method.iter().any(|&b| b.is_ascii_lowercase() || b == b'#') || !(3..=20).contains(&method.len()))
     {
-        return Err(Error::InvalidMethod);
-    }
-    if !is_token(method) {
         return Err(Error::InvalidMethod);
     }
     Ok(())
@@ -398,74 +397,76 @@ fn split_target(target: &[u8], base: usize, authority_form: bool) -> Result<(Spa
     Ok((path, query, fragment))
 }
 
+/// What the request line gave, as spans.
+struct RequestLineParts {
+    method: Span,
+    target: Span,
+    path: Span,
+    query: Span,
+    fragment: Span,
+    minor_version: u8,
+    head_len: usize,
+}
+
 /// Parse one request head at the start of `buf`. `headers` is cleared and
 /// filled with the kept fields (reused between requests: no allocation once
 /// warm).
 ///
-/// Beyond RFC 9112 syntax this enforces what Gunicorn 26 does: CRLF-only
-/// line endings (a bare LF or CR ends up inside a line and is rejected),
-/// method convention (see [`Limits`]), origin/absolute/authority(CONNECT
-/// only)/asterisk(OPTIONS only) target forms, HTTP/1.0 and 1.1 only, no
-/// whitespace before a colon unless `strip_header_spaces`, no obs-fold
-/// unless permitted, no CTL in values, unique Host and Content-Type,
-/// exactly one digits-only Content-Length, Transfer-Encoding ending in a
-/// single `chunked` (no CL alongside it, not in HTTP/1.0), `identity`
-/// ignored, and `Expect` other than `100-continue` refused with 417.
-/// Stricter than Gunicorn: gzip/deflate/compress without a final chunked is
-/// refused (RFC 9112 §6.3), and targets may not contain CTLs.
+/// Beyond RFC 9112 syntax (httparse) this enforces what Gunicorn 26 does:
+/// CRLF-only line endings, method convention (see [`Limits`]),
+/// origin/absolute/authority(CONNECT only)/asterisk(OPTIONS only) target
+/// forms, no whitespace before a colon, no obs-fold, no CTL in values,
+/// unique Host and Content-Type, exactly one digits-only Content-Length,
+/// Transfer-Encoding ending in a single `chunked` (no CL alongside it, not
+/// in HTTP/1.0), `identity` ignored, and `Expect` other than `100-continue`
+/// refused with 417. Stricter than Gunicorn: gzip/deflate/compress without
+/// a final chunked is refused (RFC 9112 §6.3), targets may not contain CTLs
+/// and must be UTF-8, and only HTTP/1.0 and 1.1 are accepted.
 ///
 /// Empty lines before the request line are skipped (RFC 9112 §2.2); they
 /// count against `max_request_line`.
 pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
     headers.clear();
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
-    let mut start = 0;
-    while buf[start..].starts_with(b"\r\n") {
-        start += 2;
-    }
-    let line_limit = limits.request_line();
-    let rest = &buf[start..];
-    let Some(line_len) = find_crlf(rest) else {
-        if line_limit.is_some_and(|l| start + known_line_len(rest) > l) {
-            return Err(Error::RequestLineTooLong);
-        }
-        return Ok(Parsed::Partial);
+    let line = scan_request_line(buf, limits)?;
+    let section = match line.end {
+        Some(end) => scan_fields(buf, end, limits)?,
+        None => Section { fields: 0, end: None },
     };
-    if line_limit.is_some_and(|l| start + line_len > l) {
-        return Err(Error::RequestLineTooLong);
-    }
-    let line = &rest[..line_len];
+    let input = &buf[..section.end.unwrap_or(buf.len())];
 
-    let sp1 = line.iter().position(|&b| b == b' ').ok_or(Error::InvalidRequestLine)?;
-    let method = &line[..sp1];
-    let sp2 = line[sp1 + 1..].iter().position(|&b| b == b' ').ok_or(Error::InvalidRequestLine)? + sp1 + 1;
-    let target = &line[sp1 + 1..sp2];
-    let version = &line[sp2 + 1..];
-
-    check_method(method, limits)?;
-    let is_method = |m: &[u8]| {
-        if limits.casefold_http_method {
-            method.eq_ignore_ascii_case(m)
-        } else {
-            method == m
+    let parsed = with_slots(section.fields, |slots| {
+        let mut req = httparse::Request::new(&mut []);
+        let status = req.parse_with_uninit_headers(input, slots);
+        // What httparse has read of the request line is checked even when
+        // it then stopped (partial input or an error further on).
+        if let Some(method) = req.method {
+            check_method(method.as_bytes(), limits)?;
         }
-    };
-    if target.is_empty() || target.iter().any(|&b| b <= b' ' || b == 0x7f) {
-        return Err(Error::InvalidRequestLine);
-    }
-    let connect = is_method(b"CONNECT");
-    if target == b"*" && !is_method(b"OPTIONS") {
-        return Err(Error::InvalidRequestLine);
-    }
-    let origin_or_absolute = target[0] == b'/' || target.windows(3).any(|w| w == b"://");
-    if !connect && target != b"*" && !origin_or_absolute {
-        return Err(Error::InvalidRequestLine);
-    }
-    let target_start = start + sp1 + 1;
-    let (path, query, fragment) = split_target(target, target_start, connect)?;
-    let minor_version = parse_version(version)?;
-
-    let Some(head_len) = parse_fields(buf, start + line_len + 2, limits, false, headers)? else {
+        let head_len = match status {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => {
+                if req.version.is_some() {
+                    check_target(buf, &req, limits)?;
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(head_error(e, &req, input, &line)),
+        };
+        debug_assert_eq!(Some(head_len), section.end);
+        let (path, query, fragment) = check_target(buf, &req, limits)?;
+        keep_fields(buf, req.headers, limits, false, headers)?;
+        Ok(Some(RequestLineParts {
+            method: Span::within(buf, req.method.expect("complete request").as_bytes()),
+            target: Span::within(buf, req.path.expect("complete request").as_bytes()),
+            path,
+            query,
+            fragment,
+            minor_version: req.version.expect("complete request"),
+            head_len,
+        }))
+    })?;
+    let Some(RequestLineParts { method, target, path, query, fragment, minor_version, head_len }) = parsed else {
         return Ok(Parsed::Partial);
     };
 
@@ -485,7 +486,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             }
             content_length = Some(parse_content_length(value)?);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            for coding in value.split(|&b| b == b',').map(trim_list_item) {
+            for coding in value.split(|&b| b == b',').map(trim_ows) {
                 if coding.eq_ignore_ascii_case(b"chunked") {
                     // Stacked chunking is never intended; after chunked
                     // nothing may follow.
@@ -507,7 +508,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
                 }
             }
         } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in value.split(|&b| b == b',').map(trim_list_item) {
+            for token in value.split(|&b| b == b',').map(trim_ows) {
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep |= token.eq_ignore_ascii_case(b"keep-alive");
                 conn_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
@@ -542,8 +543,8 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
     };
 
     Ok(Parsed::Complete(RequestHead {
-        method: Span::new(start, start + sp1),
-        target: Span::new(target_start, target_start + target.len()),
+        method,
+        target,
         path,
         query,
         fragment,
@@ -557,6 +558,52 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
         upgrade: conn_upgrade && has_upgrade,
         content_length,
     }))
+}
+
+/// Maps an httparse error to ours. It does not say where it failed, but the
+/// request line is what it read last when the version is missing.
+fn head_error(e: httparse::Error, req: &httparse::Request<'_, '_>, input: &[u8], line: &RequestLine) -> Error {
+    match e {
+        httparse::Error::Token if req.method.is_none() => Error::InvalidMethod,
+        httparse::Error::Token => Error::InvalidRequestLine,
+        httparse::Error::Version => Error::InvalidVersion,
+        // Either bytes after the version or a CR that starts a field line.
+        httparse::Error::NewLine => {
+            let request_line = &input[line.start..line.end.map_or(input.len(), |e| e - 2)];
+            if request_line.ends_with(b" HTTP/1.1") || request_line.ends_with(b" HTTP/1.0") {
+                Error::InvalidHeader
+            } else {
+                Error::InvalidVersion
+            }
+        }
+        httparse::Error::Status => Error::InvalidRequestLine,
+        e => field_error(e),
+    }
+}
+
+/// Target-form rules for the request line httparse read (method and target
+/// are set once the version is): returns (path, query, fragment).
+fn check_target(buf: &[u8], req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<(Span, Span, Span), Error> {
+    let (Some(method), Some(target)) = (req.method, req.path) else {
+        return Err(Error::InvalidRequestLine);
+    };
+    let (method, target) = (method.as_bytes(), target.as_bytes());
+    let is_method = |m: &[u8]| {
+        if limits.casefold_http_method {
+            method.eq_ignore_ascii_case(m)
+        } else {
+            method == m
+        }
+    };
+    let connect = is_method(b"CONNECT");
+    if target == b"*" && !is_method(b"OPTIONS") {
+        return Err(Error::InvalidRequestLine);
+    }
+    let origin_or_absolute = target[0] == b'/' || target.windows(3).any(|w| w == b"://");
+    if !connect && target != b"*" && !origin_or_absolute {
+        return Err(Error::InvalidRequestLine);
+    }
+    split_target(target, Span::within(buf, target).start as usize, connect)
 }
 
 fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
@@ -580,7 +627,7 @@ mod tests {
         let mut headers = Vec::new();
         match parse_request_head(raw, limits, &mut headers) {
             Ok(Parsed::Complete(h)) => {
-                let fields = headers.iter().map(|f| (f.name.get(raw).to_vec(), unfold_value(f.value.get(raw)).into_owned())).collect();
+                let fields = headers.iter().map(|f| (f.name.get(raw).to_vec(), f.value.get(raw).to_vec())).collect();
                 (h, fields)
             }
             other => panic!("{:?}: {other:?}", String::from_utf8_lossy(raw)),
@@ -678,9 +725,9 @@ mod tests {
     fn request_line_rejections() {
         let cases: &[(&[u8], Error)] = &[
             (b"GET HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"GET\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET\r\n\r\n", Error::InvalidMethod),
             (b"GET  / HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"GET\t/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (b"GET\t/ HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GET\n/\nHTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b" GET / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"get / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
@@ -701,6 +748,8 @@ mod tests {
             (b"GET 1http://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET ://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET / HTTP/1.1 \r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/1.1\rX\r\n\r\n", Error::InvalidVersion),
+            (b"GET /\xe9 HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET / HTTP/2.0\r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/0.9\r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/1.2\r\n\r\n", Error::InvalidVersion),
@@ -717,9 +766,12 @@ mod tests {
     }
 
     #[test]
-    fn bare_lf_never_ends_a_line() {
-        assert_eq!(parse_with(b"GET / HTTP/1.1\n\n", &Limits::default()), Ok(Parsed::Partial));
-        assert_eq!(err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"), Error::InvalidVersion);
+    fn bare_lf_is_refused() {
+        // httparse alone would take these as line ends.
+        assert_eq!(err(b"GET / HTTP/1.1\n\n"), Error::InvalidRequestLine);
+        assert_eq!(err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\n"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\r\n\n"), Error::InvalidHeader);
         assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n"), Error::InvalidHeader);
         assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\rC: d\r\n\r\n"), Error::InvalidHeader);
         // A lone LF after the fields is part of a field line, not its end.
@@ -811,8 +863,9 @@ mod tests {
         assert_eq!(get(raw, h.method), b"GET");
         assert_eq!(h.head_len, raw.len());
         assert_eq!(parse_with(b"\r\n\r", &Limits::default()), Ok(Parsed::Partial));
-        // Bare LFs are not empty lines: they end up in the method.
-        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidMethod);
+        // Bare LFs are not empty lines.
+        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(err(b"\r\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidRequestLine);
     }
 
     #[test]
@@ -867,7 +920,7 @@ mod tests {
             let mut result = Ok(Parsed::Partial);
             while raw.len() <= bound && result == Ok(Parsed::Partial) {
                 raw.extend_from_slice(filler);
-                result = parse_with(&raw, &Limits { permit_obsolete_folding: true, ..limits.clone() });
+                result = parse_with(&raw, &limits);
             }
             assert!(result.is_err(), "{filler:?}");
         }
@@ -895,16 +948,11 @@ mod tests {
         assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Length\xc3\x9f: 3\r\n\r\n"), Error::InvalidHeaderName);
         assert_eq!(err(b"GET / HTTP/1.1\r\nA(b): 3\r\n\r\n"), Error::InvalidHeaderName);
         assert_eq!(err(b"GET / HTTP/1.1\r\n Lead: x\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), Error::InvalidHeader);
-        assert_eq!(err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(err(b"GET / HTTP/1.1\r\n\rX: y\r\n\r\n"), Error::InvalidHeader);
         let raw = b"GET / HTTP/1.1\r\nX.Custom|Pipe~!: ok\r\n\r\n";
         head(raw);
-
-        let strip = Limits { strip_header_spaces: true, ..Limits::default() };
-        let raw = b"GET / HTTP/1.1\r\nContent-Length \t: 3\r\n\r\nxyz";
-        let (h, f) = head_with(raw, &strip);
-        assert_eq!(f[0].0, b"Content-Length");
-        assert_eq!(h.body, BodyKind::Length(3));
     }
 
     #[test]
@@ -914,34 +962,9 @@ mod tests {
         // Refused as soon as the continuation starts.
         assert_eq!(err(&raw[..b"GET / HTTP/1.1\r\nLong: one\r\n t".len()]), Error::ObsoleteFolding);
 
-        let fold = Limits { permit_obsolete_folding: true, ..Limits::default() };
-        let (_, f) = head_with(raw, &fold);
-        assert_eq!(f, vec![(b"Long".to_vec(), b"one two".to_vec()), (b"Host".to_vec(), b"localhost".to_vec())]);
-
-        let raw = b"GET / HTTP/1.1\r\nA: x \r\n \t y\t\r\n\t\r\n z\r\nB:\r\n w\r\n\r\n";
-        let (_, f) = head_with(raw, &fold);
-        assert_eq!(f[0].1, b"x y  z");
-        assert_eq!(f[1].1, b" w");
-        // A continuation of a dropped field does not leak into the previous one.
-        let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB_c: 2\r\n 3\r\n\r\n";
-        let (_, f) = head_with(raw, &fold);
-        assert_eq!(f, vec![(b"A".to_vec(), b"1".to_vec())]);
-        // Continuations count towards the field size.
-        let small = Limits { max_header_field_size: 14, ..fold.clone() };
-        assert_eq!(err_with(b"GET /test HTTP/1.1\r\nAccept:\r\n */*\r\n\r\n", &small), Error::HeaderFieldTooLarge);
-        let raw = b"GET /test HTTP/1.1\r\nAccept:\r\n */*\r\n\r\n";
-        head_with(raw, &Limits { max_header_field_size: 15, ..fold.clone() });
-        let cont = b"GET /test HTTP/1.1\r\nAccept:\r\n".len();
-        assert_eq!(parse_with(&raw[..cont + 3], &small), Ok(Parsed::Partial));
-        assert_eq!(err_with(&raw[..cont + 4], &small), Error::HeaderFieldTooLarge);
-        assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: \x01\r\n b\r\n\r\n", &fold), Error::InvalidHeader);
-        assert_eq!(err_with(b"GET / HTTP/1.1\r\nA: a\r\n \x01\r\n\r\n", &fold), Error::InvalidHeader);
-    }
-
-    #[test]
-    fn unfold_borrows_without_fold() {
-        assert!(matches!(unfold_value(b"plain"), Cow::Borrowed(b"plain")));
-        assert_eq!(&*unfold_value(b"a \r\n  b"), b"a b");
+        // Also when the folded field was dropped, or is the first field.
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA_b: 1\r\n 3\r\n\r\n"), Error::ObsoleteFolding);
+        assert_eq!(err(b"GET / HTTP/1.1\r\n\tA: 1\r\n\r\n"), Error::InvalidHeaderName);
     }
 
     #[test]
