@@ -1,6 +1,7 @@
 //! HTTP/1.1 codec for ugn: pure functions over caller-owned buffers.
 //!
-//! No I/O and no allocation on the hot path: the request head is parsed into
+//! No I/O and no allocation on the hot path: the request head is parsed (by
+//! httparse, with the checks around it in `request`) into
 //! [`Span`]s over the caller's buffer, bodies are decoded in place, and the
 //! response head is appended to a reused `Vec<u8>`. The accept/reject rules
 //! follow Gunicorn 26 so that ugn can replace it behind the same proxies,

@@ -7,8 +7,8 @@
 //! does not have, the ones Gunicorn 26 and RFC 9112 add on top, as cheap
 //! checks around it:
 //!
-//! - before it, one pass over the line ends ([`scan_request_line`],
-//!   [`scan_fields`]): httparse also takes a bare LF as a line end, which
+//! - before it, one pass over the line ends (`scan_request_line`,
+//!   `scan_fields`): httparse also takes a bare LF as a line end, which
 //!   Gunicorn refuses and which is a smuggling vector when a front end
 //!   disagrees, so every LF must follow a CR. The same pass enforces the
 //!   limits while the head is still incomplete (414 for the request line,
@@ -212,7 +212,7 @@ struct Section {
 /// The line-end pass over a field section starting at `pos`: every line
 /// ends in CRLF, none starts with SP/HTAB (obs-fold), and the count and
 /// size limits hold. Unfinished lines are checked as far as they go, so an
-/// unfinished section never exceeds max_headers * (max_header_field_size)
+/// unfinished section never exceeds max_headers * max_header_field_size
 /// bytes and a client cannot make us buffer without bound.
 fn scan_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Result<Section, Error> {
     let (max_fields, field_size) = (limits.fields(), limits.field_size());
@@ -763,6 +763,21 @@ mod tests {
             assert_eq!(err(raw), *want, "{:?}", String::from_utf8_lossy(raw));
             assert_eq!(want.status(), 400);
         }
+    }
+
+    #[test]
+    fn header_slots_are_reused() {
+        let first = with_slots(8, |s| s.as_ptr() as usize);
+        assert_eq!(with_slots(3, |s| (s.len(), s.as_ptr() as usize)), (3, first));
+        assert_eq!(with_slots(8, |s| s.as_ptr() as usize), first);
+    }
+
+    #[test]
+    fn request_line_checked_before_head_is_complete() {
+        assert_eq!(err(b"get /"), Error::InvalidMethod);
+        assert_eq!(err(b"GET * HTTP/1.1\r\nHost: a"), Error::InvalidRequestLine);
+        assert_eq!(err(b"GET / HTTP/1.1\r\nA: \x01"), Error::InvalidHeader);
+        assert_eq!(err(b"GET / HTTP/2"), Error::InvalidVersion);
     }
 
     #[test]
