@@ -113,7 +113,7 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// silently drops them) except where dropping would change what the app
 /// meant:
 /// - `Connection`: not forwarded; a `close` token turns keep-alive off.
-///   ugn writes its own `Connection` header.
+///   ugn writes its own `Connection` header when the default for the version does not apply.
 /// - `Transfer-Encoding: chunked`: honoured (chunked framing on HTTP/1.1 when
 ///   the app gave no Content-Length, close-delimited on 1.0). Any other
 ///   coding, or chunked together with Content-Length, is an error: ugn
@@ -241,10 +241,13 @@ fn encode(
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     let keep_alive = ctx.keep_alive && !close && !upgrade && framing != Framing::CloseDelimited;
-    out.extend_from_slice(match (upgrade, keep_alive) {
-        (true, _) => b"Connection: upgrade\r\n\r\n".as_slice(),
-        (false, true) => b"Connection: keep-alive\r\n\r\n",
-        (false, false) => b"Connection: close\r\n\r\n",
+    // HTTP/1.1 connections persist unless told otherwise, so keep-alive is only spelt out for
+    // HTTP/1.0 clients, which close unless told otherwise.
+    out.extend_from_slice(match (upgrade, keep_alive, ctx.minor_version) {
+        (true, _, _) => b"Connection: upgrade\r\n\r\n".as_slice(),
+        (false, true, 0) => b"Connection: keep-alive\r\n\r\n",
+        (false, true, _) => b"\r\n",
+        (false, false, _) => b"Connection: close\r\n\r\n",
     });
     Ok(ResponseHead { status: code, framing, keep_alive, upgrade })
 }
@@ -299,7 +302,7 @@ mod tests {
         let (head, text) = encode("200 OK", &[("Content-Type", "text/plain")], Some(5));
         assert_eq!(
             text,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D\r\nServer: ugn\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D\r\nServer: ugn\r\nContent-Length: 5\r\n\r\n"
         );
         assert_eq!(head, ResponseHead { status: 200, framing: Framing::Length(5), keep_alive: true, upgrade: false });
     }
@@ -346,7 +349,7 @@ mod tests {
         assert!(text.contains("Upgrade: websocket\r\n"));
         assert!(text.ends_with("Connection: upgrade\r\n\r\n"));
         let (head, text) = encode("426 Upgrade Required", &[("Upgrade", "h2c")], Some(0));
-        assert!(!head.upgrade && text.contains("Upgrade: h2c\r\n") && text.contains("Connection: keep-alive"));
+        assert!(!head.upgrade && head.keep_alive && text.contains("Upgrade: h2c\r\n") && !text.contains("Connection"));
     }
 
     #[test]
