@@ -1,7 +1,7 @@
 //! Parser limits and compatibility switches, named and defaulted like
 //! Gunicorn's settings so a Gunicorn configuration maps one to one.
 //! Gunicorn's `permit_obsolete_folding` and `strip_header_spaces` are not
-//! offered: they weaken request parsing (see CONFORMANCE_NOTES.md).
+//! offered: they weaken request parsing (see docs/conformance.md).
 
 /// What to do with request header names that contain `_`.
 ///

@@ -20,7 +20,7 @@
 //!
 //! Gunicorn's `permit_obsolete_folding` and `strip_header_spaces` are not
 //! offered: they weaken request parsing and httparse has no request-side
-//! support for either (see CONFORMANCE_NOTES.md).
+//! support for either (see docs/conformance.md).
 //!
 //! httparse borrows its header array for the buffer's lifetime, so it cannot
 //! live in a struct reused across requests; a per-thread vector of

@@ -9,7 +9,7 @@ use serde_json::Value;
 use ugn_http::*;
 
 /// Cases where ugn deliberately differs from Gunicorn. Keep in sync with
-/// CONFORMANCE_NOTES.md.
+/// docs/conformance.md.
 const DEVIATIONS: &[(&str, &str)] = &[
     (
         "valid/rfc9112_target_authority_connect_01",
