@@ -1,0 +1,264 @@
+// Message framing over raw sockets: keep-alive, pipelining, chunked request bodies,
+// 100-continue, and how streamed responses are delimited.
+import test from 'ava'
+
+import { appPath, killAll, openSocket, parseResponse, parseResponses, rawExchange, rawRequest, startUgn } from './helpers/ugn.mjs'
+
+let echo
+let stream
+
+test.before(async () => {
+  ;[echo, stream] = await Promise.all([startUgn(appPath('echo.mjs')), startUgn(appPath('stream.mjs'), ['--keep-alive', '1'])])
+})
+
+test.after.always(async () => {
+  await Promise.allSettled([echo?.stop('SIGTERM'), stream?.stop('SIGTERM')])
+  killAll()
+})
+
+const complete = (n) => (data) => {
+  try {
+    const { responses } = parseResponses(data)
+    return responses.length >= n && responses.every((r) => r.complete)
+  } catch {
+    return false
+  }
+}
+
+test('keep-alive: two requests on one HTTP/1.1 connection', async (t) => {
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'first response')
+    const first = parseResponse(conn.take())
+    t.is(first.status, 200)
+    t.is(first.headers.connection?.toLowerCase() ?? 'keep-alive', 'keep-alive')
+    t.false(conn.closed(), 'the connection stays open after the first response')
+    conn.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'second response')
+    const second = parseResponse(conn.take())
+    t.is(second.status, 200)
+    t.is(JSON.parse(first.body).path, '/first')
+    t.is(JSON.parse(second.body).path, '/second')
+    t.is(JSON.parse(first.body).pid, JSON.parse(second.body).pid)
+  } finally {
+    conn.close()
+  }
+})
+
+test('keep-alive: HTTP/1.0 with Connection: keep-alive keeps the connection', async (t) => {
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write('GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+    await conn.until(complete(1), 5000, 'first response')
+    const first = parseResponse(conn.take())
+    t.is(first.status, 200)
+    t.is(first.headers.connection?.toLowerCase(), 'keep-alive')
+    t.truthy(first.headers['content-length'])
+    conn.write('GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+    await conn.until(complete(1), 5000, 'second response')
+    t.is(JSON.parse(parseResponse(conn.take()).body).path, '/b')
+  } finally {
+    conn.close()
+  }
+})
+
+test('keep-alive: an idle connection is closed after --keep-alive seconds', async (t) => {
+  const conn = await openSocket(stream.port)
+  try {
+    conn.write('GET /string HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'response')
+    t.is(parseResponse(conn.data()).status, 200)
+    // --keep-alive 1: the server must close the idle socket (bounded wait, well above 1 s).
+    await conn.until((_, closed) => closed, 8000, 'the server to close the idle connection')
+    t.true(conn.closed())
+  } finally {
+    conn.close()
+  }
+})
+
+test('pipelining: 10 requests in one write are answered in order', async (t) => {
+  let bytes = ''
+  for (let i = 0; i < 10; i++) {
+    if (i % 3 === 1) bytes += `POST /p${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${String(i).length + 5}\r\n\r\nbody-${i}`
+    else bytes += `GET /p${i}?i=${i} HTTP/1.1\r\nHost: x\r\n\r\n`
+  }
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write(bytes)
+    await conn.until(complete(10), 10_000, '10 responses')
+    const { responses, rest } = parseResponses(conn.data())
+    t.is(responses.length, 10)
+    t.is(rest, '')
+    responses.forEach((res, i) => {
+      t.is(res.status, 200)
+      const body = JSON.parse(res.body)
+      t.is(body.path, `/p${i}`, `response ${i} is for request ${i}`)
+      t.is(body.method, i % 3 === 1 ? 'POST' : 'GET')
+      if (i % 3 === 1) t.is(body.body, `body-${i}`)
+      else t.is(body.query, `i=${i}`)
+    })
+  } finally {
+    conn.close()
+  }
+})
+
+test('pipelining: requests split at odd byte boundaries still parse in order', async (t) => {
+  const bytes = Array.from({ length: 5 }, (_, i) => `GET /s${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+  const chunks = []
+  for (let i = 0; i < bytes.length; i += 7) chunks.push(bytes.slice(i, i + 7))
+  const raw = await rawRequest(echo.port, '', { chunks, gapMs: 2, waitMs: 500 })
+  const { responses } = parseResponses(raw)
+  t.deepEqual(
+    responses.map((r) => JSON.parse(r.body).path),
+    ['/s0', '/s1', '/s2', '/s3', '/s4'],
+  )
+})
+
+test('chunked request body with chunk extensions and trailers', async (t) => {
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write(
+      'POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n' +
+        '5;name=value\r\nhello\r\n' +
+        '6;flag\r\n world\r\n' +
+        'A\r\n0123456789\r\n' +
+        '0\r\nX-Trailer: t1\r\nX-Other: t2\r\n\r\n',
+    )
+    await conn.until(complete(1), 5000, 'response')
+    const res = parseResponse(conn.take())
+    t.is(res.status, 200)
+    const body = JSON.parse(res.body)
+    t.is(body.body, 'hello world0123456789')
+    t.is(body.bodyLength, 21)
+    t.is(body.headers.HTTP_TRANSFER_ENCODING, 'chunked')
+    // The connection is still usable after the trailers were consumed.
+    conn.write('GET /after HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'response after the chunked one')
+    t.is(JSON.parse(parseResponse(conn.take()).body).path, '/after')
+  } finally {
+    conn.close()
+  }
+})
+
+test('chunked request body sent in pieces over time', async (t) => {
+  const raw = await rawRequest(echo.port, '', {
+    chunks: [
+      'POST /slowbody HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+      '3\r\nabc\r\n',
+      '3\r\ndef\r\n',
+      '0\r\n\r\n',
+    ],
+    gapMs: 100,
+    untilClose: true,
+  })
+  const res = parseResponse(raw)
+  t.is(res.status, 200)
+  t.is(JSON.parse(res.body).body, 'abcdef')
+})
+
+test('Expect: 100-continue gets "100 Continue" before the body is sent', async (t) => {
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n')
+    const interim = await conn.until((d) => d.includes('\r\n\r\n'), 5000, 'the interim response')
+    t.regex(interim, /^HTTP\/1\.1 100 Continue\r\n/)
+    t.notRegex(interim, /HTTP\/1\.1 200/, 'no final response before the body')
+    conn.take()
+    conn.write('hello world')
+    await conn.until(complete(1), 5000, 'the final response')
+    const res = parseResponse(conn.take())
+    t.is(res.status, 200)
+    t.is(JSON.parse(res.body).body, 'hello world')
+  } finally {
+    conn.close()
+  }
+})
+
+test('Expect: 100-continue with a chunked body', async (t) => {
+  const conn = await openSocket(echo.port)
+  try {
+    conn.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n')
+    const interim = await conn.until((d) => d.includes('\r\n\r\n'), 5000, 'the interim response')
+    t.regex(interim, /^HTTP\/1\.1 100 Continue\r\n/)
+    conn.take()
+    conn.write('4\r\nabcd\r\n0\r\n\r\n')
+    await conn.until(complete(1), 5000, 'the final response')
+    t.is(JSON.parse(parseResponse(conn.take()).body).body, 'abcd')
+  } finally {
+    conn.close()
+  }
+})
+
+for (const [path, expected] of [
+  ['/gen', 'gen-1;gen-2;gen-3'],
+  ['/agen', 'agen-1;agen-2;agen-3'],
+  ['/readable', 'readable-1;readable-2'],
+]) {
+  test(`streamed body ${path} over HTTP/1.1 is chunked`, async (t) => {
+    const conn = await openSocket(stream.port)
+    try {
+      conn.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      await conn.until(complete(1), 5000, 'response')
+      const res = parseResponse(conn.data())
+      t.is(res.status, 200)
+      t.is(res.headers['transfer-encoding'], 'chunked')
+      t.is(res.headers['content-length'], undefined)
+      t.true(res.chunked)
+      t.true(conn.data().endsWith('0\r\n\r\n'), 'the body ends with the last chunk')
+      t.is(res.body, expected)
+      t.false(conn.closed(), 'a chunked response keeps the connection open')
+    } finally {
+      conn.close()
+    }
+  })
+
+  test(`streamed body ${path} over HTTP/1.0 is close-delimited`, async (t) => {
+    const { data, closed } = await rawExchange(stream.port, `GET ${path} HTTP/1.0\r\n\r\n`)
+    const res = parseResponse(data)
+    t.is(res.status, 200)
+    t.is(res.headers['transfer-encoding'], undefined)
+    t.is(res.headers['content-length'], undefined)
+    t.true(res.closeDelimited)
+    t.is(res.body, expected)
+    t.true(closed, 'the end of the body is marked by closing the connection')
+  })
+}
+
+test('streamed body over HTTP/1.0 with keep-alive requested is still close-delimited', async (t) => {
+  const { data, closed } = await rawExchange(stream.port, 'GET /gen HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+  const res = parseResponse(data)
+  t.is(res.headers['transfer-encoding'], undefined)
+  t.is(res.body, 'gen-1;gen-2;gen-3')
+  t.true(closed)
+})
+
+test('a large streamed response arrives whole and in order', async (t) => {
+  const n = 20000
+  const { data } = await rawExchange(stream.port, `GET /big?n=${n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { timeout: 20_000 })
+  const res = parseResponse(data)
+  t.true(res.complete)
+  const lines = res.body.trimEnd().split('\n')
+  t.is(lines.length, n)
+  t.is(lines[0], 'line 0')
+  t.is(lines[n - 1], `line ${n - 1}`)
+})
+
+test('pipelined requests after a chunked response', async (t) => {
+  const conn = await openSocket(stream.port)
+  try {
+    conn.write('GET /gen HTTP/1.1\r\nHost: x\r\n\r\nGET /string HTTP/1.1\r\nHost: x\r\n\r\nGET /agen HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(3), 5000, '3 responses')
+    const { responses } = parseResponses(conn.data())
+    t.deepEqual(
+      responses.map((r) => r.body),
+      ['gen-1;gen-2;gen-3', 'a string body', 'agen-1;agen-2;agen-3'],
+    )
+    t.deepEqual(
+      responses.map((r) => Boolean(r.chunked)),
+      [true, false, true],
+    )
+  } finally {
+    conn.close()
+  }
+})
