@@ -77,6 +77,51 @@ test('keep-alive: an idle connection is closed after --keep-alive seconds', asyn
   }
 })
 
+test('--keep-alive 0 disables keep-alive: Connection: close and the socket is closed', async (t) => {
+  const ugn = await startUgn(appPath('hello.mjs'), ['--keep-alive', '0'])
+  try {
+    const { data, closed } = await rawExchange(ugn.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 1500 })
+    const res = parseResponse(data)
+    t.is(res.status, 200)
+    t.is(res.headers.connection?.toLowerCase(), 'close', `response head: ${JSON.stringify(data)}`)
+    t.true(closed, 'the server closed the connection right after the response')
+  } finally {
+    await ugn.stop('SIGTERM')
+  }
+})
+
+test('--keep-alive 6 keeps an idle connection open longer than the 2 s default', async (t) => {
+  const ugn = await startUgn(appPath('hello.mjs'), ['--keep-alive', '6'])
+  const conn = await openSocket(ugn.port)
+  try {
+    conn.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'response')
+    await new Promise((resolve) => setTimeout(resolve, 3500))
+    t.false(conn.closed(), 'still open 3.5 s after the response with --keep-alive 6')
+    conn.take()
+    conn.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.until(complete(1), 5000, 'second response')
+    t.is(parseResponse(conn.data()).body, 'Hello, World!')
+  } finally {
+    conn.close()
+    await ugn.stop('SIGTERM')
+  }
+})
+
+test('-k sync: one request per connection (no keep-alive), and the log says so', async (t) => {
+  const ugn = await startUgn(appPath('hello.mjs'), ['-k', 'sync'])
+  try {
+    t.regex(ugn.log(), /Using worker: sync/)
+    const { data, closed } = await rawExchange(ugn.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 3000 })
+    const res = parseResponse(data)
+    t.is(res.status, 200)
+    t.is(res.headers.connection?.toLowerCase(), 'close')
+    t.true(closed)
+  } finally {
+    await ugn.stop('SIGTERM')
+  }
+})
+
 test('pipelining: 10 requests in one write are answered in order', async (t) => {
   let bytes = ''
   for (let i = 0; i < 10; i++) {

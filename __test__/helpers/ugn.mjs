@@ -188,7 +188,8 @@ export async function runUgn(args, timeout = 20_000) {
   child.stderr.on('data', (d) => (stderr += d))
   child.stdout.on('data', (d) => (stdout += d))
   const result = await Promise.race([
-    new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+    // 'close', not 'exit': the stdio pipes must be drained too (workers share them).
+    new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal }))),
     sleep(timeout).then(() => undefined),
   ])
   if (result === undefined) {
