@@ -161,6 +161,33 @@ test('returning something that is not a body: 500', async (t) => {
   await errors.waitForLog(/Error handling request \/bad-body/)
 })
 
+test('startResponse with excInfo before anything was sent replaces status and headers', async (t) => {
+  const res = await get(`${errors.url}/exc-info`)
+  t.is(res.status, 503)
+  t.is(res.headers.get('x-second'), '2')
+  t.is(res.headers.get('x-first'), null)
+  t.is(await res.text(), 'replaced')
+})
+
+test('a whole body that does not match the app\'s Content-Length: 500, the mismatch logged', async (t) => {
+  const { data } = await rawExchange(errors.port, 'GET /length-mismatch HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const res = parseResponse(data)
+  t.is(res.status, 500)
+  t.notRegex(data, /too short/)
+  await errors.waitForLog(/Content-Length header says 100 bytes but the body has 9 bytes/)
+})
+
+test('a streamed body shorter than the app\'s Content-Length: the connection is closed, the message is not completed', async (t) => {
+  const { data, closed } = await rawExchange(errors.port, 'GET /length-mismatch-stream HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.true(closed, 'the connection cannot be reused')
+  if (data !== '') {
+    const res = parseResponse(data)
+    t.is(res.status, 200)
+    t.is(res.headers['content-length'], '100')
+    t.false(res.complete, 'fewer bytes than Content-Length were sent')
+  }
+})
+
 test.serial('after every app error the worker still serves, unreplaced', async (t) => {
   const [pid] = errors.workerPids()
   for (const path of ['/sync-throw', '/async-reject', '/throw-after-start', '/crlf-header', '/bad-header-name', '/no-start']) {

@@ -160,6 +160,42 @@ test('pipelining: requests split at odd byte boundaries still parse in order', a
   )
 })
 
+test('keep-alive: a request body the app never reads is skipped, the next request is served', async (t) => {
+  const ugn = await startUgn(appPath('hello.mjs'))
+  const conn = await openSocket(ugn.port)
+  try {
+    const body = 'x'.repeat(100_000)
+    conn.write(`POST /ignored HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /next HTTP/1.1\r\nHost: x\r\n\r\n`)
+    await conn.until(complete(2), 5000, 'two responses')
+    const { responses } = parseResponses(conn.data())
+    t.is(responses.length, 2)
+    t.deepEqual(
+      responses.map((r) => [r.status, r.body]),
+      [
+        [200, 'Hello, World!'],
+        [200, 'Hello, World!'],
+      ],
+    )
+  } finally {
+    conn.close()
+    await ugn.stop('SIGTERM')
+  }
+})
+
+test('an unsupported Expect value gets 417', async (t) => {
+  const { data, closed } = await rawExchange(echo.port, 'POST / HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Length: 2\r\n\r\nhi')
+  t.is(parseResponse(data).status, 417)
+  t.true(closed)
+})
+
+test('HEAD over HTTP/1.0 gets a head and a closed connection', async (t) => {
+  const { data, closed } = await rawExchange(stream.port, 'HEAD /gen HTTP/1.0\r\n\r\n')
+  const res = parseResponse(data, { head: true })
+  t.is(res.status, 200)
+  t.true(data.endsWith('\r\n\r\n'), `no body after the head: ${JSON.stringify(data)}`)
+  t.true(closed)
+})
+
 test('chunked request body with chunk extensions and trailers', async (t) => {
   const conn = await openSocket(echo.port)
   try {

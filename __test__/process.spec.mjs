@@ -119,6 +119,30 @@ test('a SIGKILLed worker is replaced by a new one', async (t) => {
   }
 })
 
+test('an uncaught exception outside a request kills the worker; the master boots a new one', async (t) => {
+  const ugn = await startUgn(appPath('errors.mjs'))
+  try {
+    const [first] = ugn.workerPids()
+    const res = await get(`${ugn.url}/crash-later`)
+    t.is(await res.text(), 'crashing soon')
+    await waitFor(() => ugn.bootedPids().length === 2, 15_000, 'a replacement worker')
+    await waitFor(() => !isAlive(first), 5000, 'the crashed worker to be reaped')
+    await ugn.waitForLog(/uncaught in a timer \(ugn-test-marker\)/)
+    await ugn.waitForLog(new RegExp(`Worker \\(pid:${first}\\) exited with code`))
+    const again = await waitFor(async () => {
+      try {
+        const r = await get(`${ugn.url}/ok`, { timeout: 2000 })
+        return r.status === 200 ? r : undefined
+      } catch {
+        return undefined
+      }
+    }, 15_000, 'the new worker to serve')
+    t.is(Number(again.headers.get('x-pid')), ugn.bootedPids()[1])
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
 test('TTIN adds a worker, TTOU removes one', async (t) => {
   const ugn = await startUgn(appPath('hello.mjs'), ['-w', '1'])
   try {

@@ -40,6 +40,30 @@ export function app(environ, startResponse) {
     case '/bad-body':
       startResponse('200 OK', text)
       return 12345
+    case '/crash-later':
+      // An exception outside any request: the worker dies, the master replaces it.
+      setTimeout(() => {
+        throw new Error('uncaught in a timer (ugn-test-marker)')
+      }, 50)
+      startResponse('200 OK', [...text, ['X-Pid', String(process.pid)]])
+      return 'crashing soon'
+    case '/length-mismatch':
+      startResponse('200 OK', [...text, ['Content-Length', '100']])
+      return 'too short'
+    case '/length-mismatch-stream':
+      startResponse('200 OK', [...text, ['Content-Length', '100']])
+      return (function* () {
+        yield 'too '
+        yield 'short'
+      })()
+    case '/exc-info':
+      startResponse('200 OK', [...text, ['X-First', '1']])
+      try {
+        throw new Error('caught by the app')
+      } catch (err) {
+        startResponse('503 Service Unavailable', [...text, ['X-Second', '2']], err)
+      }
+      return 'replaced'
     default:
       startResponse('200 OK', [...text, ['X-Pid', String(process.pid)]])
       return 'ok'
