@@ -63,6 +63,27 @@ for (const [path, status, body, framing] of bodies) {
   })
 }
 
+test('a returned body\'s close() is called after it was sent', async (t) => {
+  const tag = `c${Date.now()}`
+  const res = await get(`${stream.url}/closable?tag=${tag}`)
+  t.is(await res.text(), 'one;two')
+  await stream.waitForLog(new RegExp(`body closed ${tag}`), 5000)
+  t.pass()
+})
+
+test('a client that goes away stops an endless streamed body', async (t) => {
+  const tag = `e${Date.now()}`
+  const conn = await openSocket(stream.port)
+  conn.write(`GET /endless?tag=${tag} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  await conn.until((d) => d.includes('tick 2'), 5000, 'a few ticks')
+  t.regex(conn.data(), /Transfer-Encoding: chunked/)
+  conn.close()
+  await stream.waitForLog(new RegExp(`endless stopped ${tag}`), 10_000)
+  // The worker is fine afterwards.
+  const res = await get(`${stream.url}/string`)
+  t.is(await res.text(), 'a string body')
+})
+
 test('null body with 204: no body and no Content-Length', async (t) => {
   const { data } = await rawExchange(stream.port, 'GET /null HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   const res = parseResponse(data)

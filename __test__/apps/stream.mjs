@@ -100,6 +100,36 @@ export function app(environ, startResponse) {
         return `slept ${ms}`
       })()
     }
+    case '/closable': {
+      // A body with close(): the server must call it once it is done (WSGI's rule).
+      const tag = query.get('tag') ?? 'x'
+      startResponse('200 OK', text)
+      const chunks = ['one;', 'two']
+      let i = 0
+      return {
+        [Symbol.iterator]() {
+          return { next: () => (i < chunks.length ? { value: chunks[i++], done: false } : { value: undefined, done: true }) }
+        },
+        close() {
+          process.stderr.write(`body closed ${tag}\n`)
+        },
+      }
+    }
+    case '/endless': {
+      // Streams until the client goes away; logs when the generator is finalized.
+      const tag = query.get('tag') ?? 'x'
+      startResponse('200 OK', text)
+      return (async function* () {
+        try {
+          for (let i = 0; ; i++) {
+            yield `tick ${i}\n`
+            await delay(20)
+          }
+        } finally {
+          process.stderr.write(`endless stopped ${tag}\n`)
+        }
+      })()
+    }
     case '/pid':
       startResponse('200 OK', text)
       return String(process.pid)
