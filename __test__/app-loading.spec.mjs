@@ -122,17 +122,3 @@ test('WEB_CONCURRENCY sets the default number of workers', async (t) => {
     t.is(await ugn.stop('SIGTERM'), 0)
   }
 })
-
-// The CLI contract lists -t/--timeout (Gunicorn's worker timeout) among the options.
-test('-t/--timeout is accepted, and a bad value exits 2 naming the setting', async (t) => {
-  const bad = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', '--timeout', 'abc'], 8000)
-  t.is(bad.code, 2, bad.stderr)
-  t.regex(bad.stderr, /Invalid value for timeout: "abc"/)
-  const ugn = await startUgn(appPath('hello.mjs'), ['-t', '30'])
-  try {
-    const res = await get(`${ugn.url}/`)
-    t.is(res.status, 200)
-  } finally {
-    t.is(await ugn.stop('SIGTERM'), 0)
-  }
-})

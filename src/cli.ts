@@ -38,11 +38,12 @@ export function buildProgram(): Command {
 }
 
 /** Turns parsed option values into a checked configuration, naming any bad setting. */
-export function toConfig(values: Record<string, unknown>): Config {
+export function toConfig(program: Command): Config {
   const cfg = defaults() as Record<string, unknown>
+  const values = program.opts()
   for (const [key, s] of Object.entries(settings) as [string, Setting][]) {
-    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
-    const raw = values[camel]
+    // Commander names each value after the option's flags; ask it rather than guess.
+    const raw = values[optionFor(s).attributeName()]
     if (raw !== undefined) cfg[key] = s.parse(raw, s.name)
   }
   return cfg as Config
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let cfg: Config
   try {
-    cfg = toConfig(program.opts())
+    cfg = toConfig(program)
   } catch (err) {
     if (!(err instanceof SettingError)) throw err
     process.stderr.write(`ugn: error: ${err.message}\n`)

@@ -108,10 +108,6 @@ export class Exchange {
   private send(body: Body): void {
     try {
       if (this.gone) return closeBody(body)
-      if (this.status === undefined) {
-        closeBody(body)
-        throw new Error('the app returned without calling startResponse')
-      }
       if (typeof body === 'string' || body instanceof Uint8Array) return this.complete(body)
       if (body === null || body === undefined) return this.complete('')
       if (Array.isArray(body)) return this.complete(joinChunks(body as Chunk[]))
@@ -130,6 +126,7 @@ export class Exchange {
 
   /** The whole body is known: one call carries status, headers and body. */
   private complete(body: Chunk): void {
+    this.requireStatus()
     if (this.started) {
       this.emit(body, false)
       this.finish()
@@ -163,6 +160,7 @@ export class Exchange {
   private emit(chunk: Chunk, canWait: boolean): number {
     let status: number
     if (!this.started) {
+      this.requireStatus()
       const count = this.packHead()
       status = native.respond(this.id, this.packed, count, chunk, false)
       this.started = true
@@ -207,6 +205,11 @@ export class Exchange {
   }
 
   private packed = ''
+
+  /** A streamed body may call startResponse while it is iterated, up to its first chunk. */
+  private requireStatus(): void {
+    if (this.status === undefined) throw new Error('the app did not call startResponse before its body began')
+  }
 
   /** Lays the status and headers out as one string plus lengths in the shared array. */
   private packHead(): number {

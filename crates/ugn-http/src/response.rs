@@ -215,6 +215,11 @@ fn encode(
     }
 
     let framing = if no_body {
+        // A HEAD answer announces the length the GET answer would have, when it is known.
+        if let (true, None, Some(n)) = (ctx.head_request && code >= 200 && code != 204 && code != 304, app_length, body_len) {
+            out.extend_from_slice(b"Content-Length: ");
+            write!(out, "{n}\r\n").expect("writing to a Vec cannot fail");
+        }
         Framing::NoBody
     } else if let Some(n) = app_length {
         if app_chunked {
@@ -331,6 +336,9 @@ mod tests {
         assert!(text.contains("Content-Length: 42\r\n"), "HEAD keeps the GET length");
         let (_, text) = encode_with(&head_ctx, "200 OK", &[], None).unwrap();
         assert!(!text.contains("Content-Length") && !text.contains("Transfer-Encoding"));
+        let (head, text) = encode_with(&head_ctx, "200 OK", &[], Some(13)).unwrap();
+        assert_eq!(head.framing, Framing::NoBody);
+        assert!(text.contains("Content-Length: 13\r\n"), "HEAD announces the length the body would have");
 
         for status in ["204 No Content", "100 Continue", "103 Early Hints"] {
             let (head, text) = encode(status, &[("Content-Length", "3")], Some(3));

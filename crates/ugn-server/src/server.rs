@@ -291,9 +291,15 @@ impl Server {
   /// Drops the connection: the application failed after its response had started, so the
   /// only honest signal left for the client is a cut connection.
   pub fn abort(&mut self, id: ConnId) {
-    if self.conn(id).is_some() {
-      self.close(id.index(), false);
+    let linger = self.config.linger;
+    let Some(conn) = self.conn_mut(id) else { return };
+    if conn.pending_write() == 0 {
+      return self.close(id.index(), true);
     }
+    // What the app did send still goes out, then the connection closes mid-message.
+    conn.state = State::Closing { write_shut: false };
+    conn.deadline = Some(Instant::now() + linger);
+    self.mark_dirty(id.index());
   }
 
   /// Writes buffered responses to their sockets. The embedder calls this once per batch of
@@ -853,7 +859,9 @@ fn reason_phrase(status: u16) -> &'static str {
   match status {
     400 => "Bad Request",
     408 => "Request Timeout",
+    413 => "Content Too Large",
     414 => "URI Too Long",
+    417 => "Expectation Failed",
     431 => "Request Header Fields Too Large",
     501 => "Not Implemented",
     _ => "Error",
