@@ -256,8 +256,8 @@ impl Server {
       head_request: exchange.head_request,
       keep_alive: exchange.keep_alive && !config.keep_alive.is_zero() && !*shutting_down,
     };
-    let mark = conn.wbuf.len();
     let body_len = end.then_some(body.len() as u64);
+    // On error the encoder leaves the buffer as it was: nothing of this response is sent.
     let head = encode_response_head(
       &mut conn.wbuf,
       &ctx,
@@ -267,10 +267,7 @@ impl Server {
       date.get(),
       &config.server_header,
     )
-    .map_err(|e| {
-      conn.wbuf.truncate(mark);
-      RespondError::Invalid(e)
-    })?;
+    .map_err(RespondError::Invalid)?;
     exchange.keep_alive = head.keep_alive;
     exchange.response = Response::Streaming { framing: head.framing, written: 0 };
     self.append_body(id.index(), body, end)
