@@ -1,0 +1,198 @@
+// Every Gunicorn 26.1 setting and server hook, and what ugn does about it: the ugn setting (or
+// hook) that covers it, the reason it is not offered, or the issue that will bring it.
+// The list and its order follow section 1 of the Gunicorn inventory (gunicorn/config.py
+// KNOWN_SETTINGS: 99 value settings, 16 server hooks, 4 dirty-arbiter hooks).
+// scripts/settings-doc.mjs renders it into docs/settings.md and refuses a row whose `ugn` key is
+// not in the settings registry (or, for `hook:NAME`, not a hook ugn knows).
+
+import type { settings } from './settings.js'
+
+/** A key of the settings registry (src/config/settings.ts), or `hook:NAME` for a server hook. */
+export type UgnKey = keyof typeof settings | `hook:${string}`
+
+/** ugn has a setting or hook that does this job. */
+export interface Mapped {
+  gunicorn: string
+  ugn: UgnKey
+  /** How ugn's counterpart differs, when it does. */
+  note?: string
+}
+
+/** ugn does not offer it, and does not mean to. */
+export interface NotOffered {
+  gunicorn: string
+  ugn: null
+  why: string
+}
+
+/** ugn does not have it yet; `planned` names the issue (or only the topic) that will. */
+export interface Planned {
+  gunicorn: string
+  ugn: null
+  planned: string
+  note?: string
+}
+
+export type ParityRow = Mapped | NotOffered | Planned
+
+const LIFECYCLE = 'issue 4: arbiter lifecycle'
+const LIMITS = 'issue 6: robustness limits'
+const LOGGING = 'issue 9: logging and metrics'
+const TLS = 'issue 10: TLS and proxies'
+const HTTP2 = 'issue 11: WebSockets and HTTP/2'
+const HOOKS = 'issue 3: hooks'
+
+const PYTHON_LOGGING = "a Python logging module configuration format; ugn's logger is built in"
+const NO_UWSGI = 'ugn speaks HTTP only; nginx reaches it with proxy_pass (a unix socket works)'
+const NO_PASTE = 'PasteDeploy is a Python packaging convention with no Node counterpart'
+const NO_DIRTY = 'ugn has no side pool for long-running tasks; run them in worker_threads or a separate service'
+const PY_SSL = "a knob of Python's ssl module; ugn's TLS (issue 10) is a different stack"
+
+export const gunicornParity: readonly ParityRow[] = [
+  // Config File
+  { gunicorn: 'config', ugn: 'config', note: 'a JavaScript module (ugn.config.js, .mjs, .cjs), not Python' },
+  { gunicorn: 'wsgi_app', ugn: 'app' },
+
+  // Server Socket
+  { gunicorn: 'bind', ugn: 'bind' },
+  { gunicorn: 'backlog', ugn: 'backlog' },
+
+  // Worker Processes
+  { gunicorn: 'workers', ugn: 'workers' },
+  { gunicorn: 'worker_class', ugn: 'worker_class', note: '`async` (the default) or `sync`; no pluggable worker classes' },
+  { gunicorn: 'threads', ugn: null, why: 'one JavaScript thread per worker; concurrency comes from the event loop (`-k async`) and from more workers' },
+  { gunicorn: 'worker_connections', ugn: 'worker_connections' },
+  { gunicorn: 'max_requests', ugn: null, planned: `${LIFECYCLE} (max-requests)` },
+  { gunicorn: 'max_requests_jitter', ugn: null, planned: `${LIFECYCLE} (max-requests)` },
+  { gunicorn: 'timeout', ugn: null, planned: `${LIFECYCLE} (timeout and heartbeat)` },
+  { gunicorn: 'graceful_timeout', ugn: 'graceful_timeout' },
+  { gunicorn: 'keepalive', ugn: 'keepalive', note: 'ignored by `-k sync`, as in Gunicorn' },
+  { gunicorn: 'asgi_loop', ugn: null, why: 'Node has exactly one event loop (libuv); there is nothing to choose' },
+  { gunicorn: 'asgi_lifespan', ugn: null, why: 'an ASGI protocol feature; a ugn app sets itself up in its module or factory, and hooks cover worker start and exit' },
+  { gunicorn: 'asgi_disconnect_grace_period', ugn: null, why: 'JavaScript cannot cancel a running handler; on disconnect ugn rejects body reads and stops pulling the body at once' },
+  { gunicorn: 'http_parser', ugn: null, why: 'ugn has one HTTP/1 parser, the Rust one; there is no slower fallback to pick' },
+
+  // Security
+  { gunicorn: 'limit_request_line', ugn: 'limit_request_line', note: 'a longer line gets 414, not 400' },
+  { gunicorn: 'limit_request_fields', ugn: 'limit_request_fields' },
+  { gunicorn: 'limit_request_field_size', ugn: 'limit_request_field_size' },
+
+  // Debugging
+  { gunicorn: 'reload', ugn: null, planned: `${LIFECYCLE} (reload)` },
+  { gunicorn: 'reload_engine', ugn: null, planned: `${LIFECYCLE} (reload)` },
+  { gunicorn: 'reload_extra_files', ugn: null, planned: `${LIFECYCLE} (reload)` },
+  { gunicorn: 'spew', ugn: null, why: "Python's line-by-line tracer; Node's inspector and profiler do that job" },
+  { gunicorn: 'check_config', ugn: 'check_config' },
+  { gunicorn: 'print_config', ugn: 'print_config' },
+
+  // Server Mechanics
+  { gunicorn: 'preload_app', ugn: null, planned: `${LIFECYCLE} (preload)` },
+  { gunicorn: 'sendfile', ugn: null, planned: 'sendfile(2) for file_wrapper bodies', note: 'file_wrapper bodies are streamed for now' },
+  { gunicorn: 'reuse_port', ugn: 'reuse_port' },
+  { gunicorn: 'chdir', ugn: 'chdir' },
+  { gunicorn: 'daemon', ugn: null, planned: `${LIFECYCLE} (daemon)` },
+  { gunicorn: 'raw_env', ugn: 'raw_env' },
+  { gunicorn: 'pidfile', ugn: 'pidfile' },
+  { gunicorn: 'worker_tmp_dir', ugn: null, why: "ugn's heartbeat (issue 4) comes from the worker's JS thread over a pipe, not from a temp file's mtime" },
+  { gunicorn: 'user', ugn: 'user' },
+  { gunicorn: 'group', ugn: 'group' },
+  { gunicorn: 'umask', ugn: 'umask' },
+  { gunicorn: 'initgroups', ugn: null, planned: `${LIFECYCLE} (user and group)` },
+  { gunicorn: 'tmp_upload_dir', ugn: null, why: 'unused by Gunicorn itself; ugn streams request bodies to the app and never spools them to disk' },
+  { gunicorn: 'secure_scheme_headers', ugn: null, planned: `${TLS} (forwarded headers)`, note: "ugn's HTTP crate already implements Gunicorn's default map" },
+  { gunicorn: 'forwarded_allow_ips', ugn: null, planned: `${TLS} (forwarded headers)` },
+  { gunicorn: 'pythonpath', ugn: null, why: "Python's sys.path; Node resolves modules from node_modules (or NODE_PATH), and the app may be given as a path" },
+  { gunicorn: 'paste', ugn: null, why: NO_PASTE },
+  { gunicorn: 'proxy_protocol', ugn: null, planned: `${TLS} (PROXY protocol)`, note: "ugn's HTTP crate already parses v1 and v2 headers" },
+  { gunicorn: 'proxy_allow_ips', ugn: null, planned: `${TLS} (PROXY protocol)` },
+  { gunicorn: 'protocol', ugn: null, why: NO_UWSGI },
+  { gunicorn: 'uwsgi_allow_ips', ugn: null, why: NO_UWSGI },
+  { gunicorn: 'raw_paste_global_conf', ugn: null, why: NO_PASTE },
+  { gunicorn: 'permit_obsolete_folding', ugn: null, why: 'it weakens request parsing (RFC 9112 says to refuse obs-fold); see docs/conformance.md' },
+  { gunicorn: 'strip_header_spaces', ugn: null, why: 'it weakens request parsing (space before the colon is a smuggling vector); see docs/conformance.md' },
+  { gunicorn: 'permit_unconventional_http_method', ugn: null, planned: LIMITS, note: 'the Rust parser already has the switch' },
+  { gunicorn: 'permit_unconventional_http_version', ugn: null, why: 'the parser accepts only HTTP/1.0 and HTTP/1.1' },
+  { gunicorn: 'casefold_http_method', ugn: null, planned: LIMITS, note: 'deprecated in Gunicorn; the Rust parser already has the switch' },
+  { gunicorn: 'forwarder_headers', ugn: null, planned: `${TLS} (forwarded headers)` },
+  { gunicorn: 'header_map', ugn: null, planned: LIMITS, note: 'ugn always drops header names containing `_` (Gunicorn\'s default); the Rust parser already has refuse and dangerous' },
+  { gunicorn: 'root_path', ugn: null, planned: `${TLS} (mount prefix in SCRIPT_NAME)`, note: 'SCRIPT_NAME is always empty for now' },
+
+  // Logging
+  { gunicorn: 'accesslog', ugn: null, planned: `${LOGGING} (access log)` },
+  { gunicorn: 'disable_redirect_access_to_syslog', ugn: null, planned: `${LOGGING} (syslog)` },
+  { gunicorn: 'access_log_format', ugn: null, planned: `${LOGGING} (access log)` },
+  { gunicorn: 'errorlog', ugn: null, planned: `${LOGGING} (error log)`, note: 'the error log goes to stderr for now' },
+  { gunicorn: 'loglevel', ugn: 'log_level', note: 'named `log_level` in a ugn config file' },
+  { gunicorn: 'capture_output', ugn: null, planned: `${LOGGING} (error log)` },
+  { gunicorn: 'logger_class', ugn: null, why: "a Python class loaded by dotted path; ugn's logger is built in" },
+  { gunicorn: 'logconfig', ugn: null, why: PYTHON_LOGGING },
+  { gunicorn: 'logconfig_dict', ugn: null, why: PYTHON_LOGGING },
+  { gunicorn: 'logconfig_json', ugn: null, why: PYTHON_LOGGING },
+  { gunicorn: 'syslog_addr', ugn: null, planned: `${LOGGING} (syslog)` },
+  { gunicorn: 'syslog', ugn: null, planned: `${LOGGING} (syslog)` },
+  { gunicorn: 'syslog_prefix', ugn: null, planned: `${LOGGING} (syslog)` },
+  { gunicorn: 'syslog_facility', ugn: null, planned: `${LOGGING} (syslog)` },
+  { gunicorn: 'enable_stdio_inheritance', ugn: null, planned: `${LIFECYCLE} (daemon)` },
+  { gunicorn: 'statsd_host', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'dogstatsd_tags', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'statsd_prefix', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'enable_backlog_metric', ugn: null, planned: `${LOGGING} (metrics)` },
+
+  // Process Naming
+  { gunicorn: 'proc_name', ugn: 'proc_name' },
+  { gunicorn: 'default_proc_name', ugn: null, why: "internal to Gunicorn (filled from the app target); ugn's proc_name defaults to the app spec directly" },
+
+  // SSL
+  { gunicorn: 'keyfile', ugn: null, planned: `${TLS} (TLS)` },
+  { gunicorn: 'certfile', ugn: null, planned: `${TLS} (TLS)` },
+  { gunicorn: 'ssl_version', ugn: null, why: 'deprecated and ignored by Gunicorn since 21.0' },
+  { gunicorn: 'cert_reqs', ugn: null, planned: `${TLS} (client certificates)` },
+  { gunicorn: 'ca_certs', ugn: null, planned: `${TLS} (client certificates)` },
+  { gunicorn: 'suppress_ragged_eofs', ugn: null, why: PY_SSL },
+  { gunicorn: 'do_handshake_on_connect', ugn: null, why: PY_SSL },
+  { gunicorn: 'ciphers', ugn: null, planned: `${TLS} (TLS)` },
+
+  // HTTP/2
+  { gunicorn: 'http_protocols', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http2_cleartext', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http2_max_concurrent_streams', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http2_initial_window_size', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http2_max_frame_size', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http2_max_header_list_size', ugn: null, planned: HTTP2 },
+
+  // Control
+  { gunicorn: 'control_socket', ugn: null, planned: 'control socket and a `ugn status` view' },
+  { gunicorn: 'control_socket_mode', ugn: null, planned: 'control socket and a `ugn status` view' },
+  { gunicorn: 'control_socket_disable', ugn: null, planned: 'control socket and a `ugn status` view' },
+
+  // Dirty Arbiters
+  { gunicorn: 'dirty_apps', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_workers', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_timeout', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_threads', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_graceful_timeout', ugn: null, why: NO_DIRTY },
+
+  // Server Hooks
+  { gunicorn: 'on_starting', ugn: null, planned: HOOKS },
+  { gunicorn: 'on_reload', ugn: null, planned: HOOKS },
+  { gunicorn: 'when_ready', ugn: null, planned: HOOKS },
+  { gunicorn: 'pre_fork', ugn: null, planned: HOOKS },
+  { gunicorn: 'post_fork', ugn: null, planned: HOOKS },
+  { gunicorn: 'post_worker_init', ugn: null, planned: HOOKS },
+  { gunicorn: 'worker_int', ugn: null, planned: HOOKS },
+  { gunicorn: 'worker_abort', ugn: null, planned: HOOKS },
+  { gunicorn: 'pre_exec', ugn: null, planned: HOOKS },
+  { gunicorn: 'pre_request', ugn: null, planned: HOOKS },
+  { gunicorn: 'post_request', ugn: null, planned: HOOKS },
+  { gunicorn: 'child_exit', ugn: null, planned: HOOKS },
+  { gunicorn: 'worker_exit', ugn: null, planned: HOOKS },
+  { gunicorn: 'nworkers_changed', ugn: null, planned: HOOKS },
+  { gunicorn: 'on_exit', ugn: null, planned: HOOKS },
+  { gunicorn: 'ssl_context', ugn: null, planned: `${TLS} (TLS)` },
+
+  // Dirty Arbiter Hooks
+  { gunicorn: 'on_dirty_starting', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_post_fork', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_worker_init', ugn: null, why: NO_DIRTY },
+  { gunicorn: 'dirty_worker_exit', ugn: null, why: NO_DIRTY },
+]
