@@ -2,11 +2,13 @@
 // worker processes alive, and reacts to signals one at a time from a queue in its main loop.
 // It never serves a request itself.
 
+import { rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { Config } from './config/settings.js'
-import { log } from './log.js'
+import { type Hooks, runHook } from './hooks.js'
+import { describe, log } from './log.js'
 import { native, type ListenerInfo } from './native.js'
 import { VERSION } from './version.js'
 
@@ -20,7 +22,9 @@ const SIGKILL = 9
 const QUEUED_SIGNALS = ['SIGHUP', 'SIGQUIT', 'SIGINT', 'SIGTERM', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const
 type QueuedSignal = (typeof QUEUED_SIGNALS)[number]
 
-interface Worker {
+/** What hooks are told about a worker. */
+export interface WorkerInfo {
+  pid: number
   age: number
 }
 
@@ -33,7 +37,7 @@ interface Stop {
 }
 
 export class Arbiter {
-  private readonly workers = new Map<number, Worker>()
+  private readonly workers = new Map<number, WorkerInfo>()
   private readonly signalQueue: QueuedSignal[] = []
   private listeners: ListenerInfo[] = []
   private workerAge = 0
@@ -43,14 +47,25 @@ export class Arbiter {
   private readonly handlers = new Map<string, () => void>()
 
   constructor(
-    private readonly app: string,
-    private readonly cfg: Config,
+    readonly app: string,
+    readonly cfg: Config,
+    private readonly hooks: Hooks = {},
+    private readonly configFile: string | null = null,
   ) {
     this.numWorkers = cfg.workers
   }
 
+  readonly pid = process.pid
+
+  /** The workers now running, for hooks. */
+  get workerInfo(): WorkerInfo[] {
+    return [...this.workers.values()]
+  }
+
   /** Runs until stopped; resolves to the process exit status. */
   async run(): Promise<number> {
+    // As in Gunicorn, a failing on_starting or when_ready hook aborts the start.
+    if (!(await runHook(this.hooks, 'on_starting', this))) return 1
     try {
       this.start()
     } catch (err) {
@@ -58,19 +73,41 @@ export class Arbiter {
       return 1
     }
     this.manageWorkers()
-    const stop = await this.loop()
+    let stop: Stop
+    if (await runHook(this.hooks, 'when_ready', this)) {
+      stop = await this.loop()
+    } else {
+      stop = { status: 1, graceful: true, reason: 'when_ready hook failed.' }
+    }
     await this.stop(stop.graceful)
     log.info('Shutting down: Master')
     if (stop.reason) log.info(`Reason: ${stop.reason}`)
     this.uninstallSignals()
+    if (this.cfg.pidfile) rmSync(this.cfg.pidfile, { force: true })
+    await runHook(this.hooks, 'on_exit', this)
     return stop.status
   }
 
   private start(): void {
+    const cfg = this.cfg
+    process.chdir(cfg.chdir)
+    process.umask(cfg.umask)
+    for (const pair of cfg.raw_env) {
+      const at = pair.indexOf('=')
+      process.env[pair.slice(0, at)] = pair.slice(at + 1)
+    }
+    process.title = `ugn: master [${cfg.proc_name ?? this.app}]`
     log.info(`Starting ugn ${VERSION}`)
-    this.listeners = native.bindListeners(this.cfg.bind, this.cfg.backlog, this.cfg.reuse_port)
+    this.listeners = native.bindListeners(cfg.bind, cfg.backlog, cfg.reuse_port, cfg.umask)
     for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`)
-    log.info(`Using worker: ${this.cfg.worker_class}`)
+    log.info(`Using worker: ${cfg.worker_class}`)
+    if (cfg.pidfile) {
+      try {
+        writeFileSync(cfg.pidfile, `${process.pid}\n`)
+      } catch (err) {
+        throw new Error(`Cannot write the pid file ${cfg.pidfile}: ${describe(err)}`)
+      }
+    }
     this.installSignals()
   }
 
@@ -98,12 +135,10 @@ export class Arbiter {
       case 'SIGQUIT':
         return { status: 0, graceful: false }
       case 'SIGTTIN':
-        this.numWorkers += 1
-        this.manageWorkers()
+        this.setWorkerCount(this.numWorkers + 1)
         return undefined
       case 'SIGTTOU':
-        if (this.numWorkers > 1) this.numWorkers -= 1
-        this.manageWorkers()
+        if (this.numWorkers > 1) this.setWorkerCount(this.numWorkers - 1)
         return undefined
       default:
         log.warning(`${sig} is not handled by this version of ugn; ignoring it`)
@@ -151,6 +186,13 @@ export class Arbiter {
     this.wake?.()
   }
 
+  private setWorkerCount(count: number): void {
+    const old = this.numWorkers
+    this.numWorkers = count
+    void runHook(this.hooks, 'nworkers_changed', this, count, old)
+    this.manageWorkers()
+  }
+
   /** Spawns or retires workers until their number matches the target. */
   private manageWorkers(): void {
     if (this.halted) return
@@ -167,9 +209,11 @@ export class Arbiter {
       app: this.app,
       cwd: process.cwd(),
       config: this.cfg,
+      configFile: this.configFile,
       listeners: this.listeners.map((l) => l.url),
       age: this.workerAge,
     }
+    void runHook(this.hooks, 'pre_fork', this, { pid: 0, age: this.workerAge })
     const pid = native.spawnWorker(
       process.execPath,
       [...process.execArgv, WORKER_ENTRY],
@@ -177,7 +221,7 @@ export class Arbiter {
       this.listeners.map((l) => l.fd),
       SIGKILL,
     )
-    this.workers.set(pid, { age: this.workerAge })
+    this.workers.set(pid, { pid, age: this.workerAge })
   }
 
   private killWorker(pid: number, sig: string): void {
@@ -198,7 +242,9 @@ export class Arbiter {
     for (const pid of [...this.workers.keys()]) {
       const status = native.tryReap(pid)
       if (status === null) continue
+      const worker = this.workers.get(pid) as WorkerInfo
       this.workers.delete(pid)
+      void runHook(this.hooks, 'child_exit', this, worker)
       const code = status.code ?? undefined
       if (code === WORKER_BOOT_ERROR) this.halt(WORKER_BOOT_ERROR, 'Worker failed to boot.')
       else if (code === APP_LOAD_ERROR) this.halt(APP_LOAD_ERROR, 'App failed to load.')
@@ -233,8 +279,10 @@ export class Arbiter {
   }
 
   private reapQuietly(): void {
-    for (const pid of [...this.workers.keys()]) {
-      if (native.tryReap(pid) !== null) this.workers.delete(pid)
+    for (const [pid, worker] of [...this.workers]) {
+      if (native.tryReap(pid) === null) continue
+      this.workers.delete(pid)
+      void runHook(this.hooks, 'child_exit', this, worker)
     }
   }
 }

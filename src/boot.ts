@@ -13,6 +13,8 @@ export interface WorkerBoot {
   app: string
   cwd: string
   config: Config
+  /** The config file the master loaded, so the worker can load its hooks too. */
+  configFile: string | null
   listeners: string[]
   age: number
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // `ugn [OPTIONS] MODULE[:ATTR]`: the command line, generated from the settings registry.
 
-import { Command, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 
+import { loadApp } from './app/load.js'
 import { Arbiter } from './arbiter.js'
-import { type Config, defaults, type Setting, SettingError, settings } from './config/settings.js'
-import { setLogLevel } from './log.js'
+import { type Layer, resolveConfig, CMD_ARGS_ENV, explicitValues } from './config/resolve.js'
+import { type Config, type Setting, SettingError, settings } from './config/settings.js'
+import type { Hooks } from './hooks.js'
+import { describe, setLogLevel } from './log.js'
 import { VERSION } from './version.js'
 
 /** Usage errors exit with 2, as Gunicorn's argparse does. */
@@ -24,50 +27,80 @@ function optionFor(s: Setting): Option {
   return option
 }
 
+const onCommandLine = (Object.values(settings) as Setting[]).filter((s) => s.flags.length > 0)
+// Commander names each value after the option's flags; ask it rather than guess.
+const attributes = new Map(onCommandLine.map((s) => [s, optionFor(s).attributeName()]))
+
 export function buildProgram(): Command {
   const program = new Command('ugn')
-    .usage('[OPTIONS] MODULE[:ATTR]')
+    .usage('[OPTIONS] [MODULE[:ATTR]]')
     .description('A pre-fork HTTP server for Node.js with a Rust core.')
     .version(VERSION, '-v, --version', 'Show the version and exit.')
     .helpOption('-h, --help', 'Show this help and exit.')
-    .argument('<APP>', 'The app to serve: a module path or package name, then optionally :ATTR (default app, then the default export) or :factory(args).')
+    .argument(
+      '[APP]',
+      'The app to serve: a module path or package name, then optionally :ATTR (default app, then the default export) or :factory(args). May instead be set as app in the config file.',
+    )
     .showHelpAfterError('(run ugn --help for the list of options)')
     .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `ugn: ${text}` : text) })
-  for (const s of Object.values(settings) as Setting[]) program.addOption(optionFor(s))
+  for (const s of onCommandLine) program.addOption(optionFor(s))
+  program.exitOverride()
   return program
 }
 
-/** Turns parsed option values into a checked configuration, naming any bad setting. */
-export function toConfig(program: Command): Config {
-  const cfg = defaults() as Record<string, unknown>
-  const values = program.opts()
-  for (const [key, s] of Object.entries(settings) as [string, Setting][]) {
-    // Commander names each value after the option's flags; ask it rather than guess.
-    const raw = values[optionFor(s).attributeName()]
-    if (raw !== undefined) cfg[key] = s.parse(raw, s.name)
+function layerOf(program: Command): Layer {
+  return { values: explicitValues(program, (s) => attributes.get(s) as string), app: program.args[0] }
+}
+
+function parseCmdArgs(words: string[]): Layer {
+  const program = buildProgram().configureOutput({
+    outputError: (text, write) => write(`ugn: ${CMD_ARGS_ENV}: ${text.replace(/^error: /, 'error: ')}`),
+  })
+  program.parse(words, { from: 'user' })
+  return layerOf(program)
+}
+
+function printConfig(cfg: Config, hooks: Hooks): void {
+  const names = Object.keys(cfg).sort()
+  const width = Math.max(...names.map((n) => n.length), ...Object.keys(hooks).map((n) => n.length))
+  for (const name of names) process.stdout.write(`${name.padEnd(width)} = ${JSON.stringify((cfg as Record<string, unknown>)[name])}\n`)
+  for (const name of Object.keys(hooks).sort()) process.stdout.write(`${name.padEnd(width)} = <function>\n`)
+}
+
+async function checkConfig(app: string, cfg: Config): Promise<number> {
+  try {
+    await loadApp(app, cfg.chdir)
+    return 0
+  } catch (err) {
+    process.stderr.write(`ugn: error: ${err instanceof Error ? err.message : describe(err)}\n`)
+    return 1
   }
-  return cfg as Config
 }
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
-  program.exitOverride()
+  let resolved
   try {
     program.parse(argv)
+    resolved = await resolveConfig(layerOf(program), parseCmdArgs, process.env, process.cwd())
   } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode ?? USAGE_ERROR
-    return code === 0 ? 0 : USAGE_ERROR
-  }
-  let cfg: Config
-  try {
-    cfg = toConfig(program)
-  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : USAGE_ERROR
     if (!(err instanceof SettingError)) throw err
     process.stderr.write(`ugn: error: ${err.message}\n`)
     return USAGE_ERROR
   }
+  const { cfg, hooks, app, configFile } = resolved
+  if (cfg.print_config) {
+    printConfig(cfg, hooks)
+    return 0
+  }
+  if (!app) {
+    process.stderr.write('ugn: error: no app to serve: give MODULE[:ATTR], or set app in the config file\n')
+    return USAGE_ERROR
+  }
+  if (cfg.check_config) return checkConfig(app, cfg)
   setLogLevel(cfg.log_level)
-  return new Arbiter(program.args[0], cfg).run()
+  return new Arbiter(app, cfg, hooks, configFile).run()
 }
 
 main(process.argv).then(

@@ -26,7 +26,8 @@ export const EV_CLOSED = 5
 
 export interface Binding {
   // Master side: sockets and processes (crates/ugn-process).
-  bindListeners(binds: string[], backlog: number, reusePort: boolean): ListenerInfo[]
+  bindListeners(binds: string[], backlog: number, reusePort: boolean, umask: number): ListenerInfo[]
+  checkBind(bind: string): string[]
   closeListeners(unlinkUnix: boolean): void
   spawnWorker(
     program: string,

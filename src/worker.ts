@@ -5,8 +5,10 @@ import { AppImportError, AppLookupError, loadApp } from './app/load.js'
 import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
-import { createDispatcher } from './bridge/dispatcher.js'
+import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
+import { loadConfigFile } from './config/file.js'
+import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogLevel } from './log.js'
 import { native } from './native.js'
 
@@ -37,6 +39,41 @@ async function loadOrExit(boot: WorkerBoot): Promise<App> {
   }
 }
 
+/** What hooks are told about this worker. */
+export interface WorkerSelf {
+  pid: number
+  age: number
+  app: string
+  cfg: WorkerBoot['config']
+}
+
+/** pre_request and post_request run on the request path: wrap them only when defined. */
+function requestHooks(hooks: Hooks, self: WorkerSelf): RequestHooks {
+  const guard = (name: 'pre_request' | 'post_request') => {
+    const hook = hooks[name] as ((...a: unknown[]) => unknown) | undefined
+    if (!hook) return undefined
+    return (...args: unknown[]) => {
+      try {
+        hook(self, ...args)
+      } catch (err) {
+        log.error(`Exception in ${name} hook:\n${describe(err)}`)
+      }
+    }
+  }
+  return { pre: guard('pre_request'), post: guard('post_request') }
+}
+
+/** Drops root privileges the way Gunicorn's workers do: group first, then user. */
+function switchUser(cfg: WorkerBoot['config']): void {
+  try {
+    if (cfg.group !== null) process.setgid?.(cfg.group)
+    if (cfg.user !== null) process.setuid?.(cfg.user)
+  } catch (err) {
+    log.error(`Exception in worker process\nCannot switch to user ${cfg.user ?? '-'} / group ${cfg.group ?? '-'}: ${(err as Error).message}`)
+    process.exit(WORKER_BOOT_ERROR)
+  }
+}
+
 async function main(): Promise<void> {
   const boot = JSON.parse(process.env[BOOT_ENV] ?? 'null') as WorkerBoot | null
   if (boot === null) {
@@ -46,16 +83,30 @@ async function main(): Promise<void> {
   delete process.env[BOOT_ENV]
   const cfg = boot.config
   setLogLevel(cfg.log_level)
+  process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   log.info(`Booting worker with pid: ${process.pid}`)
+  switchUser(cfg)
+  const self: WorkerSelf = { pid: process.pid, age: boot.age, app: boot.app, cfg }
+  let hooks: Hooks = {}
+  if (boot.configFile !== null) {
+    try {
+      hooks = (await loadConfigFile(boot.configFile, boot.cwd)).hooks
+    } catch (err) {
+      log.error(`Exception in worker process\n${(err as Error).message}`)
+      process.exit(WORKER_BOOT_ERROR)
+    }
+  }
+  await runHook(hooks, 'post_fork', null, self)
 
   const app = await loadOrExit(boot)
   const sync = cfg.worker_class === 'sync'
   const maxHeaders = cfg.limit_request_fields === 0 ? 32768 : cfg.limit_request_fields
-  const dispatcher = createDispatcher(app, maxHeaders, {
-    servers: boot.listeners.map(serverAddress),
-    multiprocess: cfg.workers > 1,
-    fileWrapper: FileWrapper,
-  })
+  const dispatcher = createDispatcher(
+    app,
+    maxHeaders,
+    { servers: boot.listeners.map(serverAddress), multiprocess: cfg.workers > 1, fileWrapper: FileWrapper },
+    requestHooks(hooks, self),
+  )
   const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
   const options = Int32Array.of(
     sync ? 0 : Math.round(cfg.keepalive * 1000),
@@ -66,11 +117,18 @@ async function main(): Promise<void> {
   )
   native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent)
 
+  await runHook(hooks, 'post_worker_init', self)
+
   let stopping = false
-  const exit = () => {
+  const exit = async () => {
     native.serverStop()
     log.info(`Worker exiting (pid: ${process.pid})`)
+    await runHook(hooks, 'worker_exit', null, self)
     process.exit(0)
+  }
+  const quick = async () => {
+    await runHook(hooks, 'worker_int', self)
+    await exit()
   }
   process.on('SIGTERM', () => {
     if (stopping) return
@@ -79,19 +137,19 @@ async function main(): Promise<void> {
     const check = setInterval(() => {
       if (native.serverConnections() === 0 && dispatcher.inFlight() === 0) {
         clearInterval(check)
-        exit()
+        void exit()
       }
     }, SHUTDOWN_POLL_MS)
   })
-  process.on('SIGINT', exit)
-  process.on('SIGQUIT', exit)
+  process.on('SIGINT', quick)
+  process.on('SIGQUIT', quick)
   // Linux kills an orphaned worker through PR_SET_PDEATHSIG; elsewhere the worker notices it
   // was re-parented, as Gunicorn's workers do.
   const master = process.ppid
   setInterval(() => {
     if (process.ppid !== master) {
       log.info(`Parent changed, shutting down: ${process.pid}`)
-      exit()
+      void exit()
     }
   }, PARENT_CHECK_MS).unref()
 }

@@ -2,7 +2,7 @@
 // one per connection event) and the shared arrays they read and write.
 
 import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
-import { buildEnviron, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, requestMetaLength } from './environ.js'
+import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, requestMetaLength } from './environ.js'
 import { type App, Exchange, type ExchangeHost } from './exchange.js'
 import { RequestBodyError, RequestInput } from './input.js'
 
@@ -18,7 +18,13 @@ export interface Dispatcher {
   inFlight(): number
 }
 
-export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironContext): Dispatcher {
+/** Per-request hooks, called only when the config defines them. */
+export interface RequestHooks {
+  pre?: (environ: Environ) => void
+  post?: (environ: Environ, status: string | undefined) => void
+}
+
+export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironContext, hooks: RequestHooks = {}): Dispatcher {
   const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
   const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)
   // Only requests that outlive their dispatch call (a streamed body, an async answer) are
@@ -27,7 +33,10 @@ export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironConte
   const host: ExchangeHost = {
     resMeta,
     track: (id, exchange) => live.set(id, exchange),
-    untrack: (id) => live.delete(id),
+    settle: (exchange) => {
+      if (live.get(exchange.id) === exchange) live.delete(exchange.id)
+      hooks.post?.(exchange.environ, exchange.statusLine)
+    },
   }
 
   return {
@@ -39,6 +48,7 @@ export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironConte
       const input = new RequestInput(id, body, complete)
       const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
       if (!complete) live.set(id, exchange)
+      hooks.pre?.(exchange.environ)
       exchange.run(app)
     },
     onEvent(kind, id, chunk) {
@@ -58,7 +68,6 @@ export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironConte
           exchange.drained()
           break
         case EV_CLOSED:
-          live.delete(id)
           exchange.closed()
           break
       }

@@ -24,12 +24,13 @@ export type Body =
   | undefined
 export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>
 
-/** What the exchange needs from its worker: the shared response metadata array and a way
- * to be told about its connection's events. */
+/** What the exchange needs from its worker: the shared response metadata array, a way to
+ * be told about its connection's events, and a way to say it is over. */
 export interface ExchangeHost {
   resMeta: Int32Array
   track(id: number, exchange: Exchange): void
-  untrack(id: number): void
+  /** The response is complete, failed or abandoned: the exchange needs no more events. */
+  settle(exchange: Exchange): void
 }
 
 const INTERNAL_ERROR = '500 Internal Server Error'
@@ -84,8 +85,14 @@ export class Exchange {
     this.send(result)
   }
 
+  /** The status line sent, or about to be sent. */
+  get statusLine(): string | undefined {
+    return this.status
+  }
+
   /** The client went away: stop producing, release the body reader. */
   closed(): void {
+    if (!this.finished) this.host.settle(this)
     this.gone = true
     this.finished = true
     this.input.fail(new Error('the client closed the connection'))
@@ -137,7 +144,7 @@ export class Exchange {
     native.respond(this.id, this.packed, count, body, true)
     this.started = true
     this.finished = true
-    this.host.untrack(this.id)
+    this.host.settle(this)
   }
 
   private async stream(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, owner: unknown): Promise<void> {
@@ -174,7 +181,7 @@ export class Exchange {
   private finish(): void {
     if (this.finished) return
     this.finished = true
-    this.host.untrack(this.id)
+    this.host.settle(this)
     if (!this.started) {
       this.complete('')
       return
@@ -200,7 +207,7 @@ export class Exchange {
     }
     log.error(`Error handling request ${uri} after its response started; closing the connection\n${describe(err)}`)
     this.finished = true
-    this.host.untrack(this.id)
+    this.host.settle(this)
     native.abort(this.id)
   }
 

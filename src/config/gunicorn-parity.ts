@@ -5,10 +5,11 @@
 // scripts/settings-doc.mjs renders it into docs/settings.md and refuses a row whose `ugn` key is
 // not in the settings registry (or, for `hook:NAME`, not a hook ugn knows).
 
+import type { HookName } from '../hooks.js'
 import type { settings } from './settings.js'
 
-/** A key of the settings registry (src/config/settings.ts), or `hook:NAME` for a server hook. */
-export type UgnKey = keyof typeof settings | `hook:${string}`
+/** A key of the settings registry (src/config/settings.ts), or `hook:NAME` for a server hook (src/hooks.ts). */
+export type UgnKey = keyof typeof settings | `hook:${HookName}`
 
 /** ugn has a setting or hook that does this job. */
 export interface Mapped {
@@ -40,7 +41,6 @@ const LIMITS = 'issue 6: robustness limits'
 const LOGGING = 'issue 9: logging and metrics'
 const TLS = 'issue 10: TLS and proxies'
 const HTTP2 = 'issue 11: WebSockets and HTTP/2'
-const HOOKS = 'issue 3: hooks'
 
 const PYTHON_LOGGING = "a Python logging module configuration format; ugn's logger is built in"
 const NO_UWSGI = 'ugn speaks HTTP only; nginx reaches it with proxy_pass (a unix socket works)'
@@ -173,21 +173,21 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'dirty_graceful_timeout', ugn: null, why: NO_DIRTY },
 
   // Server Hooks
-  { gunicorn: 'on_starting', ugn: null, planned: HOOKS },
-  { gunicorn: 'on_reload', ugn: null, planned: HOOKS },
-  { gunicorn: 'when_ready', ugn: null, planned: HOOKS },
-  { gunicorn: 'pre_fork', ugn: null, planned: HOOKS },
-  { gunicorn: 'post_fork', ugn: null, planned: HOOKS },
-  { gunicorn: 'post_worker_init', ugn: null, planned: HOOKS },
-  { gunicorn: 'worker_int', ugn: null, planned: HOOKS },
-  { gunicorn: 'worker_abort', ugn: null, planned: HOOKS },
-  { gunicorn: 'pre_exec', ugn: null, planned: HOOKS },
-  { gunicorn: 'pre_request', ugn: null, planned: HOOKS },
-  { gunicorn: 'post_request', ugn: null, planned: HOOKS },
-  { gunicorn: 'child_exit', ugn: null, planned: HOOKS },
-  { gunicorn: 'worker_exit', ugn: null, planned: HOOKS },
-  { gunicorn: 'nworkers_changed', ugn: null, planned: HOOKS },
-  { gunicorn: 'on_exit', ugn: null, planned: HOOKS },
+  { gunicorn: 'on_starting', ugn: 'hook:on_starting' },
+  { gunicorn: 'on_reload', ugn: null, planned: `${LIFECYCLE} (HUP reload)`, note: 'a known hook name (src/hooks.ts), not called yet' },
+  { gunicorn: 'when_ready', ugn: 'hook:when_ready' },
+  { gunicorn: 'pre_fork', ugn: 'hook:pre_fork' },
+  { gunicorn: 'post_fork', ugn: 'hook:post_fork' },
+  { gunicorn: 'post_worker_init', ugn: 'hook:post_worker_init' },
+  { gunicorn: 'worker_int', ugn: 'hook:worker_int' },
+  { gunicorn: 'worker_abort', ugn: null, planned: `${LIFECYCLE} (timeout and heartbeat)`, note: 'a known hook name (src/hooks.ts), not called yet' },
+  { gunicorn: 'pre_exec', ugn: null, planned: `${LIFECYCLE} (USR2 upgrade)`, note: 'a known hook name (src/hooks.ts), not called yet' },
+  { gunicorn: 'pre_request', ugn: 'hook:pre_request' },
+  { gunicorn: 'post_request', ugn: 'hook:post_request' },
+  { gunicorn: 'child_exit', ugn: 'hook:child_exit' },
+  { gunicorn: 'worker_exit', ugn: 'hook:worker_exit' },
+  { gunicorn: 'nworkers_changed', ugn: 'hook:nworkers_changed' },
+  { gunicorn: 'on_exit', ugn: 'hook:on_exit' },
   { gunicorn: 'ssl_context', ugn: null, planned: `${TLS} (TLS)` },
 
   // Dirty Arbiter Hooks

@@ -1,12 +1,19 @@
 // Every setting is declared once here: its name, flags, type, default, validation and help.
 // The CLI, the worker's configuration and docs/settings.md are all derived from this table.
 
+import { statSync } from 'node:fs'
+import path from 'node:path'
+
+import { native } from '../native.js'
+
 export class SettingError extends Error {
+  /** `detail` says what is wrong with the value; `summary` replaces the whole message. */
   constructor(
     readonly setting: string,
-    message: string,
+    detail: string,
+    summary?: string,
   ) {
-    super(`Invalid value for ${setting}: ${message}`)
+    super(summary ?? `Invalid value for ${setting}: ${detail}`)
     this.name = 'SettingError'
   }
 }
@@ -74,6 +81,66 @@ function stringList(raw: unknown, name: string): string[] {
   return list.map((s: string) => s.trim())
 }
 
+function optionalString(raw: unknown, name: string): string | null {
+  if (raw === null) return null
+  if (typeof raw !== 'string' || raw.trim() === '') throw new SettingError(name, `${JSON.stringify(raw)} is not a non-empty string`)
+  return raw
+}
+
+function directory(raw: unknown, name: string): string {
+  const dir = optionalString(raw, name) as string
+  let ok = false
+  try {
+    ok = statSync(dir).isDirectory()
+  } catch {}
+  if (!ok) throw new SettingError(name, `${JSON.stringify(dir)} is not an existing directory`)
+  return path.resolve(dir)
+}
+
+/** Octal (0o22, 022), hexadecimal (0x12) or decimal, as Gunicorn's umask accepts. */
+function umask(raw: unknown, name: string): number {
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : ''
+  let n = NaN
+  if (typeof raw === 'number') n = raw
+  else if (/^0o[0-7]+$/i.test(text)) n = parseInt(text.slice(2), 8)
+  else if (/^0x[0-9a-f]+$/i.test(text)) n = parseInt(text.slice(2), 16)
+  else if (/^0[0-7]+$/.test(text)) n = parseInt(text, 8)
+  else if (/^\d+$/.test(text)) n = Number(text)
+  if (!Number.isInteger(n) || n < 0 || n > 0o777) {
+    throw new SettingError(name, `${JSON.stringify(raw)} is not a file mode mask: allowed values are 0 to 0o777 (octal 0o22 or 022, hex 0x12, or decimal)`)
+  }
+  return n
+}
+
+function keyValues(raw: unknown, name: string): string[] {
+  const list = stringList(raw, name)
+  for (const item of list) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(item)) throw new SettingError(name, `${JSON.stringify(item)} is not KEY=VALUE`)
+  }
+  return list
+}
+
+/** A user or group, by name or numeric id, as the worker will pass it to setuid/setgid. */
+function account(raw: unknown, name: string): string | number | null {
+  if (raw === null) return null
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw
+  if (typeof raw === 'string' && /^\d+$/.test(raw.trim())) return Number(raw)
+  if (typeof raw === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(raw.trim())) return raw.trim()
+  throw new SettingError(name, `${JSON.stringify(raw)} is not a user or group name or a numeric id`)
+}
+
+function bindList(raw: unknown, name: string): string[] {
+  const list = stringList(raw, name)
+  for (const bind of list) {
+    try {
+      native.checkBind(bind)
+    } catch (err) {
+      throw new SettingError(name, (err as Error).message)
+    }
+  }
+  return list
+}
+
 function defaultWorkers(): number {
   const fromEnv = process.env.WEB_CONCURRENCY
   return fromEnv ? int(1)(fromEnv, 'workers (from WEB_CONCURRENCY)') : 1
@@ -83,6 +150,26 @@ export const WORKER_CLASSES = ['async', 'sync'] as const
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
 
 export const settings = {
+  config: {
+    name: 'config',
+    section: 'Config File',
+    flags: ['-c', '--config'],
+    meta: 'CONFIG',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: './ugn.config.js, .mjs or .cjs if present',
+    parse: optionalString,
+    help: 'The JavaScript config file to load: it exports settings (snake_case names) and server hooks.',
+  },
+  app: {
+    name: 'app',
+    section: 'Config File',
+    flags: [],
+    kind: 'string',
+    default: (): string | null => null,
+    parse: optionalString,
+    help: 'The app to serve, MODULE[:ATTR], set in the config file; the command line argument overrides it.',
+  },
   bind: {
     name: 'bind',
     section: 'Server Socket',
@@ -90,7 +177,7 @@ export const settings = {
     meta: 'ADDRESS',
     kind: 'list',
     default: () => ['127.0.0.1:8000'],
-    parse: stringList,
+    parse: bindList,
     help: 'The socket to bind: HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. Repeat to bind several.',
   },
   backlog: {
@@ -195,6 +282,98 @@ export const settings = {
     default: () => 8190,
     parse: int(0, 65536),
     help: 'The maximum size of one request header field in bytes (0 means 8190). Larger fields get 431.',
+  },
+  chdir: {
+    name: 'chdir',
+    section: 'Server Mechanics',
+    flags: ['--chdir'],
+    meta: 'DIR',
+    kind: 'string',
+    default: () => process.cwd(),
+    defaultText: 'the current directory',
+    parse: directory,
+    help: 'Change to this directory before loading the app.',
+  },
+  pidfile: {
+    name: 'pidfile',
+    section: 'Server Mechanics',
+    flags: ['-p', '--pid'],
+    meta: 'FILE',
+    kind: 'string',
+    default: (): string | null => null,
+    parse: optionalString,
+    help: "A file to write the master's pid to; removed when the master exits.",
+  },
+  raw_env: {
+    name: 'raw_env',
+    section: 'Server Mechanics',
+    flags: ['-e', '--env'],
+    meta: 'ENV',
+    kind: 'list',
+    default: (): string[] => [],
+    parse: keyValues,
+    help: 'Set an environment variable for the app, KEY=VALUE. Repeat for several.',
+  },
+  umask: {
+    name: 'umask',
+    section: 'Server Mechanics',
+    flags: ['-m', '--umask'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 0,
+    parse: umask,
+    help: 'The file mode mask of the master and workers, also applied to Unix sockets (e.g. 0o007).',
+  },
+  user: {
+    name: 'user',
+    section: 'Server Mechanics',
+    flags: ['-u', '--user'],
+    meta: 'USER',
+    kind: 'string',
+    default: (): string | number | null => null,
+    defaultText: 'the current user',
+    parse: account,
+    help: 'Switch worker processes to this user (name or uid) after the sockets are bound.',
+  },
+  group: {
+    name: 'group',
+    section: 'Server Mechanics',
+    flags: ['-g', '--group'],
+    meta: 'GROUP',
+    kind: 'string',
+    default: (): string | number | null => null,
+    defaultText: 'the current group',
+    parse: account,
+    help: 'Switch worker processes to this group (name or gid) after the sockets are bound.',
+  },
+  proc_name: {
+    name: 'proc_name',
+    section: 'Process Naming',
+    flags: ['-n', '--name'],
+    meta: 'STRING',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'the app spec',
+    parse: optionalString,
+    help: 'The name shown in process titles (ps, top): "ugn: master [NAME]", "ugn: worker [NAME]".',
+  },
+  check_config: {
+    name: 'check_config',
+    section: 'Debugging',
+    flags: ['--check-config'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help: 'Check the configuration and that the app loads, then exit: 0 if both are fine, 1 with the reason if not.',
+  },
+  print_config: {
+    name: 'print_config',
+    section: 'Debugging',
+    flags: ['--print-config'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help: 'Print the effective settings, after the config file, UGN_CMD_ARGS and the command line, then exit.',
   },
   log_level: {
     name: 'log_level',

@@ -42,11 +42,12 @@ pub fn bind_listeners(
   binds: Vec<String>,
   backlog: i32,
   reuse_port: bool,
+  umask: u32,
 ) -> Result<Vec<ListenerInfo>> {
   let opts = BindOptions {
     backlog,
     reuse_port,
-    ..BindOptions::default()
+    umask,
   };
   let mut bound = Vec::new();
   for spec in &binds {
@@ -63,6 +64,13 @@ pub fn bind_listeners(
     .collect();
   listeners().extend(bound);
   Ok(infos)
+}
+
+/// Checks a `--bind` value without binding it: the addresses it names, or the reason it is wrong.
+#[napi]
+pub fn check_bind(bind: String) -> Result<Vec<String>> {
+  let addrs = ugn_process::parse_bind(&bind).map_err(js_error)?;
+  Ok(addrs.iter().map(|a| a.to_string()).collect())
 }
 
 /// Closes every listener, first removing unix socket files if asked (not when a new master that
