@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.bindListeners = nativeBinding.bindListeners
+module.exports.checkBind = nativeBinding.checkBind
 module.exports.closeListeners = nativeBinding.closeListeners
 module.exports.killProcess = nativeBinding.killProcess
 module.exports.spawnWorker = nativeBinding.spawnWorker

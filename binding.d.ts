@@ -10,7 +10,10 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /** Binds every address of every `--bind` value (a host name may have several), all or none. */
-export declare function bindListeners(binds: Array<string>, backlog: number, reusePort: boolean): Array<ListenerInfo>
+export declare function bindListeners(binds: Array<string>, backlog: number, reusePort: boolean, umask: number): Array<ListenerInfo>
+
+/** Checks a `--bind` value without binding it: the addresses it names, or the reason it is wrong. */
+export declare function checkBind(bind: string): Array<string>
 
 /**
  * Closes every listener, first removing unix socket files if asked (not when a new master that
