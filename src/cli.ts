@@ -3,12 +3,13 @@
 
 import { Command, CommanderError, Option } from 'commander'
 
-import { loadApp } from './app/load.js'
+import { AppLookupError, loadApp } from './app/load.js'
 import { Arbiter } from './arbiter.js'
+import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './boot.js'
 import { type Layer, resolveConfig, CMD_ARGS_ENV, explicitValues } from './config/resolve.js'
 import { type Config, type Setting, SettingError, settings } from './config/settings.js'
 import type { Hooks } from './hooks.js'
-import { describe, setLogLevel } from './log.js'
+import { describe, setLogFile, setLogLevel } from './log.js'
 import { VERSION } from './version.js'
 
 /** Usage errors exit with 2, as Gunicorn's argparse does. */
@@ -99,7 +100,21 @@ async function main(argv: string[]): Promise<number> {
     return USAGE_ERROR
   }
   if (cfg.check_config) return checkConfig(app, cfg)
-  setLogLevel(cfg.log_level)
+  setLogLevel(cfg.loglevel)
+  try {
+    setLogFile(cfg.errorlog)
+  } catch (err) {
+    process.stderr.write(`ugn: error: cannot open the error log ${cfg.errorlog}: ${(err as Error).message}\n`)
+    return 1
+  }
+  if (cfg.preload_app) {
+    try {
+      await loadApp(app, cfg.chdir)
+    } catch (err) {
+      process.stderr.write(`ugn: error: the app failed to load in the master (--preload):\n${(err as Error).message}\n`)
+      return err instanceof AppLookupError ? APP_LOAD_ERROR : WORKER_BOOT_ERROR
+    }
+  }
   return new Arbiter(app, cfg, hooks, configFile).run()
 }
 

@@ -1,14 +1,23 @@
 // Error log lines in Gunicorn's default format, so existing log tooling parses them:
 // [2026-11-23 08:18:58 +0000] [1234] [INFO] Listening at: http://127.0.0.1:8000 (1234)
 
+import { openSync, writeSync } from 'node:fs'
+
 export type Level = 'debug' | 'info' | 'warning' | 'error' | 'critical'
 
 const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 }
 
 let threshold = rank.info
+/** Where lines go: stderr, or the file named by --error-logfile. */
+let fd: number | null = null
 
 export function setLogLevel(level: Level): void {
   threshold = rank[level]
+}
+
+/** Sends the log to a file, appended to; '-' keeps stderr. */
+export function setLogFile(file: string): void {
+  fd = file === '-' ? null : openSync(file, 'a')
 }
 
 function pad(n: number): string {
@@ -28,7 +37,9 @@ function timestamp(d: Date): string {
 
 function emit(level: Level, message: string): void {
   if (rank[level] < threshold) return
-  process.stderr.write(`[${timestamp(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${message}\n`)
+  const line = `[${timestamp(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${message}\n`
+  if (fd === null) process.stderr.write(line)
+  else writeSync(fd, line)
 }
 
 export const log = {

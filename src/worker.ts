@@ -9,7 +9,7 @@ import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log, setLogLevel } from './log.js'
+import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
 
 const SHUTDOWN_POLL_MS = 50
@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   }
   delete process.env[BOOT_ENV]
   const cfg = boot.config
-  setLogLevel(cfg.log_level)
+  setLogLevel(cfg.loglevel)
+  setLogFile(cfg.errorlog)
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   log.info(`Booting worker with pid: ${process.pid}`)
   switchUser(cfg)
@@ -115,7 +116,20 @@ async function main(): Promise<void> {
     maxHeaders,
     cfg.limit_request_field_size,
   )
-  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent)
+  // max_requests: this worker's quota, spread by the jitter so workers do not all retire together.
+  const quota = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0
+  let served = 0
+  const onRequest =
+    quota === 0
+      ? dispatcher.onRequest
+      : (text: string, body: Buffer | undefined) => {
+          dispatcher.onRequest(text, body)
+          if (++served === quota) {
+            log.info(`Autorestarting worker after current request (${served} requests served).`)
+            retire()
+          }
+        }
+  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, onRequest, dispatcher.onEvent)
 
   await runHook(hooks, 'post_worker_init', self)
 
@@ -130,7 +144,8 @@ async function main(): Promise<void> {
     await runHook(hooks, 'worker_int', self)
     await exit()
   }
-  process.on('SIGTERM', () => {
+  // A graceful stop: no new connections, in-flight requests finish, then exit.
+  function retire(): void {
     if (stopping) return
     stopping = true
     native.serverShutdown()
@@ -140,7 +155,8 @@ async function main(): Promise<void> {
         void exit()
       }
     }, SHUTDOWN_POLL_MS)
-  })
+  }
+  process.on('SIGTERM', retire)
   process.on('SIGINT', quick)
   process.on('SIGQUIT', quick)
   // Linux kills an orphaned worker through PR_SET_PDEATHSIG; elsewhere the worker notices it

@@ -122,7 +122,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'disable_redirect_access_to_syslog', ugn: null, planned: `${LOGGING} (syslog)` },
   { gunicorn: 'access_log_format', ugn: null, planned: `${LOGGING} (access log)` },
   { gunicorn: 'errorlog', ugn: null, planned: `${LOGGING} (error log)`, note: 'the error log goes to stderr for now' },
-  { gunicorn: 'loglevel', ugn: 'log_level' },
+  { gunicorn: 'loglevel', ugn: 'loglevel' },
   { gunicorn: 'capture_output', ugn: null, planned: `${LOGGING} (error log)` },
   { gunicorn: 'logger_class', ugn: null, why: "a Python class loaded by dotted path; ugn's logger is built in" },
   { gunicorn: 'logconfig', ugn: null, why: PYTHON_LOGGING },

@@ -233,6 +233,26 @@ export const settings = {
     parse: int(1, 1_000_000),
     help: 'The maximum number of simultaneous connections per async worker.',
   },
+  max_requests: {
+    name: 'max_requests',
+    section: 'Worker Processes',
+    flags: ['--max-requests'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 0,
+    parse: int(0),
+    help: 'A worker restarts gracefully after serving this many requests (0 disables), a simple guard against memory leaks.',
+  },
+  max_requests_jitter: {
+    name: 'max_requests_jitter',
+    section: 'Worker Processes',
+    flags: ['--max-requests-jitter'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 0,
+    parse: int(0),
+    help: 'A random number from 0 to this is added to max_requests per worker, so workers do not all restart at once.',
+  },
   graceful_timeout: {
     name: 'graceful_timeout',
     section: 'Worker Processes',
@@ -357,6 +377,17 @@ export const settings = {
     parse: optionalString,
     help: 'The name shown in process titles (ps, top): "ugn: master [NAME]", "ugn: worker [NAME]".',
   },
+  preload_app: {
+    name: 'preload_app',
+    section: 'Server Mechanics',
+    flags: ['--preload'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help:
+      'Load the app in the master before starting workers, so a broken app stops ugn before it binds. ' +
+      'Workers still load their own copy: a running Node process cannot be forked.',
+  },
   check_config: {
     name: 'check_config',
     section: 'Debugging',
@@ -375,8 +406,18 @@ export const settings = {
     parse: bool,
     help: 'Print the effective settings, after the config file, UGN_CMD_ARGS and the command line, then exit.',
   },
-  log_level: {
-    name: 'log_level',
+  errorlog: {
+    name: 'errorlog',
+    section: 'Logging',
+    flags: ['--error-logfile', '--log-file'],
+    meta: 'FILE',
+    kind: 'string',
+    default: () => '-',
+    parse: optionalString,
+    help: "The error log file to write to; '-' means stderr.",
+  },
+  loglevel: {
+    name: 'loglevel',
     section: 'Logging',
     flags: ['--log-level'],
     meta: 'LEVEL',

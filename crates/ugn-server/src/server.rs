@@ -321,8 +321,8 @@ impl Server {
     }
   }
 
-  /// Stops accepting, closes idle connections now and every other one after its current
-  /// response. The worker may exit once [`Server::connections`] reaches zero.
+  /// Stops accepting, closes idle keep-alive connections now and every other one after its
+  /// current response. The worker may exit once [`Server::connections`] reaches zero.
   pub fn shutdown(&mut self) {
     self.shutting_down = true;
     for listener in self.listeners.iter_mut() {
@@ -330,10 +330,22 @@ impl Server {
         let _ = self.poll.registry().deregister(&mut l);
       }
     }
+    let grace = Instant::now() + self.config.linger;
     for idx in 0..self.slots.len() {
       let Some(conn) = self.slots[idx].conn.as_mut() else { continue };
+      let drained = conn.rstart == conn.rend;
+      let unsent = conn.pending_write() > 0;
       match &mut conn.state {
-        State::Idle if conn.rstart == conn.rend => self.close(idx, true),
+        // A connection accepted just before the stop has a request on its way: serve it (with
+        // Connection: close) if it comes soon, rather than reset a client that did nothing wrong.
+        State::Idle if conn.requests == 0 => conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace))),
+        State::Idle if drained && !unsent => self.close(idx, true),
+        // Its last response is still buffered: send it, then close.
+        State::Idle if drained => {
+          conn.state = State::Closing { write_shut: false };
+          conn.deadline = Some(grace);
+          self.mark_dirty(idx);
+        }
         State::Active(exchange) => exchange.keep_alive = false,
         _ => {}
       }

@@ -18,6 +18,9 @@ enum App {
   Echo,
   /// Streams `n` bytes in 64 KiB writes, waiting for drain events when told the buffer is full.
   Big(usize),
+  /// Answers like Echo, then stops the server before the batch is flushed (a worker retiring
+  /// after its last request).
+  EchoThenShutdown,
 }
 
 struct Running {
@@ -110,10 +113,13 @@ fn handle(
 
 fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut HashMap<ConnId, usize>) {
   match app {
-    App::Echo => {
+    App::Echo | App::EchoThenShutdown => {
       let mut body = format!("{} {} ", p.method, p.target).into_bytes();
       body.extend_from_slice(&p.body);
       server.respond(id, b"200 OK", &[(b"Content-Type", b"text/plain")], &body, true).unwrap();
+      if let App::EchoThenShutdown = app {
+        server.shutdown();
+      }
     }
     App::Big(n) => {
       server.respond(id, b"200 OK", &[], &[], false).unwrap();
@@ -354,4 +360,14 @@ fn shutdown_closes_idle_connections_and_stops_accepting() {
   read_responses(&mut idle, 1);
   server.shutdown.store(true, Ordering::SeqCst);
   assert!(read_to_close(&mut idle).is_empty());
+}
+
+#[test]
+fn a_response_buffered_when_shutdown_begins_is_still_delivered() {
+  let server = start(ServerConfig::default(), App::EchoThenShutdown);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /last HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+  assert!(text.ends_with("GET /last "), "{text}");
 }
