@@ -62,8 +62,8 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'worker_class', ugn: 'worker_class', note: '`async` (the default) or `sync`; no pluggable worker classes' },
   { gunicorn: 'threads', ugn: null, why: 'one JavaScript thread per worker; concurrency comes from the event loop (`-k async`) and from more workers' },
   { gunicorn: 'worker_connections', ugn: 'worker_connections' },
-  { gunicorn: 'max_requests', ugn: null, planned: `${LIFECYCLE} (max-requests)` },
-  { gunicorn: 'max_requests_jitter', ugn: null, planned: `${LIFECYCLE} (max-requests)` },
+  { gunicorn: 'max_requests', ugn: 'max_requests' },
+  { gunicorn: 'max_requests_jitter', ugn: 'max_requests_jitter' },
   { gunicorn: 'timeout', ugn: null, planned: `${LIFECYCLE} (timeout and heartbeat)` },
   { gunicorn: 'graceful_timeout', ugn: 'graceful_timeout' },
   { gunicorn: 'keepalive', ugn: 'keepalive', note: 'ignored by `-k sync`, as in Gunicorn' },
@@ -86,7 +86,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'print_config', ugn: 'print_config' },
 
   // Server Mechanics
-  { gunicorn: 'preload_app', ugn: null, planned: `${LIFECYCLE} (preload)` },
+  { gunicorn: 'preload_app', ugn: 'preload_app', note: 'the master imports the app to fail fast; workers load their own copy (no fork of a running Node)' },
   { gunicorn: 'sendfile', ugn: null, planned: 'sendfile(2) for file_wrapper bodies', note: 'file_wrapper bodies are streamed for now' },
   { gunicorn: 'reuse_port', ugn: 'reuse_port' },
   { gunicorn: 'chdir', ugn: 'chdir' },
@@ -121,7 +121,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'accesslog', ugn: null, planned: `${LOGGING} (access log)` },
   { gunicorn: 'disable_redirect_access_to_syslog', ugn: null, planned: `${LOGGING} (syslog)` },
   { gunicorn: 'access_log_format', ugn: null, planned: `${LOGGING} (access log)` },
-  { gunicorn: 'errorlog', ugn: null, planned: `${LOGGING} (error log)`, note: 'the error log goes to stderr for now' },
+  { gunicorn: 'errorlog', ugn: 'errorlog' },
   { gunicorn: 'loglevel', ugn: 'loglevel' },
   { gunicorn: 'capture_output', ugn: null, planned: `${LOGGING} (error log)` },
   { gunicorn: 'logger_class', ugn: null, why: "a Python class loaded by dotted path; ugn's logger is built in" },
