@@ -15,11 +15,23 @@ export declare function bindListeners(binds: Array<string>, backlog: number, reu
 /** Checks a `--bind` value without binding it: the addresses it names, or the reason it is wrong. */
 export declare function checkBind(bind: string): Array<string>
 
+/** Closes one end of a heartbeat pipe. */
+export declare function closeFd(fd: number): void
+
 /**
  * Closes every listener, first removing unix socket files if asked (not when a new master that
  * inherited the sockets keeps serving on them).
  */
 export declare function closeListeners(unlinkUnix: boolean): void
+
+/** Beats received since the last call, or -1 once the worker's end is closed. */
+export declare function drainHeartbeat(fd: number): number
+
+/**
+ * A heartbeat pipe for a new worker: `[readFd, writeFd]`. Pass `writeFd` to `spawnWorker`,
+ * then `closeFd(writeFd)` in the master; poll `readFd` with `drainHeartbeat`.
+ */
+export declare function heartbeatPipe(): Array<number>
 
 /** Sends a signal named like `"TERM"` or `"SIGTERM"`; false if the process no longer exists. */
 export declare function killProcess(pid: number, signal: string): boolean

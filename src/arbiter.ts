@@ -28,6 +28,16 @@ export interface WorkerInfo {
   age: number
 }
 
+/** The master's own record of a worker: its heartbeat pipe and when it was last heard. */
+interface Tracked extends WorkerInfo {
+  heartbeat: number
+  lastBeat: number
+  aborted: boolean
+}
+
+/** How long a worker's SIGABRT may take before SIGKILL follows, as Gunicorn's next loop turn. */
+const ABORT_GRACE_MS = 1000
+
 /** Why the main loop ends: the exit status, whether workers may finish their requests,
  * and for a halt, the reason. */
 interface Stop {
@@ -37,7 +47,7 @@ interface Stop {
 }
 
 export class Arbiter {
-  private readonly workers = new Map<number, WorkerInfo>()
+  private readonly workers = new Map<number, Tracked>()
   private readonly signalQueue: QueuedSignal[] = []
   private listeners: ListenerInfo[] = []
   private workerAge = 0
@@ -59,7 +69,7 @@ export class Arbiter {
 
   /** The workers now running, for hooks. */
   get workerInfo(): WorkerInfo[] {
-    return [...this.workers.values()]
+    return [...this.workers.values()].map(({ pid, age }) => ({ pid, age }))
   }
 
   /** Runs until stopped; resolves to the process exit status. */
@@ -117,6 +127,7 @@ export class Arbiter {
       const sig = this.signalQueue.shift()
       if (sig === undefined) {
         await this.sleep(LOOP_INTERVAL_MS)
+        this.murderWorkers()
         this.reapWorkers()
         this.manageWorkers()
         continue
@@ -214,19 +225,54 @@ export class Arbiter {
       age: this.workerAge,
     }
     void runHook(this.hooks, 'pre_fork', this, { pid: 0, age: this.workerAge })
-    const pid = native.spawnWorker(
-      process.execPath,
-      [...process.execArgv, WORKER_ENTRY],
-      { [BOOT_ENV]: JSON.stringify(boot) },
-      this.listeners.map((l) => l.fd),
-      SIGKILL,
-    )
-    this.workers.set(pid, { pid, age: this.workerAge })
+    const [heartbeat, beater] = native.heartbeatPipe()
+    let pid: number
+    try {
+      pid = native.spawnWorker(
+        process.execPath,
+        [...process.execArgv, WORKER_ENTRY],
+        { [BOOT_ENV]: JSON.stringify(boot) },
+        [...this.listeners.map((l) => l.fd), beater],
+        SIGKILL,
+      )
+    } catch (err) {
+      native.closeFd(heartbeat)
+      throw err
+    } finally {
+      native.closeFd(beater)
+    }
+    this.workers.set(pid, { pid, age: this.workerAge, heartbeat, lastBeat: Date.now(), aborted: false })
+  }
+
+  /** Kills workers whose JavaScript thread has been silent for longer than the timeout:
+   * SIGABRT first (the worker_abort hook may run), SIGKILL on the next turn. */
+  private murderWorkers(): void {
+    const now = Date.now()
+    for (const worker of this.workers.values()) {
+      if (native.drainHeartbeat(worker.heartbeat) > 0) worker.lastBeat = now
+      if (this.cfg.timeout === 0 || now - worker.lastBeat <= this.cfg.timeout * 1000) continue
+      if (!worker.aborted) {
+        log.critical(`WORKER TIMEOUT (pid:${worker.pid})`)
+        worker.aborted = true
+        worker.lastBeat = now - this.cfg.timeout * 1000 + ABORT_GRACE_MS
+        this.killWorker(worker.pid, 'SIGABRT')
+      } else {
+        this.killWorker(worker.pid, 'SIGKILL')
+      }
+    }
+  }
+
+  private forget(worker: Tracked): void {
+    this.workers.delete(worker.pid)
+    native.closeFd(worker.heartbeat)
   }
 
   private killWorker(pid: number, sig: string): void {
     try {
-      if (!native.killProcess(pid, sig.replace(/^SIG/, ''))) this.workers.delete(pid)
+      if (!native.killProcess(pid, sig.replace(/^SIG/, ''))) {
+        const worker = this.workers.get(pid)
+        if (worker) this.forget(worker)
+      }
     } catch (err) {
       log.warning(`Cannot send ${sig} to worker ${pid}: ${(err as Error).message}`)
     }
@@ -242,9 +288,9 @@ export class Arbiter {
     for (const pid of [...this.workers.keys()]) {
       const status = native.tryReap(pid)
       if (status === null) continue
-      const worker = this.workers.get(pid) as WorkerInfo
-      this.workers.delete(pid)
-      void runHook(this.hooks, 'child_exit', this, worker)
+      const worker = this.workers.get(pid) as Tracked
+      this.forget(worker)
+      void runHook(this.hooks, 'child_exit', this, { pid, age: worker.age })
       const code = status.code ?? undefined
       if (code === WORKER_BOOT_ERROR) this.halt(WORKER_BOOT_ERROR, 'Worker failed to boot.')
       else if (code === APP_LOAD_ERROR) this.halt(APP_LOAD_ERROR, 'App failed to load.')
@@ -281,8 +327,8 @@ export class Arbiter {
   private reapQuietly(): void {
     for (const [pid, worker] of [...this.workers]) {
       if (native.tryReap(pid) === null) continue
-      this.workers.delete(pid)
-      void runHook(this.hooks, 'child_exit', this, worker)
+      this.forget(worker)
+      void runHook(this.hooks, 'child_exit', this, { pid, age: worker.age })
     }
   }
 }

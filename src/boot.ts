@@ -20,3 +20,8 @@ export interface WorkerBoot {
 }
 
 export const FIRST_INHERITED_FD = 3
+
+/** The heartbeat pipe's write end follows the listeners. */
+export function heartbeatFd(listeners: number): number {
+  return FIRST_INHERITED_FD + listeners
+}

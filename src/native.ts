@@ -38,6 +38,9 @@ export interface Binding {
   ): number
   killProcess(pid: number, signal: string): boolean
   tryReap(pid: number): ReapInfo | null
+  heartbeatPipe(): [number, number]
+  drainHeartbeat(fd: number): number
+  closeFd(fd: number): void
 
   // Worker side: the HTTP engine (crates/ugn-server), see src/native/server.rs.
   serverStart(

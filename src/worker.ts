@@ -1,8 +1,10 @@
 // A worker process: loads the app, serves the inherited listeners on its own event loop
 // through the Rust engine, and stops gracefully on TERM or at once on INT/QUIT.
 
+import { writeSync } from 'node:fs'
+
 import { AppImportError, AppLookupError, loadApp } from './app/load.js'
-import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
+import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, heartbeatFd, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
@@ -13,6 +15,7 @@ import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
 
 const SHUTDOWN_POLL_MS = 50
+const BEAT = Buffer.from('.')
 const PARENT_CHECK_MS = 1000
 
 function serverAddress(url: string): ServerAddress {
@@ -63,6 +66,20 @@ function requestHooks(hooks: Hooks, self: WorkerSelf): RequestHooks {
   return { pre: guard('pre_request'), post: guard('post_request') }
 }
 
+/** Proves to the master, from this very thread, that the JavaScript thread is not stuck: a
+ * handler in an endless loop stops these beats and the master kills the worker after
+ * `timeout` seconds. The pipe is non-blocking, so a full pipe drops a beat instead of waiting. */
+function startHeartbeat(fd: number, timeout: number): void {
+  const every = Math.max(100, Math.min(1000, (timeout * 1000) / 4))
+  const beat = () => {
+    try {
+      writeSync(fd, BEAT)
+    } catch {}
+  }
+  beat()
+  setInterval(beat, every).unref()
+}
+
 /** Drops root privileges the way Gunicorn's workers do: group first, then user. */
 function switchUser(cfg: WorkerBoot['config']): void {
   try {
@@ -86,6 +103,7 @@ async function main(): Promise<void> {
   setLogFile(cfg.errorlog)
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   log.info(`Booting worker with pid: ${process.pid}`)
+  startHeartbeat(heartbeatFd(boot.listeners.length), cfg.timeout)
   switchUser(cfg)
   const self: WorkerSelf = { pid: process.pid, age: boot.age, app: boot.app, cfg }
   let hooks: Hooks = {}
@@ -98,6 +116,15 @@ async function main(): Promise<void> {
     }
   }
   await runHook(hooks, 'post_fork', null, self)
+  // The master sends SIGABRT to a worker it thinks is stuck. Without a worker_abort hook the
+  // default action ends the process at once; with one, the hook runs if the thread can still
+  // run JavaScript, and SIGKILL follows otherwise.
+  if (hooks.worker_abort) {
+    process.on('SIGABRT', async () => {
+      await runHook(hooks, 'worker_abort', self)
+      process.exit(1)
+    })
+  }
 
   const app = await loadOrExit(boot)
   const sync = cfg.worker_class === 'sync'

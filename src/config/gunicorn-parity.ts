@@ -64,7 +64,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'worker_connections', ugn: 'worker_connections' },
   { gunicorn: 'max_requests', ugn: 'max_requests' },
   { gunicorn: 'max_requests_jitter', ugn: 'max_requests_jitter' },
-  { gunicorn: 'timeout', ugn: null, planned: `${LIFECYCLE} (timeout and heartbeat)` },
+  { gunicorn: 'timeout', ugn: 'timeout', note: 'the heartbeat comes from the worker\'s JS thread through a pipe' },
   { gunicorn: 'graceful_timeout', ugn: 'graceful_timeout' },
   { gunicorn: 'keepalive', ugn: 'keepalive', note: 'ignored by `-k sync`, as in Gunicorn' },
   { gunicorn: 'asgi_loop', ugn: null, why: 'Node has exactly one event loop (libuv); there is nothing to choose' },

@@ -233,6 +233,18 @@ export const settings = {
     parse: int(1, 1_000_000),
     help: 'The maximum number of simultaneous connections per async worker.',
   },
+  timeout: {
+    name: 'timeout',
+    section: 'Worker Processes',
+    flags: ['-t', '--timeout'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 30,
+    parse: int(0),
+    help:
+      "A worker whose JavaScript thread sends no heartbeat for this many seconds (a handler stuck in a loop) " +
+      'is killed (SIGABRT, then SIGKILL) and replaced. 0 disables the check.',
+  },
   max_requests: {
     name: 'max_requests',
     section: 'Worker Processes',

@@ -6,7 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use ugn_process::{BindOptions, ExitStatus, Listener, WorkerCommand};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use ugn_process::{BindOptions, Beats, ExitStatus, Listener, WorkerCommand};
 
 /// The master's listening sockets, held here and not by JavaScript objects so that no garbage
 /// collection can close a descriptor that workers are still being handed.
@@ -15,6 +17,14 @@ static LISTENERS: Mutex<Vec<Listener>> = Mutex::new(Vec::new());
 fn listeners() -> MutexGuard<'static, Vec<Listener>> {
   // The vector stays valid whatever a panicking holder was doing.
   LISTENERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Both ends of every heartbeat pipe the master holds, by descriptor number.
+static PIPE_ENDS: Mutex<Option<HashMap<i32, OwnedFd>>> = Mutex::new(None);
+
+fn with_pipe_ends<R>(f: impl FnOnce(&mut HashMap<i32, OwnedFd>) -> R) -> R {
+  let mut guard = PIPE_ENDS.lock().unwrap_or_else(PoisonError::into_inner);
+  f(guard.get_or_insert_with(HashMap::new))
 }
 
 fn js_error(err: impl Display) -> Error {
@@ -132,4 +142,35 @@ pub fn try_reap(pid: u32) -> Result<Option<ReapInfo>> {
       ),
     },
   }))
+}
+
+/// A heartbeat pipe for a new worker: `[readFd, writeFd]`. Pass `writeFd` to `spawnWorker`,
+/// then `closeFd(writeFd)` in the master; poll `readFd` with `drainHeartbeat`.
+#[napi]
+pub fn heartbeat_pipe() -> Result<Vec<i32>> {
+  let (read, write) = ugn_process::heartbeat_pipe().map_err(js_error)?;
+  let fds = vec![read.as_raw_fd(), write.as_raw_fd()];
+  with_pipe_ends(|ends| {
+    ends.insert(fds[0], read);
+    ends.insert(fds[1], write);
+  });
+  Ok(fds)
+}
+
+/// Beats received since the last call, or -1 once the worker's end is closed.
+#[napi]
+pub fn drain_heartbeat(fd: i32) -> Result<i32> {
+  with_pipe_ends(|ends| {
+    let read = ends.get(&fd).ok_or_else(|| js_error(format!("fd {fd} is not a heartbeat pipe")))?;
+    match ugn_process::drain(read).map_err(js_error)? {
+      Beats::Received(n) => Ok(n.min(i32::MAX as usize) as i32),
+      Beats::Closed => Ok(-1),
+    }
+  })
+}
+
+/// Closes one end of a heartbeat pipe.
+#[napi]
+pub fn close_fd(fd: i32) {
+  with_pipe_ends(|ends| ends.remove(&fd));
 }
