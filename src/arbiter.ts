@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { Config } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log } from './log.js'
+import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native, type ListenerInfo } from './native.js'
 import { VERSION } from './version.js'
 
@@ -38,6 +38,14 @@ interface Tracked extends WorkerInfo {
 /** How long a worker's SIGABRT may take before SIGKILL follows, as Gunicorn's next loop turn. */
 const ABORT_GRACE_MS = 1000
 
+/** A resolved configuration: what the arbiter runs. */
+export interface Loaded {
+  app: string
+  cfg: Config
+  hooks: Hooks
+  configFile: string | null
+}
+
 /** Why the main loop ends: the exit status, whether workers may finish their requests,
  * and for a halt, the reason. */
 interface Stop {
@@ -56,13 +64,21 @@ export class Arbiter {
   private halted: Stop | undefined
   private readonly handlers = new Map<string, () => void>()
 
+  app: string
+  cfg: Config
+  private hooks: Hooks
+  private configFile: string | null
+
+  /** `reloadConfig` resolves the configuration again, for HUP. */
   constructor(
-    readonly app: string,
-    readonly cfg: Config,
-    private readonly hooks: Hooks = {},
-    private readonly configFile: string | null = null,
+    loaded: Loaded,
+    private readonly reloadConfig?: () => Promise<Loaded>,
   ) {
-    this.numWorkers = cfg.workers
+    this.app = loaded.app
+    this.cfg = loaded.cfg
+    this.hooks = loaded.hooks
+    this.configFile = loaded.configFile
+    this.numWorkers = loaded.cfg.workers
   }
 
   readonly pid = process.pid
@@ -98,7 +114,8 @@ export class Arbiter {
     return stop.status
   }
 
-  private start(): void {
+  /** Settings that act on the master process itself, and through it on every worker. */
+  private applyProcessSettings(): void {
     const cfg = this.cfg
     process.chdir(cfg.chdir)
     process.umask(cfg.umask)
@@ -107,6 +124,12 @@ export class Arbiter {
       process.env[pair.slice(0, at)] = pair.slice(at + 1)
     }
     process.title = `ugn: master [${cfg.proc_name ?? this.app}]`
+    setLogLevel(cfg.loglevel)
+  }
+
+  private start(): void {
+    const cfg = this.cfg
+    this.applyProcessSettings()
     log.info(`Starting ugn ${VERSION}`)
     this.listeners = native.bindListeners(cfg.bind, cfg.backlog, cfg.reuse_port, cfg.umask)
     for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`)
@@ -133,13 +156,23 @@ export class Arbiter {
         continue
       }
       log.info(`Handling signal: ${sig.slice(3).toLowerCase()}`)
-      const stop = this.handleSignal(sig)
+      const stop = await this.handleSignal(sig)
       if (stop) return stop
     }
   }
 
-  private handleSignal(sig: QueuedSignal): Stop | undefined {
+  private async handleSignal(sig: QueuedSignal): Promise<Stop | undefined> {
     switch (sig) {
+      case 'SIGHUP':
+        await this.reload()
+        return undefined
+      case 'SIGUSR1':
+        this.reopenLogs()
+        return undefined
+      case 'SIGWINCH':
+        // Gunicorn stops the workers on WINCH only when daemonized, which ugn does not do yet.
+        log.info('SIGWINCH ignored. Not daemonized')
+        return undefined
       case 'SIGTERM':
         return { status: 0, graceful: true }
       case 'SIGINT':
@@ -195,6 +228,43 @@ export class Arbiter {
 
   private wakeup(): void {
     this.wake?.()
+  }
+
+  /** HUP: load the configuration and the app code afresh in new workers, then retire the
+   * old workers gracefully. The listeners stay open throughout, so no connection is refused:
+   * the kernel queues what arrives while the new workers boot. */
+  private async reload(): Promise<void> {
+    if (this.reloadConfig) {
+      let next: Loaded
+      try {
+        next = await this.reloadConfig()
+      } catch (err) {
+        log.error(`Reload failed; keeping the current configuration: ${(err as Error).message}`)
+        return
+      }
+      if (JSON.stringify(next.cfg.bind) !== JSON.stringify(this.cfg.bind)) {
+        log.warning('The new configuration changes bind; HUP keeps the current listeners (restart to change them)')
+      }
+      this.app = next.app
+      this.cfg = { ...next.cfg, bind: this.cfg.bind }
+      this.hooks = next.hooks
+      this.configFile = next.configFile
+      this.applyProcessSettings()
+    }
+    await runHook(this.hooks, 'on_reload', this)
+    this.numWorkers = this.cfg.workers
+    for (let i = 0; i < this.numWorkers; i++) this.spawnWorker()
+    this.manageWorkers()
+  }
+
+  /** USR1: reopen the error log (after logrotate moved it), here and in every worker. */
+  private reopenLogs(): void {
+    try {
+      setLogFile(this.cfg.errorlog)
+    } catch (err) {
+      log.error(`Cannot reopen the error log ${this.cfg.errorlog}: ${(err as Error).message}`)
+    }
+    this.killWorkers('SIGUSR1')
   }
 
   private setWorkerCount(count: number): void {

@@ -4,7 +4,7 @@
 import { Command, CommanderError, Option } from 'commander'
 
 import { AppLookupError, loadApp } from './app/load.js'
-import { Arbiter } from './arbiter.js'
+import { Arbiter, type Loaded } from './arbiter.js'
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './boot.js'
 import { type Layer, resolveConfig, CMD_ARGS_ENV, explicitValues } from './config/resolve.js'
 import { type Config, type Setting, SettingError, settings } from './config/settings.js'
@@ -81,9 +81,10 @@ async function checkConfig(app: string, cfg: Config): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   let resolved
+  const cwd = process.cwd()
   try {
     program.parse(argv)
-    resolved = await resolveConfig(layerOf(program), parseCmdArgs, process.env, process.cwd())
+    resolved = await resolveConfig(layerOf(program), parseCmdArgs, process.env, cwd)
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : USAGE_ERROR
     if (!(err instanceof SettingError)) throw err
@@ -115,7 +116,13 @@ async function main(argv: string[]): Promise<number> {
       return err instanceof AppLookupError ? APP_LOAD_ERROR : WORKER_BOOT_ERROR
     }
   }
-  return new Arbiter(app, cfg, hooks, configFile).run()
+  // HUP resolves everything again from the same command line, environment and directory.
+  const reload = async (): Promise<Loaded> => {
+    const next = await resolveConfig(layerOf(program), parseCmdArgs, process.env, cwd)
+    if (!next.app) throw new Error('the new configuration names no app')
+    return { ...next, app: next.app }
+  }
+  return new Arbiter({ app, cfg, hooks, configFile }, reload).run()
 }
 
 main(process.argv).then(

@@ -1,7 +1,7 @@
 // Error log lines in Gunicorn's default format, so existing log tooling parses them:
 // [2026-11-23 08:18:58 +0000] [1234] [INFO] Listening at: http://127.0.0.1:8000 (1234)
 
-import { openSync, writeSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
 
 export type Level = 'debug' | 'info' | 'warning' | 'error' | 'critical'
 
@@ -17,7 +17,9 @@ export function setLogLevel(level: Level): void {
 
 /** Sends the log to a file, appended to; '-' keeps stderr. */
 export function setLogFile(file: string): void {
+  const previous = fd
   fd = file === '-' ? null : openSync(file, 'a')
+  if (previous !== null) closeSync(previous)
 }
 
 function pad(n: number): string {

@@ -186,6 +186,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', retire)
   process.on('SIGINT', quick)
   process.on('SIGQUIT', quick)
+  // Reopening the log after rotation; a listener also keeps Node from starting its inspector.
+  process.on('SIGUSR1', () => {
+    try {
+      setLogFile(cfg.errorlog)
+    } catch (err) {
+      log.error(`Cannot reopen the error log ${cfg.errorlog}: ${(err as Error).message}`)
+    }
+  })
   // Linux kills an orphaned worker through PR_SET_PDEATHSIG; elsewhere the worker notices it
   // was re-parented, as Gunicorn's workers do.
   const master = process.ppid

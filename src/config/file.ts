@@ -3,6 +3,7 @@
 // properties of its default export.
 
 import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -10,6 +11,8 @@ import { type Hooks, isHookName } from '../hooks.js'
 import { SettingError, settings } from './settings.js'
 
 export const DEFAULT_CONFIG_FILES = ['ugn.config.js', 'ugn.config.mjs', 'ugn.config.cjs']
+
+let loads = 0
 
 export interface ConfigFile {
   path: string
@@ -31,7 +34,10 @@ export async function loadConfigFile(file: string, cwd: string): Promise<ConfigF
   if (!existsSync(full)) throw new SettingError('config', `${JSON.stringify(file)} does not exist`)
   let mod: Record<string, unknown>
   try {
-    mod = await import(pathToFileURL(full).href)
+    // A reload (HUP) must read the file as it is now, not as the module caches remember it:
+    // a fresh URL for the ES module loader, and no stale entry in the CommonJS one.
+    delete createRequire(import.meta.url).cache[full]
+    mod = await import(`${pathToFileURL(full).href}?load=${++loads}`)
   } catch (err) {
     throw new SettingError('config', `${JSON.stringify(file)} failed to load: ${(err as Error)?.message ?? err}`)
   }

@@ -1,0 +1,126 @@
+// HUP reloads the configuration and the app code with no failed request; USR1 reopens the
+// error log after rotation; WINCH is ignored when not daemonized.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import { CLI, killAll, ROOT, startUgn, waitFor } from './helpers/ugn.mjs'
+
+test.after.always(killAll)
+
+function tempApp(version) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-reload-'))
+  writeFileSync(path.join(dir, 'app.mjs'), appSource(version))
+  return dir
+}
+
+function appSource(version) {
+  return `export function app(environ, startResponse) {
+  startResponse('200 OK', [['Content-Type', 'text/plain']])
+  return ['${version}']
+}
+`
+}
+
+/** One GET on a new connection: the status and body, or the error code. */
+function getOnce(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode, body }))
+    })
+    req.on('error', (err) => resolve({ status: err.code }))
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
+  })
+}
+
+test('HUP: new code and new config in new workers, old workers retired, no request fails', async (t) => {
+  const dir = tempApp('v1')
+  const config = path.join(dir, 'ugn.config.mjs')
+  writeFileSync(config, 'export const workers = 2\n')
+  const ugn = await startUgn(path.join(dir, 'app.mjs'), ['-c', config], { workers: 2 })
+  try {
+    const old = ugn.workerPids()
+    t.is((await getOnce(ugn.port)).body, 'v1')
+    writeFileSync(path.join(dir, 'app.mjs'), appSource('v2'))
+    writeFileSync(config, 'export const workers = 3\n')
+
+    const results = []
+    let loading = true
+    const load = (async () => {
+      while (loading && results.length < 5000) results.push(await getOnce(ugn.port))
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    process.kill(ugn.masterPid, 'SIGHUP')
+    await waitFor(() => ugn.workerPids().length === 3 && old.every((pid) => !ugn.workerPids().includes(pid)), 15_000, 'three new workers, no old one')
+    await waitFor(async () => (await getOnce(ugn.port)).body === 'v2', 5_000, 'the new code to answer')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    loading = false
+    await load
+
+    t.true(results.length > 20, `${results.length} requests during the reload`)
+    t.deepEqual(results.filter((r) => r.status !== 200), [], 'no failed request')
+    t.regex(ugn.log(), /Handling signal: hup/)
+    t.is((await getOnce(ugn.port)).body, 'v2')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test('HUP with a broken config keeps serving with the old one', async (t) => {
+  const dir = tempApp('v1')
+  const config = path.join(dir, 'ugn.config.mjs')
+  writeFileSync(config, 'export const workers = 1\n')
+  const ugn = await startUgn(path.join(dir, 'app.mjs'), ['-c', config])
+  try {
+    writeFileSync(config, 'export const workers = "many"\n')
+    process.kill(ugn.masterPid, 'SIGHUP')
+    await waitFor(() => /Reload failed; keeping the current configuration: Invalid value for workers/.test(ugn.log()), 10_000, 'the reload error')
+    t.is((await getOnce(ugn.port)).status, 200)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test('USR1 reopens the error log after it was moved away; WINCH is ignored', async (t) => {
+  const dir = tempApp('v1')
+  const logFile = path.join(dir, 'error.log')
+  const read = (file) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  // The log goes to the file, so the usual helper (which reads stderr) cannot be used.
+  const child = spawn(process.execPath, [CLI, path.join(dir, 'app.mjs'), '--bind', '127.0.0.1:0', '--error-logfile', logFile], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  })
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+  try {
+    await waitFor(() => /Booting worker/.test(read(logFile)), 15_000, 'boot lines in the log file')
+    const port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(read(logFile))[1])
+    await waitFor(async () => (await getOnce(port)).status === 200, 10_000, 'the app to answer')
+    renameSync(logFile, `${logFile}.1`)
+    process.kill(child.pid, 'SIGUSR1')
+    await waitFor(() => /Handling signal: usr1/.test(read(`${logFile}.1`)), 10_000, 'USR1 handled')
+    // Lines after the reopen land in a new file at the configured path.
+    process.kill(child.pid, 'SIGWINCH')
+    await waitFor(() => /SIGWINCH ignored\. Not daemonized/.test(read(logFile)), 10_000, 'WINCH logged in the new file')
+    t.regex(read(`${logFile}.1`), /Starting ugn/)
+    t.notRegex(read(logFile), /Starting ugn/)
+    t.is((await getOnce(port)).status, 200)
+  } finally {
+    child.kill('SIGTERM')
+    t.is(await exited, 0)
+  }
+  // The worker reopened its log too: its exit line is in the new file.
+  t.regex(read(logFile), /Worker exiting/)
+})
