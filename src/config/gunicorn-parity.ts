@@ -174,7 +174,7 @@ export const gunicornParity: readonly ParityRow[] = [
 
   // Server Hooks
   { gunicorn: 'on_starting', ugn: 'hook:on_starting' },
-  { gunicorn: 'on_reload', ugn: null, planned: `${LIFECYCLE} (HUP reload)`, note: 'a known hook name (src/hooks.ts), not called yet' },
+  { gunicorn: 'on_reload', ugn: 'hook:on_reload' },
   { gunicorn: 'when_ready', ugn: 'hook:when_ready' },
   { gunicorn: 'pre_fork', ugn: 'hook:pre_fork' },
   { gunicorn: 'post_fork', ugn: 'hook:post_fork' },
