@@ -124,3 +124,21 @@ test('USR1 reopens the error log after it was moved away; WINCH is ignored', asy
   // The worker reopened its log too: its exit line is in the new file.
   t.regex(read(logFile), /Worker exiting/)
 })
+
+test('--reload restarts the workers when a source file changes, not for other files', async (t) => {
+  const dir = tempApp('r1')
+  const ugn = await startUgn('app.mjs', ['--reload', '--chdir', dir], { workers: 1 })
+  try {
+    const [first] = ugn.workerPids()
+    writeFileSync(path.join(dir, 'notes.txt'), 'not a source file\n')
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    t.deepEqual(ugn.bootedPids(), [first], 'a non-source file does not restart workers')
+    writeFileSync(path.join(dir, 'app.mjs'), appSource('r2'))
+    await ugn.waitForLog(/Worker reloading: app\.mjs modified/)
+    await waitFor(async () => (await getOnce(ugn.port)).body === 'r2', 10_000, 'the new code to answer')
+    await waitFor(() => !ugn.workerPids().includes(first), 10_000, 'the old worker to exit')
+    t.is(ugn.workerPids().length, 1)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})

@@ -3,6 +3,7 @@
 // It never serves a request itself.
 
 import { rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
@@ -10,6 +11,7 @@ import type { Config } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native, type ListenerInfo } from './native.js'
+import { Reloader } from './reloader.js'
 import { VERSION } from './version.js'
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
@@ -63,6 +65,7 @@ export class Arbiter {
   private wake: (() => void) | undefined
   private halted: Stop | undefined
   private readonly handlers = new Map<string, () => void>()
+  private reloader: Reloader | undefined
 
   app: string
   cfg: Config
@@ -105,6 +108,7 @@ export class Arbiter {
     } else {
       stop = { status: 1, graceful: true, reason: 'when_ready hook failed.' }
     }
+    this.reloader?.close()
     await this.stop(stop.graceful)
     log.info('Shutting down: Master')
     if (stop.reason) log.info(`Reason: ${stop.reason}`)
@@ -142,6 +146,12 @@ export class Arbiter {
       }
     }
     this.installSignals()
+    if (cfg.reload) {
+      this.reloader = new Reloader(cfg.chdir, cfg.reload_extra_files, (files) => {
+        log.info(`Worker reloading: ${files.map((f) => path.relative(cfg.chdir, f)).join(', ')} modified`)
+        this.replaceWorkers()
+      })
+    }
   }
 
   private async loop(): Promise<Stop> {
@@ -253,6 +263,11 @@ export class Arbiter {
     }
     await runHook(this.hooks, 'on_reload', this)
     this.numWorkers = this.cfg.workers
+    this.replaceWorkers()
+  }
+
+  /** Starts a full set of new workers; manageWorkers then retires the old ones, oldest first. */
+  private replaceWorkers(): void {
     for (let i = 0; i < this.numWorkers; i++) this.spawnWorker()
     this.manageWorkers()
   }

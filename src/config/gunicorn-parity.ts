@@ -78,9 +78,9 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'limit_request_field_size', ugn: 'limit_request_field_size' },
 
   // Debugging
-  { gunicorn: 'reload', ugn: null, planned: `${LIFECYCLE} (reload)` },
-  { gunicorn: 'reload_engine', ugn: null, planned: `${LIFECYCLE} (reload)` },
-  { gunicorn: 'reload_extra_files', ugn: null, planned: `${LIFECYCLE} (reload)` },
+  { gunicorn: 'reload', ugn: 'reload', note: 'fs.watch (inotify/FSEvents) on the working directory' },
+  { gunicorn: 'reload_engine', ugn: null, why: 'one engine: fs.watch, which uses inotify on Linux and FSEvents on macOS' },
+  { gunicorn: 'reload_extra_files', ugn: 'reload_extra_files' },
   { gunicorn: 'spew', ugn: null, why: "Python's line-by-line tracer; Node's inspector and profiler do that job" },
   { gunicorn: 'check_config', ugn: 'check_config' },
   { gunicorn: 'print_config', ugn: 'print_config' },

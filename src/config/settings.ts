@@ -389,6 +389,27 @@ export const settings = {
     parse: optionalString,
     help: 'The name shown in process titles (ps, top): "ugn: master [NAME]", "ugn: worker [NAME]".',
   },
+  reload: {
+    name: 'reload',
+    section: 'Debugging',
+    flags: ['--reload'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help:
+      'Restart the workers when a source file (.js, .mjs, .cjs, .json) under the working directory changes, ' +
+      'node_modules aside. For development.',
+  },
+  reload_extra_files: {
+    name: 'reload_extra_files',
+    section: 'Debugging',
+    flags: ['--reload-extra-file'],
+    meta: 'FILE',
+    kind: 'list',
+    default: (): string[] => [],
+    parse: stringList,
+    help: 'With --reload, also restart the workers when this file changes (templates, config). Repeat for several.',
+  },
   preload_app: {
     name: 'preload_app',
     section: 'Server Mechanics',
