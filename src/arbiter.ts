@@ -180,8 +180,14 @@ export class Arbiter {
         this.reopenLogs()
         return undefined
       case 'SIGWINCH':
-        // Gunicorn stops the workers on WINCH only when daemonized, which ugn does not do yet.
-        log.info('SIGWINCH ignored. Not daemonized')
+        // As in Gunicorn: a daemon's workers stop gracefully and the master stays (HUP brings
+        // them back); in a terminal, WINCH only means the window was resized.
+        if (!this.cfg.daemon) {
+          log.info('SIGWINCH ignored. Not daemonized')
+          return undefined
+        }
+        this.numWorkers = 0
+        this.killWorkers('SIGTERM')
         return undefined
       case 'SIGTERM':
         return { status: 0, graceful: true }

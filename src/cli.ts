@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `ugn [OPTIONS] MODULE[:ATTR]`: the command line, generated from the settings registry.
 
+import { spawn } from 'node:child_process'
+
 import { Command, CommanderError, Option } from 'commander'
 
 import { AppLookupError, loadApp } from './app/load.js'
@@ -78,6 +80,21 @@ async function checkConfig(app: string, cfg: Config): Promise<number> {
   }
 }
 
+/** Set in the environment of the detached copy of the master, so it does not detach again. */
+const DAEMON_ENV = 'UGN_DAEMONIZED'
+
+/** Restarts this command in a new session, detached from the terminal (exec, never a bare
+ * fork of a running Node), and returns at once, as a daemon's launcher does. */
+function daemonize(): number {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  })
+  child.unref()
+  return 0
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   let resolved
@@ -101,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     return USAGE_ERROR
   }
   if (cfg.check_config) return checkConfig(app, cfg)
+  if (cfg.daemon && process.env[DAEMON_ENV] === undefined) return daemonize()
   setLogLevel(cfg.loglevel)
   try {
     setLogFile(cfg.errorlog)

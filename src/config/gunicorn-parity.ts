@@ -90,7 +90,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'sendfile', ugn: null, planned: 'sendfile(2) for file_wrapper bodies', note: 'file_wrapper bodies are streamed for now' },
   { gunicorn: 'reuse_port', ugn: 'reuse_port' },
   { gunicorn: 'chdir', ugn: 'chdir' },
-  { gunicorn: 'daemon', ugn: null, planned: `${LIFECYCLE} (daemon)` },
+  { gunicorn: 'daemon', ugn: 'daemon', note: 'the master re-executes itself detached (a running Node cannot fork)' },
   { gunicorn: 'raw_env', ugn: 'raw_env' },
   { gunicorn: 'pidfile', ugn: 'pidfile' },
   { gunicorn: 'worker_tmp_dir', ugn: null, why: "ugn's heartbeat (issue 4) comes from the worker's JS thread over a pipe, not from a temp file's mtime" },

@@ -326,6 +326,17 @@ export const settings = {
     parse: directory,
     help: 'Change to this directory before loading the app.',
   },
+  daemon: {
+    name: 'daemon',
+    section: 'Server Mechanics',
+    flags: ['-D', '--daemon'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help:
+      'Detach from the terminal: the master restarts itself in a new session with its standard streams on /dev/null, ' +
+      'and the command returns at once. Use --error-logfile and --pid with it.',
+  },
   pidfile: {
     name: 'pidfile',
     section: 'Server Mechanics',
