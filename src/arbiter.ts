@@ -2,11 +2,11 @@
 // worker processes alive, and reacts to signals one at a time from a queue in its main loop.
 // It never serves a request itself.
 
-import { rmSync, writeFileSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
+import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { Config } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogFile, setLogLevel } from './log.js'
@@ -19,6 +19,9 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
 const LOOP_INTERVAL_MS = 1000
 const STOP_POLL_MS = 100
 const SIGKILL = 9
+/** How an upgraded master learns its sockets (as descriptors 3, 4, ...) and its predecessor. */
+const UPGRADE_FDS_ENV = 'UGN_FD'
+const UPGRADE_PID_ENV = 'UGN_MASTER_PID'
 
 /** Signals the master queues and handles in its loop; CHLD is handled as it arrives. */
 const QUEUED_SIGNALS = ['SIGHUP', 'SIGQUIT', 'SIGINT', 'SIGTERM', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const
@@ -66,6 +69,10 @@ export class Arbiter {
   private halted: Stop | undefined
   private readonly handlers = new Map<string, () => void>()
   private reloader: Reloader | undefined
+  /** The master this one upgrades (USR2), until promoted. */
+  private oldMaster = process.env[UPGRADE_PID_ENV] ? Number(process.env[UPGRADE_PID_ENV]) : undefined
+  /** The master this one started on USR2, while it runs. */
+  private newMaster: number | undefined
 
   app: string
   cfg: Config
@@ -113,9 +120,68 @@ export class Arbiter {
     log.info('Shutting down: Master')
     if (stop.reason) log.info(`Reason: ${stop.reason}`)
     this.uninstallSignals()
-    if (this.cfg.pidfile) rmSync(this.cfg.pidfile, { force: true })
+    if (this.pidfile) rmSync(this.pidfile, { force: true })
     await runHook(this.hooks, 'on_exit', this)
     return stop.status
+  }
+
+  /** The pid file, with Gunicorn's `.2` suffix while this master is a not yet promoted
+   * upgrade of another. */
+  private get pidfile(): string | null {
+    const base = this.cfg.pidfile
+    return base && this.oldMaster !== undefined ? `${base}.2` : base
+  }
+
+  private writePidfile(): void {
+    const file = this.pidfile
+    if (!file) return
+    try {
+      writeFileSync(file, `${process.pid}\n`)
+    } catch (err) {
+      throw new Error(`Cannot write the pid file ${file}: ${describe(err)}`)
+    }
+  }
+
+  /** USR2: start a new master from the code installed now, handing it the listening sockets.
+   * Both generations serve until the operator stops the old one (TERM) or the new one. */
+  private upgrade(): void {
+    if (this.newMaster !== undefined) {
+      log.warning(`USR2 ignored: an upgraded master (pid ${this.newMaster}) is already running`)
+      return
+    }
+    if (this.oldMaster !== undefined) {
+      log.warning('USR2 ignored: this master is itself an upgrade not yet promoted')
+      return
+    }
+    void runHook(this.hooks, 'pre_exec', this)
+    const fds = this.listeners.map((l) => l.fd)
+    const env = {
+      [UPGRADE_FDS_ENV]: fds.map((_, i) => String(FIRST_INHERITED_FD + i)).join(','),
+      [UPGRADE_PID_ENV]: String(process.pid),
+    }
+    try {
+      this.newMaster = native.spawnWorker(process.execPath, [...process.execArgv, ...process.argv.slice(1)], env, fds, null)
+      log.info(`Upgrading: new master started with pid ${this.newMaster}`)
+    } catch (err) {
+      log.error(`Upgrade failed: ${(err as Error).message}`)
+    }
+  }
+
+  /** An upgraded master becomes the master once its parent, the old master, is gone. */
+  private maybePromote(): void {
+    if (this.oldMaster === undefined || process.ppid === this.oldMaster) return
+    const from = this.pidfile
+    this.oldMaster = undefined
+    delete process.env[UPGRADE_PID_ENV]
+    if (from && this.cfg.pidfile) {
+      try {
+        renameSync(from, this.cfg.pidfile)
+      } catch (err) {
+        log.error(`Cannot move the pid file to ${this.cfg.pidfile}: ${(err as Error).message}`)
+      }
+    }
+    process.title = `ugn: master [${this.cfg.proc_name ?? this.app}]`
+    log.info('Master has been promoted.')
   }
 
   /** Settings that act on the master process itself, and through it on every worker. */
@@ -127,7 +193,7 @@ export class Arbiter {
       const at = pair.indexOf('=')
       process.env[pair.slice(0, at)] = pair.slice(at + 1)
     }
-    process.title = `ugn: master [${cfg.proc_name ?? this.app}]`
+    process.title = `ugn: master [${cfg.proc_name ?? this.app}]${this.oldMaster !== undefined ? '.2' : ''}`
     setLogLevel(cfg.loglevel)
   }
 
@@ -135,16 +201,18 @@ export class Arbiter {
     const cfg = this.cfg
     this.applyProcessSettings()
     log.info(`Starting ugn ${VERSION}`)
-    this.listeners = native.bindListeners(cfg.bind, cfg.backlog, cfg.reuse_port, cfg.umask)
+    const inherited = process.env[UPGRADE_FDS_ENV]
+    if (inherited !== undefined) {
+      // A USR2 upgrade: serve the old master's sockets instead of binding new ones.
+      const fds = inherited.split(',').map((fd) => `fd://${fd}`)
+      this.listeners = native.bindListeners(fds, cfg.backlog, false, cfg.umask)
+      delete process.env[UPGRADE_FDS_ENV]
+    } else {
+      this.listeners = native.bindListeners(cfg.bind, cfg.backlog, cfg.reuse_port, cfg.umask)
+    }
     for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`)
     log.info(`Using worker: ${cfg.worker_class}`)
-    if (cfg.pidfile) {
-      try {
-        writeFileSync(cfg.pidfile, `${process.pid}\n`)
-      } catch (err) {
-        throw new Error(`Cannot write the pid file ${cfg.pidfile}: ${describe(err)}`)
-      }
-    }
+    this.writePidfile()
     this.installSignals()
     if (cfg.reload) {
       this.reloader = new Reloader(cfg.chdir, cfg.reload_extra_files, (files) => {
@@ -160,6 +228,8 @@ export class Arbiter {
       const sig = this.signalQueue.shift()
       if (sig === undefined) {
         await this.sleep(LOOP_INTERVAL_MS)
+        this.maybePromote()
+        this.reapNewMaster()
         this.murderWorkers()
         this.reapWorkers()
         this.manageWorkers()
@@ -178,6 +248,9 @@ export class Arbiter {
         return undefined
       case 'SIGUSR1':
         this.reopenLogs()
+        return undefined
+      case 'SIGUSR2':
+        this.upgrade()
         return undefined
       case 'SIGWINCH':
         // As in Gunicorn: a daemon's workers stop gracefully and the master stays (HUP brings
@@ -217,6 +290,7 @@ export class Arbiter {
     }
     const onChild = () => {
       this.reapWorkers()
+      this.reapNewMaster()
       this.wakeup()
     }
     this.handlers.set('SIGCHLD', onChild)
@@ -353,6 +427,15 @@ export class Arbiter {
     }
   }
 
+  /** A new master that exited (a failed upgrade, or a rollback) is reaped like a worker. */
+  private reapNewMaster(): void {
+    if (this.newMaster === undefined) return
+    const status = native.tryReap(this.newMaster)
+    if (status === null) return
+    log.info(`Upgraded master (pid:${this.newMaster}) exited${status.code != null ? ` with code ${status.code}` : ` on SIG${status.signal}`}`)
+    this.newMaster = undefined
+  }
+
   private forget(worker: Tracked): void {
     this.workers.delete(worker.pid)
     native.closeFd(worker.heartbeat)
@@ -399,7 +482,8 @@ export class Arbiter {
   /** Stops every worker: TERM lets them finish in-flight requests (up to graceful_timeout),
    * QUIT stops them at once. Stragglers are killed. */
   private async stop(graceful: boolean): Promise<void> {
-    native.closeListeners(true)
+    // Socket files stay when an upgraded master keeps serving on them.
+    native.closeListeners(this.newMaster === undefined)
     const deadline = Date.now() + this.cfg.graceful_timeout * 1000
     this.killWorkers(graceful ? 'SIGTERM' : 'SIGQUIT')
     while (this.workers.size > 0 && Date.now() < deadline) {

@@ -181,7 +181,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'post_worker_init', ugn: 'hook:post_worker_init' },
   { gunicorn: 'worker_int', ugn: 'hook:worker_int' },
   { gunicorn: 'worker_abort', ugn: 'hook:worker_abort', note: 'runs only if the stuck thread can still run JavaScript' },
-  { gunicorn: 'pre_exec', ugn: null, planned: `${LIFECYCLE} (USR2 upgrade)`, note: 'a known hook name (src/hooks.ts), not called yet' },
+  { gunicorn: 'pre_exec', ugn: 'hook:pre_exec', note: 'called in the old master just before it starts the new one' },
   { gunicorn: 'pre_request', ugn: 'hook:pre_request' },
   { gunicorn: 'post_request', ugn: 'hook:post_request' },
   { gunicorn: 'child_exit', ugn: 'hook:child_exit' },
