@@ -107,9 +107,7 @@ impl Server {
     let mut listeners = Vec::with_capacity(fds.len());
     for (i, &fd) in fds.iter().enumerate() {
       let mut listener = Listener::from_raw_fd(fd)?;
-      poll
-        .registry()
-        .register(&mut listener, Token(LISTENER_TOKEN_BASE + i), Interest::READABLE)?;
+      register_listener(&poll, &mut listener, fd, Token(LISTENER_TOKEN_BASE + i))?;
       listeners.push(Some(listener));
     }
     Ok(Server {
@@ -817,6 +815,30 @@ impl Server {
     let field = if l.max_header_field_size == 0 { 8190 } else { l.max_header_field_size };
     line + 2 + (l.max_headers + 1) * (field + 2) + 2
   }
+}
+
+/// Every worker watches the same shared listening sockets. On Linux they are registered
+/// level-triggered with `EPOLLEXCLUSIVE`, so a new connection wakes one worker instead of all of
+/// them (the thundering herd), and whichever worker is woken accepts what is queued. mio has no
+/// such flag, so the registration is made on its epoll instance directly; mio still reads the
+/// events, since they carry the listener's token.
+#[cfg(target_os = "linux")]
+fn register_listener(poll: &Poll, _listener: &mut Listener, fd: RawFd, token: Token) -> io::Result<()> {
+  use std::os::fd::AsRawFd;
+  let mut event = libc::epoll_event {
+    events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32,
+    u64: token.0 as u64,
+  };
+  // SAFETY: both descriptors are open, and event outlives the call.
+  if unsafe { libc::epoll_ctl(poll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) } == -1 {
+    return Err(io::Error::last_os_error());
+  }
+  Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn register_listener(poll: &Poll, listener: &mut Listener, _fd: RawFd, token: Token) -> io::Result<()> {
+  poll.registry().register(listener, token, Interest::READABLE)
 }
 
 enum Step {
