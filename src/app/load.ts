@@ -38,7 +38,9 @@ const EXTENSIONS = ['', '.js', '.mjs', '.cjs', '/index.js', '/index.mjs', '/inde
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile()
-  } catch {
+  } catch (err) {
+    // A module the worker's user may not read (after --user) is not a missing module.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new AppImportError(`Cannot read ${p}: permission denied`)
     return false
   }
 }
