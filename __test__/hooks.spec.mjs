@@ -1,93 +1,323 @@
-// Server hooks from the config file, observed from a real server: each hook appends a line to
-// a file, and the test reads back which fired, with which arguments, in which order.
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+// Server hooks on real masters and workers: which hooks fire, how often, with what arguments
+// and in what order; a throwing hook is logged with its name and the server goes on, except
+// on_starting and when_ready, which stop the master with a non-zero status.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
 
-import { CLI, get, killAll, ROOT, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, CLI, get, isAlive, killAll, ROOT, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
-const HELLO = path.join(ROOT, 'examples', 'hello.mjs')
+const RECORDING = path.join(ROOT, '__test__', 'apps', 'config', 'recording.config.mjs')
+const HELLO = appPath('hello.mjs')
 
-function configWith(body) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-hooks-'))
-  const record = path.join(dir, 'hooks.log')
-  const file = path.join(dir, 'ugn.config.mjs')
-  writeFileSync(file, `import { appendFileSync } from 'node:fs'\nconst note = (line) => appendFileSync(${JSON.stringify(record)}, line + '\\n')\n${body}`)
-  return { file, lines: () => readFileSync(record, 'utf8').trim().split('\n') }
-}
-
-test('every master and worker hook fires with useful arguments, in order', async (t) => {
-  const { file, lines } = configWith(`
-export const on_starting = (a) => note('on_starting ' + a.pid)
-export const when_ready = (a) => note('when_ready ' + a.workerInfo.length)
-export const pre_fork = (a, w) => note('pre_fork ' + w.age)
-export const post_fork = (a, w) => note('post_fork ' + w.pid)
-export const post_worker_init = (w) => note('post_worker_init ' + w.pid)
-export const pre_request = (w, env) => note('pre_request ' + w.pid + ' ' + env.PATH_INFO)
-export const post_request = (w, env, status) => note('post_request ' + w.pid + ' ' + status)
-export const nworkers_changed = (a, n, o) => note('nworkers_changed ' + o + ' ' + n)
-export const worker_int = (w) => note('worker_int ' + w.pid)
-export const worker_exit = (a, w) => note('worker_exit ' + w.pid)
-export const child_exit = (a, w) => note('child_exit ' + w.pid)
-export const on_exit = (a) => note('on_exit ' + a.pid)
-`)
-  const ugn = await startUgn(HELLO, ['-c', file, '--workers', '2'], { workers: 2 })
-  const res = await get(`${ugn.url}/hooked`)
-  t.is(res.status, 200)
-  process.kill(ugn.masterPid, 'SIGTTIN')
-  await waitFor(() => ugn.bootedPids().length === 3, 10_000, 'a third worker')
-  await waitFor(() => lines().filter((l) => l.startsWith('post_worker_init')).length === 3, 10_000, 'its post_worker_init')
-  t.is(await ugn.stop('SIGINT'), 0)
-
-  const log = lines()
-  const count = (name) => log.filter((l) => l.startsWith(`${name} `)).length
-  const booted = ugn.bootedPids().map(String)
-  t.is(log[0], `on_starting ${ugn.masterPid}`)
-  t.is(log.at(-1), `on_exit ${ugn.masterPid}`)
-  t.is(count('pre_fork'), 3)
-  t.true(log.indexOf('when_ready 2') > log.indexOf('pre_fork 2'), 'when_ready after the first two pre_fork')
-  for (const name of ['post_fork', 'post_worker_init', 'worker_int', 'worker_exit', 'child_exit']) {
-    t.deepEqual(
-      log.filter((l) => l.startsWith(`${name} `)).map((l) => l.split(' ')[1]).sort(),
-      [...booted].sort(),
-      `${name} once per worker`,
-    )
-  }
-  t.is(count('nworkers_changed'), 1)
-  t.true(log.includes('nworkers_changed 2 3'))
-  const pre = log.filter((l) => l.startsWith('pre_request ') && l.endsWith(' /hooked'))
-  t.is(pre.length, 1)
-  const server = pre[0].split(' ')[1]
-  t.true(booted.includes(server))
-  t.true(log.includes(`post_request ${server} 200 OK`))
+const dirs = []
+test.after.always(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-test('a throwing request hook is logged with its name and the request still succeeds', async (t) => {
-  const { file } = configWith(`
-export const pre_request = () => { throw new Error('pre boom') }
-export const post_request = () => { throw new Error('post boom') }
-`)
-  const ugn = await startUgn(HELLO, ['-c', file], { workers: 1 })
+function tempDir() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-hooks-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** The hook calls recorded so far, in file order. */
+function calls(file) {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+}
+
+const named = (list, hook) => list.filter((c) => c.hook === hook)
+const countBy = (list) => list.reduce((acc, c) => ({ ...acc, [c.hook]: (acc[c.hook] ?? 0) + 1 }), {})
+
+/** A fresh hook log, and the environment that makes recording.config.mjs use it. */
+function recorder(extra = {}) {
+  const file = path.join(tempDir(), 'hooks.log')
+  return { file, env: { UGN_HOOK_LOG: file, UGN_HOOK_THROW: '', UGN_HOOK_ASYNC: '', ...extra } }
+}
+
+/** Runs the CLI to completion with extra environment (async: other tests keep running). */
+function runCli(args, env = {}, timeout = 20_000) {
+  return new Promise((resolve, reject) => {
+    const { UGN_CMD_ARGS, WEB_CONCURRENCY, ...base } = process.env
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    let stdout = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`ugn ${args.join(' ')} did not exit within ${timeout} ms\n${stderr}`))
+    }, timeout)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stderr, stdout, pid: child.pid })
+    })
+  })
+}
+
+test('every hook fires with sensible arguments and in order: 2 workers, a request, TTIN, INT', async (t) => {
+  const { file, env } = recorder()
+  const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
+  const master = ugn.masterPid
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+  const [first, second] = ugn.bootedPids()
+
+  const res = await get(`${ugn.url}/hooked/path?x=1`)
+  t.is(res.status, 200)
+  t.is(await res.text(), 'Hello, World!')
+  const servedBy = Number(res.headers.get('x-pid'))
+  await waitFor(() => named(calls(file), 'post_request').length === 1, 5000, 'the post_request hook')
+
+  process.kill(master, 'SIGTTIN')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 3, 15_000, 'the third worker to init')
+  t.is(ugn.bootedPids().length, 3)
+  const third = ugn.bootedPids()[2]
+  const booted = [first, second, third]
+
+  t.is(await ugn.stop('SIGINT'), 0)
+  const all = calls(file)
+  t.log(all.map((c) => c.hook).join(' '))
+
+  t.deepEqual(countBy(all), {
+    on_starting: 1,
+    when_ready: 1,
+    pre_fork: 3,
+    post_fork: 3,
+    post_worker_init: 3,
+    pre_request: 1,
+    post_request: 1,
+    nworkers_changed: 1,
+    worker_int: 3,
+    worker_exit: 3,
+    child_exit: 3,
+    on_exit: 1,
+  })
+
+  // Master hooks run in the master and are given the arbiter.
+  for (const hook of ['on_starting', 'when_ready', 'pre_fork', 'nworkers_changed', 'child_exit', 'on_exit']) {
+    for (const c of named(all, hook)) {
+      t.is(c.proc, master, `${hook} runs in the master`)
+      t.is(c.arbiterPid, master, `${hook} is given the arbiter`)
+    }
+  }
+  t.is(named(all, 'on_starting')[0].app, HELLO)
+  t.deepEqual(named(all, 'when_ready')[0].workers.sort(), [first, second].sort(), 'when_ready sees the 2 workers')
+  t.deepEqual(
+    named(all, 'pre_fork').map((c) => c.worker),
+    [
+      { pid: 0, age: 1 },
+      { pid: 0, age: 2 },
+      { pid: 0, age: 3 },
+    ],
+  )
+  const changed = named(all, 'nworkers_changed')[0]
+  t.is(changed.next, 3)
+  t.is(changed.old, 2)
+  t.deepEqual(named(all, 'child_exit').map((c) => c.worker.pid).sort(), [...booted].sort(), 'child_exit once per booted worker')
+  for (const c of named(all, 'child_exit')) t.is(c.worker.age, booted.indexOf(c.worker.pid) + 1)
+
+  // Worker hooks run in the worker they describe.
+  for (const hook of ['post_fork', 'post_worker_init', 'pre_request', 'post_request', 'worker_int', 'worker_exit']) {
+    for (const c of named(all, hook)) {
+      t.is(c.self.pid, c.proc, `${hook}: self is the worker running it`)
+      t.true(booted.includes(c.self.pid), `${hook}: ${c.self.pid} is a booted worker`)
+      t.is(c.self.app, HELLO)
+      t.is(c.self.workers, 2, `${hook}: self.cfg is the worker's configuration`)
+    }
+  }
+  for (const hook of ['post_fork', 'post_worker_init', 'worker_int', 'worker_exit']) {
+    t.deepEqual(named(all, hook).map((c) => c.self.pid).sort(), [...booted].sort(), `${hook} once per worker`)
+  }
+  for (const c of named(all, 'post_fork')) {
+    t.is(c.server, null, 'post_fork(null, self)')
+    t.is(c.self.age, booted.indexOf(c.self.pid) + 1, 'post_fork: self.age matches the pre_fork age')
+  }
+  for (const c of named(all, 'worker_exit')) t.is(c.server, null, 'worker_exit(null, self)')
+  const [pre] = named(all, 'pre_request')
+  const [post] = named(all, 'post_request')
+  t.is(pre.path, '/hooked/path')
+  t.is(pre.query, 'x=1')
+  t.is(pre.method, 'GET')
+  t.is(pre.self.pid, servedBy, 'pre_request runs in the worker that served the request')
+  t.is(post.path, '/hooked/path')
+  t.is(post.status, '200 OK')
+  t.is(post.self.pid, servedBy)
+
+  // Order.
+  const at = (pred) => all.findIndex(pred)
+  const lastAt = (pred) => all.findLastIndex(pred)
+  t.is(all[0].hook, 'on_starting', 'on_starting comes first')
+  t.is(all.at(-1).hook, 'on_exit', 'on_exit comes last')
+  const readyAt = at((c) => c.hook === 'when_ready')
+  t.true(readyAt > lastAt((c) => c.hook === 'pre_fork' && c.worker.age === 2), 'when_ready after the first 2 pre_fork')
+  t.true(readyAt < at((c) => c.hook === 'nworkers_changed'))
+  t.true(at((c) => c.hook === 'nworkers_changed') < at((c) => c.hook === 'pre_fork' && c.worker.age === 3), 'TTIN: nworkers_changed, then pre_fork')
+  t.true(at((c) => c.hook === 'pre_request') < at((c) => c.hook === 'post_request'))
+  for (const [i, pid] of booted.entries()) {
+    const seq = ['post_fork', 'post_worker_init', 'worker_int', 'worker_exit'].map((hook) => at((c) => c.hook === hook && c.self.pid === pid))
+    t.true(at((c) => c.hook === 'pre_fork' && c.worker.age === i + 1) < seq[0], `worker ${pid}: pre_fork before post_fork`)
+    t.deepEqual([...seq].sort((a, b) => a - b), seq, `worker ${pid}: post_fork < post_worker_init < worker_int < worker_exit`)
+    t.true(seq[3] < at((c) => c.hook === 'child_exit' && c.worker.pid === pid), `worker ${pid}: worker_exit before child_exit`)
+  }
+  t.true(at((c) => c.hook === 'post_worker_init' && c.self.pid === servedBy) < at((c) => c.hook === 'pre_request'))
+  for (const pid of booted) t.false(isAlive(pid))
+})
+
+test('TERM: workers exit without worker_int; worker_exit and child_exit still fire once each', async (t) => {
+  const { file, env } = recorder()
+  const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+  process.kill(ugn.masterPid, 'SIGTTOU') // ignored with one worker: no nworkers_changed
+  await sleep(300)
+  t.is(await ugn.stop('SIGTERM'), 0)
+  const counts = countBy(calls(file))
+  t.is(counts.worker_int, undefined, 'TERM is a graceful stop, not an interrupt')
+  t.is(counts.nworkers_changed, undefined, 'TTOU with one worker changes nothing')
+  t.is(counts.worker_exit, 1)
+  t.is(counts.child_exit, 1)
+  t.is(counts.on_exit, 1)
+  t.is(calls(file).at(-1).hook, 'on_exit')
+})
+
+const throwing = [
+  ['pre_request', 'pre_request'],
+  ['post_request', 'post_request'],
+  ['pre_request and post_request', 'pre_request,post_request'],
+]
+
+for (const [name, hooks] of throwing) {
+  test(`a throwing ${name} hook is logged with its name and the request still succeeds`, async (t) => {
+    const { file, env } = recorder({ UGN_HOOK_THROW: hooks })
+    const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
+    try {
+      await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+      for (let i = 0; i < 3; i++) {
+        const res = await get(`${ugn.url}/r${i}`)
+        t.is(res.status, 200)
+        t.is(await res.text(), 'Hello, World!')
+      }
+      for (const hook of hooks.split(',')) {
+        await ugn.waitForLog(new RegExp(`Exception in ${hook} hook:[\\s\\S]*${hook} hook failed on purpose`))
+        t.is(ugn.log().split(`Exception in ${hook} hook:`).length - 1, 3, `logged once per request`)
+      }
+      t.deepEqual(
+        named(calls(file), 'post_request').map((c) => [c.path, c.status]),
+        [
+          ['/r0', '200 OK'],
+          ['/r1', '200 OK'],
+          ['/r2', '200 OK'],
+        ],
+      )
+      t.is(ugn.bootedPids().length, 1, 'the worker was not replaced')
+    } finally {
+      t.is(await ugn.stop('SIGTERM'), 0)
+    }
+  })
+}
+
+test('an async pre_request/post_request hook that rejects is logged and the worker keeps serving', async (t) => {
+  const { file, env } = recorder({ UGN_HOOK_THROW: 'pre_request,post_request', UGN_HOOK_ASYNC: '1' })
+  const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
   try {
-    const res = await get(`${ugn.url}/`)
-    t.is(res.status, 200)
-    t.is(await res.text(), 'Hello, World!')
-    await ugn.waitForLog(/Exception in pre_request hook:\nError: pre boom/)
-    await ugn.waitForLog(/Exception in post_request hook:\nError: post boom/)
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`${ugn.url}/a${i}`)
+      t.is(res.status, 200)
+      t.is(await res.text(), 'Hello, World!')
+      await sleep(100)
+    }
+    await ugn.waitForLog(/Exception in pre_request hook:/)
+    await ugn.waitForLog(/Exception in post_request hook:/)
+    t.is(ugn.bootedPids().length, 1, 'the worker did not die on an unhandled rejection')
+    t.notRegex(ugn.log(), /exited with code|Booting worker[\s\S]*Booting worker/)
   } finally {
     t.is(await ugn.stop('SIGTERM'), 0)
   }
 })
 
-test('a throwing on_starting hook stops the master before it binds', (t) => {
-  const { file } = configWith(`export const on_starting = () => { throw new Error('not today') }\n`)
-  const r = spawnSync(process.execPath, [CLI, HELLO, '-c', file, '--bind', '127.0.0.1:0'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 })
-  t.is(r.status, 1)
-  t.regex(r.stderr, /Exception in on_starting hook:\nError: not today/)
-  t.notRegex(r.stderr, /Listening at/)
+test('other throwing hooks are logged and the server keeps going, exit status 0', async (t) => {
+  const failing = ['pre_fork', 'post_fork', 'post_worker_init', 'nworkers_changed', 'worker_int', 'worker_exit', 'child_exit', 'on_exit']
+  const { file, env } = recorder({ UGN_HOOK_THROW: failing.join(',') })
+  const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+  t.is((await get(`${ugn.url}/`)).status, 200)
+  process.kill(ugn.masterPid, 'SIGTTIN')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, 'the second worker')
+  t.is((await get(`${ugn.url}/`)).status, 200)
+  t.is(await ugn.stop('SIGINT'), 0)
+  const counts = countBy(calls(file))
+  t.like(counts, { pre_fork: 2, post_fork: 2, post_worker_init: 2, nworkers_changed: 1, worker_int: 2, worker_exit: 2, child_exit: 2, on_exit: 1 })
+  for (const hook of failing) t.regex(ugn.log(), new RegExp(`Exception in ${hook} hook:`), `${hook} is logged`)
+  t.is(ugn.bootedPids().length, 2, 'no worker died because of a hook')
+})
+
+test('a throwing on_starting stops the master with a non-zero status before it binds', async (t) => {
+  const { file, env } = recorder({ UGN_HOOK_THROW: 'on_starting' })
+  const dir = tempDir()
+  const sock = path.join(dir, 'ugn.sock')
+  const pidfile = path.join(dir, 'ugn.pid')
+  const r = await runCli([HELLO, '-c', RECORDING, '--bind', `unix:${sock}`, '--pid', pidfile], env)
+  t.not(r.code, 0, r.stderr)
+  t.truthy(r.code)
+  t.regex(r.stderr, /Exception in on_starting hook:[\s\S]*on_starting hook failed on purpose/)
+  t.notRegex(r.stderr, /Listening at|Booting worker/)
+  t.false(existsSync(sock), 'no socket was bound')
+  t.false(existsSync(pidfile), 'no pid file was written')
+  t.deepEqual(
+    calls(file).map((c) => c.hook),
+    ['on_starting'],
+    'nothing after on_starting ran',
+  )
+})
+
+test('a throwing when_ready stops the master with a non-zero status and its workers', async (t) => {
+  const { file, env } = recorder({ UGN_HOOK_THROW: 'when_ready' })
+  const r = await runCli([HELLO, '-c', RECORDING, '--bind', '127.0.0.1:0'], env)
+  t.not(r.code, 0, r.stderr)
+  t.truthy(r.code)
+  t.regex(r.stderr, /Exception in when_ready hook:[\s\S]*when_ready hook failed on purpose/)
+  const booted = [...r.stderr.matchAll(/Booting worker with pid: (\d+)/g)].map((m) => Number(m[1]))
+  for (const pid of booted) t.false(isAlive(pid), `worker ${pid} is gone`)
+  const hooks = calls(file).map((c) => c.hook)
+  t.is(hooks[0], 'on_starting')
+  t.is(hooks.at(-1), 'on_exit')
+})
+
+test('hooks as properties of a default-export object; --print-config lists them as <function>', async (t) => {
+  const dir = tempDir()
+  const log = path.join(dir, 'hooks.log')
+  const cfg = path.join(dir, 'ugn.config.mjs')
+  writeFileSync(
+    cfg,
+    `import { appendFileSync } from 'node:fs'
+const note = (line) => appendFileSync(${JSON.stringify(log)}, line + '\\n')
+export default {
+  workers: 1,
+  when_ready: (arbiter) => note('when_ready ' + arbiter.pid),
+  post_request: (self, environ, status) => note('post_request ' + self.pid + ' ' + environ.PATH_INFO + ' ' + status),
+}
+`,
+  )
+  const printed = await runCli([HELLO, '-c', cfg, '--print-config'])
+  t.is(printed.code, 0, printed.stderr)
+  t.regex(printed.stdout, /^when_ready\s+= <function>$/m)
+  t.regex(printed.stdout, /^post_request\s+= <function>$/m)
+  t.notRegex(printed.stdout, /^on_starting/m)
+
+  const ugn = await startUgn(HELLO, ['-c', cfg], { workers: 1, readyPath: '/ready' })
+  await get(`${ugn.url}/x`).then((r) => r.text())
+  await waitFor(() => existsSync(log) && /post_request \d+ \/x 200 OK/.test(readFileSync(log, 'utf8')), 5000, 'post_request line')
+  t.is(await ugn.stop('SIGTERM'), 0)
+  const lines = readFileSync(log, 'utf8').trim().split('\n')
+  t.is(lines[0], `when_ready ${ugn.masterPid}`)
+  t.true(lines.includes(`post_request ${ugn.bootedPids()[0]} /x 200 OK`))
 })
