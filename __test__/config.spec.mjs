@@ -1,20 +1,27 @@
 // Configuration: defaults < config file < UGN_CMD_ARGS < command line, the config file's forms,
 // --print-config, --check-config, and every validation error's message and exit status.
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
 
-import { CLI, get, isAlive, killAll, ROOT, startUgn, waitFor } from './helpers/ugn.mjs'
+import { CLI, get, isAlive, killAll, ROOT, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
+
+const dirs = []
+test.after.always(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
 
 const HELLO = path.join(ROOT, 'examples', 'hello.mjs')
 
 function tempDir() {
-  return mkdtempSync(path.join(os.tmpdir(), 'ugn-config-'))
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-config-'))
+  dirs.push(dir)
+  return dir
 }
 
 /** Runs the CLI to completion in `cwd` with extra environment; bounded. */
@@ -108,16 +115,48 @@ const invalid = [
   ['UGN_CMD_ARGS unknown flag', { env: { UGN_CMD_ARGS: '--bogus' } }, /UGN_CMD_ARGS: error: unknown option '--bogus'/],
   ['UGN_CMD_ARGS bad value', { env: { UGN_CMD_ARGS: '--workers x' } }, /Invalid value for workers: "x" is not an integer \(from UGN_CMD_ARGS\)/],
   ['no app at all', { noApp: true }, /no app to serve: give MODULE\[:ATTR\], or set app in the config file/],
+  // Negative numbers and other ranges.
+  ['CLI --timeout -3', { args: ['--timeout=-3'] }, /Invalid value for timeout: -3 is out of range: allowed values are >= 0/],
+  ['CLI --graceful-timeout -1', { args: ['--graceful-timeout=-1'] }, /Invalid value for graceful_timeout: -1 is out of range: allowed values are >= 0/],
+  ['CLI --max-requests -1', { args: ['--max-requests=-1'] }, /Invalid value for max_requests: -1 is out of range: allowed values are >= 0/],
+  ['CLI --workers 5000', { args: ['-w', '5000'] }, /Invalid value for workers: 5000 is out of range: allowed values are between 1 and 4096/],
+  ['CLI --limit-request-line 9000', { args: ['--limit-request-line', '9000'] }, /Invalid value for limit_request_line: 9000 is out of range: allowed values are between 0 and 8190/],
+  ['file: negative keepalive', { file: 'export const keepalive = -1\n' }, /Invalid value for keepalive: -1 is out of range: allowed values are >= 0 \(from .*ugn\.config\.mjs\)/],
+  // Bind, umask, raw_env, accounts, choices, from every layer.
+  ['CLI --bind unix: (empty path)', { args: ['--bind', 'unix:'] }, /Invalid value for bind: invalid bind address "unix:": the unix socket path is empty/],
+  ['file: bad bind', { file: 'export const bind = ["127.0.0.1:0", "nonsense:port"]\n' }, /Invalid value for bind: invalid bind address "nonsense:port": "port" is not a valid port number .*\(from .*ugn\.config\.mjs\)/],
+  ['CLI --umask abc', { args: ['-m', 'abc'] }, /Invalid value for umask: "abc" is not a file mode mask: allowed values are 0 to 0o777/],
+  ['UGN_CMD_ARGS --umask 0x1000', { env: { UGN_CMD_ARGS: '--umask 0x1000' } }, /Invalid value for umask: "0x1000" is not a file mode mask: allowed values are 0 to 0o777 .*\(from UGN_CMD_ARGS\)/],
+  ['file: umask 0o1000', { file: 'export const umask = 0o1000\n' }, /Invalid value for umask: 512 is not a file mode mask: allowed values are 0 to 0o777/],
+  ['CLI -e =x (no key)', { args: ['-e', 'OK=1', '-e', '=x'] }, /Invalid value for raw_env: "=x" is not KEY=VALUE/],
+  ['file: raw_env entry without =', { file: 'export const raw_env = ["A=1", "B"]\n' }, /Invalid value for raw_env: "B" is not KEY=VALUE \(from .*ugn\.config\.mjs\)/],
+  ['CLI -u bad!name', { args: ['-u', 'bad!name'] }, /Invalid value for user: "bad!name" is not a user or group name or a numeric id/],
+  ['file: group -1', { file: 'export const group = -1\n' }, /Invalid value for group: -1 is not a user or group name or a numeric id/],
+  ['file: bad loglevel choice', { file: 'export const loglevel = "loud"\n' }, /Invalid value for loglevel: "loud" is not one of the allowed values: debug, info, warning, error, critical/],
+  ['UGN_CMD_ARGS bad choice', { env: { UGN_CMD_ARGS: '--log-level loud' } }, /UGN_CMD_ARGS: error: option '--log-level <LEVEL>' argument 'loud' is invalid\. Allowed choices are debug, info, warning, error, critical/],
+  ['file: worker_class not a choice', { file: 'export default { worker_class: "gevent" }\n' }, /Invalid value for worker_class: "gevent" is not one of the allowed values: async, sync/],
+  ['file: chdir missing', { file: 'export const chdir = "/no/such/dir"\n' }, /Invalid value for chdir: "\/no\/such\/dir" is not an existing directory/],
+  ['file: app not a string', { file: 'export const app = 42\n' }, /Invalid value for app: 42 is not a non-empty string/],
+  // Hooks and names the file may not hold.
+  ['file: hook null', { file: 'export const on_exit = null\n' }, /Invalid value for on_exit: the hook in .* must be a function, not null/],
+  ['file: hook a string in a default export', { file: 'export default { post_request: "log it" }\n' }, /Invalid value for post_request: the hook in .* must be a function, not string/],
+  ['file: print_config is not a file setting', { file: 'export const print_config = true\n' }, /Unknown setting "print_config" in .*: it is neither a setting nor a hook/],
+  ['file (.cjs): unknown setting', { cjs: 'module.exports = { workers: 2, log_level: "debug" }\n' }, /Unknown setting "log_level" in .*ugn\.config\.cjs: it is neither a setting nor a hook/],
+  // Names are checked when the configuration is read, as Gunicorn does, not in the worker.
+  ['CLI -u no such user', { args: ['-u', 'nosuchuser_ugn'] }, /Invalid value for user: .*nosuchuser_ugn/],
+  ['CLI -g no such group', { args: ['-g', 'nosuchgroup_ugn'] }, /Invalid value for group: .*nosuchgroup_ugn/],
 ]
 
 for (const [name, c, message] of invalid) {
   test(`invalid: ${name} exits 2 before binding`, (t) => {
     const cwd = tempDir()
     if (c.file) writeFileSync(path.join(cwd, 'ugn.config.mjs'), c.file)
+    if (c.cjs) writeFileSync(path.join(cwd, 'ugn.config.cjs'), c.cjs)
     const r = run([...(c.noApp ? [] : [HELLO]), '--bind', '127.0.0.1:0', ...(c.args ?? [])], { cwd, env: c.env })
     t.is(r.code, 2, r.stderr)
     t.regex(r.stderr, message)
-    t.notRegex(r.stderr, /Listening at/)
+    t.regex(r.stderr, /^ugn: (UGN_CMD_ARGS: )?error: /m)
+    t.notRegex(r.stderr, /Listening at|Booting worker/)
   })
 }
 
