@@ -191,3 +191,200 @@ test('process settings on a real server: pid file, -e, umask, user/group, proc_n
   await waitFor(() => !isAlive(ugn.masterPid), 5000, 'the master to exit')
   t.throws(() => statSync(pidfile), { code: 'ENOENT' }, 'the pid file is removed at exit')
 })
+
+/** Waits until `n` workers booted, then a master loop turn more, and checks no other came. */
+async function settledWorkers(ugn, n) {
+  await waitFor(() => ugn.workerPids().length >= n, 15_000, `${n} workers`)
+  await sleep(1500)
+  return ugn.workerPids().length
+}
+
+test('precedence on a real server: WEB_CONCURRENCY < config file < UGN_CMD_ARGS < command line, by booted workers', async (t) => {
+  const dir = tempDir()
+  const file = path.join(dir, 'ugn.config.mjs')
+  writeFileSync(file, 'export const workers = 4\n')
+
+  const cases = [
+    ['default from WEB_CONCURRENCY', { WEB_CONCURRENCY: '2' }, [], 2],
+    ['config file over the default', { WEB_CONCURRENCY: '2', UGN_CMD_ARGS: `-c ${file}` }, [], 4],
+    ['UGN_CMD_ARGS over the config file', { WEB_CONCURRENCY: '2', UGN_CMD_ARGS: `-c '${file}' --workers 3` }, [], 3],
+    ['command line over UGN_CMD_ARGS', { WEB_CONCURRENCY: '2', UGN_CMD_ARGS: `-c ${file} --workers 3` }, ['-w', '1'], 1],
+  ]
+  for (const [name, env, args, expected] of cases) {
+    const ugn = await startUgn(HELLO, args, { env, workers: expected })
+    try {
+      t.is(await settledWorkers(ugn, expected), expected, name)
+      t.is((await get(`${ugn.url}/`)).status, 200)
+    } finally {
+      t.is(await ugn.stop('SIGTERM'), 0)
+    }
+  }
+})
+
+test('config file discovery: .js before .mjs before .cjs, a CommonJS .js, relative -c, -c in UGN_CMD_ARGS', (t) => {
+  const dir = tempDir()
+  // No package.json: a .js file here is CommonJS.
+  writeFileSync(path.join(dir, 'ugn.config.js'), 'module.exports = { keepalive: 11 }\n')
+  writeFileSync(path.join(dir, 'ugn.config.mjs'), 'export const keepalive = 12\n')
+  writeFileSync(path.join(dir, 'ugn.config.cjs'), 'exports.keepalive = 13\n')
+  writeFileSync(path.join(dir, 'other.config.cjs'), 'module.exports = { keepalive: 14, workers: 2 }\n')
+  writeFileSync(path.join(dir, 'third.config.mjs'), 'export default { keepalive: 15 }\n')
+
+  let p = printed([HELLO], { cwd: dir })
+  t.is(p.keepalive, 11)
+  t.is(p.config, path.join(dir, 'ugn.config.js'))
+  rmSync(path.join(dir, 'ugn.config.js'))
+  p = printed([HELLO], { cwd: dir })
+  t.is(p.keepalive, 12)
+  t.is(p.config, path.join(dir, 'ugn.config.mjs'))
+  rmSync(path.join(dir, 'ugn.config.mjs'))
+  p = printed([HELLO], { cwd: dir })
+  t.is(p.keepalive, 13, 'exports.NAME in a .cjs file')
+  t.is(p.config, path.join(dir, 'ugn.config.cjs'))
+
+  // -c replaces the default file (which is not merged in), and a relative path is the cwd's.
+  p = printed([HELLO, '-c', 'other.config.cjs'], { cwd: dir })
+  t.is(p.keepalive, 14)
+  t.is(p.workers, 2)
+  t.is(p.config, path.join(dir, 'other.config.cjs'))
+  p = printed([HELLO], { cwd: dir, env: { UGN_CMD_ARGS: '--config=other.config.cjs' } })
+  t.is(p.keepalive, 14, '-c from UGN_CMD_ARGS')
+  p = printed([HELLO, '-c', 'third.config.mjs'], { cwd: dir, env: { UGN_CMD_ARGS: '-c other.config.cjs' } })
+  t.is(p.keepalive, 15, 'the command line -c wins over the one in UGN_CMD_ARGS')
+  t.is(p.workers, 1, 'and the other file is not read at all')
+
+  // No file anywhere: defaults, config = null.
+  const empty = tempDir()
+  p = printed([HELLO], { cwd: empty })
+  t.is(p.config, null)
+  t.is(p.keepalive, 2)
+  t.is(p.workers, 1)
+})
+
+test('--print-config: one "name = JSON" line per setting, sorted, then hooks as <function>', (t) => {
+  const dir = tempDir()
+  writeFileSync(
+    path.join(dir, 'ugn.config.mjs'),
+    'export const raw_env = ["A=1", "B=x=y"]\nexport const on_exit = () => {}\nexport const child_exit = function () {}\nexport const umask = "0o27"\n',
+  )
+  const r = run([HELLO, '--print-config', '-e', 'C=3', '-e', 'D=4'], { cwd: dir })
+  t.is(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n')
+  const names = lines.map((l) => l.split(/ += /)[0].trim())
+  const settingNames = names.slice(0, -2)
+  t.deepEqual(settingNames, [...settingNames].sort())
+  t.deepEqual(names.slice(-2), ['child_exit', 'on_exit'])
+  for (const line of lines.slice(0, -2)) t.notThrows(() => JSON.parse(line.split(/ += /)[1]), line)
+  t.regex(lines.at(-1), /^on_exit +=  ?<function>$/)
+  const p = printed([HELLO, '-e', 'C=3', '-e', 'D=4'], { cwd: dir })
+  t.deepEqual(p.raw_env, ['C=3', 'D=4'], 'the command line -e list replaces the file list')
+  t.is(p.umask, 0o27, 'umask given as an octal string is stored as a number')
+  t.true(['workers', 'bind', 'chdir', 'pidfile', 'raw_env', 'umask', 'user', 'group', 'proc_name', 'loglevel'].every((n) => n in p))
+  t.is(printed([HELLO], { cwd: dir }).on_exit, '<function>')
+})
+
+test('app from the config file: served on a real server, overridden by the command line, --check-config', async (t) => {
+  const dir = tempDir()
+  writeFileSync(
+    path.join(dir, 'srv.mjs'),
+    "export function app(e, sr) { sr('200 OK', [['Content-Type', 'text/plain']]); return ['from the config app'] }\n",
+  )
+  const file = path.join(dir, 'serve.config.mjs')
+  // A relative app, resolved in chdir (set by the same file).
+  writeFileSync(file, `export const app = 'srv.mjs:app'\nexport const chdir = ${JSON.stringify(dir)}\n`)
+
+  const ugn = await startUgn('-c', [file, '--bind', '127.0.0.1:0'], { bind: false })
+  try {
+    t.is(await (await get(`${ugn.url}/`)).text(), 'from the config app')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+  const over = await startUgn(HELLO, ['-c', file])
+  try {
+    t.is(await (await get(`${over.url}/`)).text(), 'Hello, World!', 'the command line app wins')
+  } finally {
+    t.is(await over.stop('SIGTERM'), 0)
+  }
+
+  t.is(run(['-c', file, '--check-config']).code, 0)
+  const broken = path.join(dir, 'broken.config.mjs')
+  writeFileSync(broken, `export const app = 'no_such_app_module:app'\nexport const chdir = ${JSON.stringify(dir)}\n`)
+  const r = run(['-c', broken, '--check-config'])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /^ugn: error: No module named "no_such_app_module"/m)
+  t.notRegex(r.stderr, /Listening at/)
+  // --check-config still validates the settings first: a bad value is 2, not 1.
+  t.is(run(['-c', file, '--check-config', '--workers', '0']).code, 2)
+})
+
+test('process settings from a config file: user/group by name, umask of every process and socket, raw_env, proc_name, pid file', async (t) => {
+  const dir = tempDir()
+  chmodSync(dir, 0o755)
+  writeFileSync(
+    path.join(dir, 'env.mjs'),
+    "export function app(e, sr) { sr('200 OK', [['Content-Type', 'application/json']]); return [JSON.stringify({ A: process.env.A, B: process.env.B, uid: process.getuid(), gid: process.getgid() })] }\n",
+  )
+  const sock = path.join(dir, 'app.sock')
+  const pidfile = path.join(dir, 'master.pid')
+  const file = path.join(dir, 'proc.config.mjs')
+  writeFileSync(
+    file,
+    `export default {
+  app: 'env.mjs',
+  chdir: ${JSON.stringify(dir)},
+  bind: ['unix:${sock}', '127.0.0.1:0'],
+  workers: 2,
+  raw_env: ['A=alpha', 'B=x=y z'],
+  umask: '0o027',
+  user: 'nobody',
+  group: 'nogroup',
+  proc_name: 'from-file',
+  pidfile: ${JSON.stringify(pidfile)},
+}
+`,
+  )
+  const ugn = await startUgn('-c', [file], { bind: false, workers: 2 })
+  let workers
+  try {
+    t.is(readFileSync(pidfile, 'utf8'), `${ugn.masterPid}\n`)
+    const body = JSON.parse((await unixGet(sock, '/')).body)
+    t.deepEqual(body, { A: 'alpha', B: 'x=y z', uid: 65534, gid: 65534 })
+    t.deepEqual(await (await get(`${ugn.url}/`)).json(), body)
+    t.is(statSync(sock).mode & 0o777, 0o750, 'umask 027 on the socket file')
+    workers = ugn.workerPids()
+    t.is(workers.length, 2)
+    const master = readFileSync(`/proc/${ugn.masterPid}/status`, 'utf8')
+    t.regex(master, /^Umask:\s+0027$/m, 'the master runs with the umask')
+    t.regex(master, /^Uid:\s+0\s+0\s+0\s+0$/m, 'the master keeps its user')
+    t.regex(readFileSync(`/proc/${ugn.masterPid}/cmdline`, 'utf8'), /^ugn: master \[from-file\]/)
+    for (const pid of workers) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      t.regex(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m, 'real, effective, saved and fs uid are nobody')
+      t.regex(status, /^Gid:\s+65534\s+65534\s+65534\s+65534$/m, 'and the gids nogroup')
+      t.regex(status, /^Umask:\s+0027$/m, 'the worker runs with the umask')
+      t.regex(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^ugn: worker \[from-file\]/)
+    }
+  } finally {
+    t.is(await ugn.stop('SIGINT'), 0)
+  }
+  t.false(existsSync(pidfile), 'the pid file is removed at exit (INT too)')
+  t.false(existsSync(sock), 'the socket file is removed at exit')
+  for (const pid of workers ?? []) t.false(isAlive(pid))
+})
+
+test('proc_name defaults to the app spec; -e is repeatable; raw_env does not leak into the CLI process', async (t) => {
+  const dir = tempDir()
+  writeFileSync(
+    path.join(dir, 'echo-env.mjs'),
+    "export function app(e, sr) { sr('200 OK', [['Content-Type', 'application/json']]); return [JSON.stringify({ X: process.env.X, Y: process.env.Y, Z: process.env.Z ?? null })] }\n",
+  )
+  const app = path.join(dir, 'echo-env.mjs')
+  const ugn = await startUgn(app, ['-e', 'X=1', '--env', 'Y=two words', '-e', 'X=override'])
+  try {
+    t.deepEqual(await (await get(`${ugn.url}/`)).json(), { X: 'override', Y: 'two words', Z: null })
+    t.regex(readFileSync(`/proc/${ugn.masterPid}/cmdline`, 'utf8'), new RegExp(`^ugn: master \\[${app.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\]`))
+    t.regex(readFileSync(`/proc/${ugn.workerPids()[0]}/cmdline`, 'utf8'), /^ugn: worker \[/)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
