@@ -372,7 +372,7 @@ test('process settings from a config file: user/group by name, umask of every pr
   for (const pid of workers ?? []) t.false(isAlive(pid))
 })
 
-test('proc_name defaults to the app spec; -e is repeatable; raw_env does not leak into the CLI process', async (t) => {
+test('proc_name defaults to the app spec; -e and --env are repeatable, the last value of a key wins', async (t) => {
   const dir = tempDir()
   writeFileSync(
     path.join(dir, 'echo-env.mjs'),

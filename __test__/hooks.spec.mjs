@@ -321,3 +321,82 @@ export default {
   t.is(lines[0], `when_ready ${ugn.masterPid}`)
   t.true(lines.includes(`post_request ${ugn.bootedPids()[0]} /x 200 OK`))
 })
+
+test('TTOU retires the oldest worker gracefully: nworkers_changed(arbiter, 1, 2), then its worker_exit and child_exit', async (t) => {
+  const { file, env } = recorder()
+  const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
+  try {
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+    const oldest = named(calls(file), 'post_fork').find((c) => c.self.age === 1).self.pid
+    process.kill(ugn.masterPid, 'SIGTTOU')
+    await waitFor(() => named(calls(file), 'child_exit').length === 1, 10_000, 'child_exit of the retired worker')
+    const all = calls(file)
+    t.like(named(all, 'nworkers_changed')[0], { proc: ugn.masterPid, next: 1, old: 2 })
+    t.deepEqual(named(all, 'worker_exit').map((c) => c.self.pid), [oldest], 'the oldest worker exits')
+    t.deepEqual(named(all, 'child_exit').map((c) => c.worker), [{ pid: oldest, age: 1 }])
+    t.is(named(all, 'worker_int').length, 0, 'retired with TERM, not interrupted')
+    t.is(named(all, 'pre_fork').length, 2, 'no replacement is spawned')
+    await sleep(1200)
+    t.deepEqual(ugn.workerPids().length, 1)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test('HUP: on_reload once in the master, a new generation of workers with its hooks, the old one exits', async (t) => {
+  const { file, env } = recorder()
+  const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
+  try {
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+    const before = ugn.bootedPids()
+    process.kill(ugn.masterPid, 'SIGHUP')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 4 && named(calls(file), 'child_exit').length === 2, 15_000, 'a new generation')
+    const all = calls(file)
+    const reloads = named(all, 'on_reload')
+    t.is(reloads.length, 1)
+    t.is(reloads[0].proc, ugn.masterPid)
+    t.deepEqual(named(all, 'pre_fork').map((c) => c.worker.age), [1, 2, 3, 4])
+    t.true(all.indexOf(reloads[0]) < all.findIndex((c) => c.hook === 'pre_fork' && c.worker.age === 3), 'on_reload before the new workers are forked')
+    t.deepEqual(named(all, 'child_exit').map((c) => c.worker.pid).sort(), [...before].sort(), 'the old generation exits')
+    t.is(named(all, 'when_ready').length, 1, 'when_ready is not repeated on reload')
+    t.is((await get(`${ugn.url}/`)).status, 200)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test('pre_request and post_request fire exactly once per request, with the status line sent, for every response shape', async (t) => {
+  const { file, env } = recorder()
+  const ugn = await startUgn('__test__/apps/config/statuses.mjs', ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
+  const expected = {
+    '/plain': '200 OK',
+    '/not-found': '404 Not Found',
+    '/async': '201 Created',
+    '/gen': '200 OK',
+    '/write': '202 Accepted',
+    '/throw': '500 Internal Server Error',
+    '/empty-gen': '204 No Content',
+    '/empty-chunks': '200 OK',
+  }
+  try {
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+    for (const [p, status] of Object.entries(expected)) {
+      const res = await get(`${ugn.url}${p}`)
+      await res.arrayBuffer()
+      t.is(`${res.status} ${res.statusText}`, status, p)
+    }
+    await waitFor(() => named(calls(file), 'post_request').length >= Object.keys(expected).length, 5000, 'the post_request hooks')
+    await sleep(300)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+  const all = calls(file)
+  for (const [p, status] of Object.entries(expected)) {
+    t.is(named(all, 'pre_request').filter((c) => c.path === p).length, 1, `${p}: one pre_request`)
+    t.deepEqual(
+      named(all, 'post_request').filter((c) => c.path === p).map((c) => c.status),
+      [status],
+      `${p}: one post_request with ${status}`,
+    )
+  }
+})
