@@ -140,6 +140,7 @@ const invalid = [
   // Hooks and names the file may not hold.
   ['file: hook null', { file: 'export const on_exit = null\n' }, /Invalid value for on_exit: the hook in .* must be a function, not null/],
   ['file: hook a string in a default export', { file: 'export default { post_request: "log it" }\n' }, /Invalid value for post_request: the hook in .* must be a function, not string/],
+  ['file: a misspelled hook', { file: 'export const on_start = () => {}\n' }, /Unknown setting "on_start" in .*: it is neither a setting nor a hook/],
   ['file: print_config is not a file setting', { file: 'export const print_config = true\n' }, /Unknown setting "print_config" in .*: it is neither a setting nor a hook/],
   ['file (.cjs): unknown setting', { cjs: 'module.exports = { workers: 2, log_level: "debug" }\n' }, /Unknown setting "log_level" in .*ugn\.config\.cjs: it is neither a setting nor a hook/],
   // Names are checked when the configuration is read, as Gunicorn does, not in the worker.
@@ -384,6 +385,25 @@ test('proc_name defaults to the app spec; -e and --env are repeatable, the last 
     t.deepEqual(await (await get(`${ugn.url}/`)).json(), { X: 'override', Y: 'two words', Z: null })
     t.regex(readFileSync(`/proc/${ugn.masterPid}/cmdline`, 'utf8'), new RegExp(`^ugn: master \\[${app.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\]`))
     t.regex(readFileSync(`/proc/${ugn.workerPids()[0]}/cmdline`, 'utf8'), /^ugn: worker \[/)
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test('workers switch user after binding: a socket in a root-only directory is served by nobody', async (t) => {
+  const appDir = tempDir()
+  chmodSync(appDir, 0o755)
+  writeFileSync(
+    path.join(appDir, 'whoami.mjs'),
+    "export function app(e, sr) { sr('200 OK', [['Content-Type', 'text/plain']]); return [String(process.getuid())] }\n",
+  )
+  const private_ = tempDir()
+  chmodSync(private_, 0o700)
+  const sock = path.join(private_, 'root-only.sock')
+  const ugn = await startUgn(path.join(appDir, 'whoami.mjs'), ['-u', 'nobody', '-g', 'nogroup', '-b', `unix:${sock}`])
+  try {
+    t.is((await unixGet(sock, '/')).body, '65534', 'a worker running as nobody serves the socket the master bound as root')
+    t.is(statSync(sock).uid, 0, 'the socket file belongs to the master user')
   } finally {
     t.is(await ugn.stop('SIGTERM'), 0)
   }
