@@ -1,0 +1,392 @@
+// The arbiter's lifecycle UNDER LOAD: bounded request loops on 127.0.0.1 (keep-alive clients,
+// each on its own agent with one socket, and one-request-per-connection clients with
+// `agent: false`) run while the master or a worker gets real signals. Every outcome is
+// classified and the figures (requests sent, failures, connection errors, recovery times) go
+// to t.log. The tests run serially: each one measures a server alone on the machine's CPUs.
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+
+import test from 'ava'
+
+import { appPath, isAlive, killAll, procStat, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+
+test.after.always(killAll)
+
+const APP = appPath('lifecycle/app.mjs')
+const REQUEST_TIMEOUT_MS = 8000
+
+/**
+ * One GET. Resolves (never rejects) to an outcome:
+ *  ok        200 with a complete body naming the pid of its X-Pid header;
+ *  http      a complete response with another status, or a body that does not match;
+ *  half      a response was started (status line received) but not completed;
+ *  refused   the connection was refused (or failed) before it was established;
+ *  conn      the connection was established but closed or reset before any response byte;
+ *  timeout   no complete answer within REQUEST_TIMEOUT_MS.
+ * `reused` tells whether a keep-alive socket was reused (Node's documented reuse race).
+ */
+function getOutcome(port, path, agent) {
+  return new Promise((resolve) => {
+    const sentAt = Date.now()
+    let connected = false
+    let responded = false
+    let done = false
+    const finish = (kind, extra = {}) => {
+      if (done) return
+      done = true
+      resolve({ kind, sentAt, at: Date.now(), reused: req.reusedSocket, ...extra })
+    }
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      responded = true
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (body += d))
+      res.on('end', () => {
+        if (!res.complete) return finish('half', { status: res.statusCode })
+        const pid = Number(res.headers['x-pid'])
+        const good = res.statusCode === 200 && pid > 0 && body === String(pid)
+        finish(good ? 'ok' : 'http', { status: res.statusCode, pid })
+      })
+      res.on('aborted', () => finish('half', { status: res.statusCode }))
+      res.on('error', (err) => finish('half', { status: res.statusCode, code: err.code ?? err.message }))
+      res.on('close', () => finish('half', { status: res.statusCode, code: 'closed' }))
+    })
+    req.on('socket', (socket) => {
+      if (req.reusedSocket || !socket.connecting) connected = true
+      else socket.once('connect', () => (connected = true))
+    })
+    req.on('error', (err) => {
+      const code = err.code ?? err.message
+      if (code === 'ETIMEDOUT_UGN_TEST') finish('timeout', { code })
+      else if (responded) finish('half', { code })
+      else finish(connected ? 'conn' : 'refused', { code })
+    })
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      const err = new Error('request timeout')
+      err.code = 'ETIMEDOUT_UGN_TEST'
+      req.destroy(err)
+    })
+  })
+}
+
+/**
+ * Starts `keepAlive` + `fresh` concurrent client loops, each sending one request at a time
+ * (with `paceMs` between requests) until stop(), `maxMs` or `maxCount` requests in all.
+ * Returns the live outcome list and stop(), which resolves to the figures.
+ */
+function startLoad(port, { keepAlive = 4, fresh = 4, maxMs = 20_000, maxCount = 100_000, paceMs = 0, path = '/' } = {}) {
+  const results = []
+  let running = true
+  const started = Date.now()
+  const loop = async (i, agent) => {
+    while (running && Date.now() - started < maxMs && results.length < maxCount) {
+      const r = await getOutcome(port, path, agent)
+      r.loop = i
+      r.keepAlive = agent !== false
+      results.push(r)
+      if (paceMs) await sleep(paceMs)
+    }
+    if (agent) agent.destroy()
+  }
+  const loops = [
+    ...Array.from({ length: keepAlive }, (_, i) => loop(i, new http.Agent({ keepAlive: true, maxSockets: 1 }))),
+    ...Array.from({ length: fresh }, (_, i) => loop(keepAlive + i, false)),
+  ]
+  return {
+    results,
+    connections: keepAlive + fresh,
+    /** The first outcome served by `pid`, if any. */
+    firstFrom: (pid) => results.find((r) => r.kind === 'ok' && r.pid === pid),
+    async stop() {
+      running = false
+      await Promise.all(loops)
+      return figures(results, Date.now() - started)
+    },
+  }
+}
+
+/** Counts outcomes: sent, ok, failed (everything not ok), connection errors (refused, conn,
+ * timeout), half-answered, other statuses, and how many answers each pid gave. */
+function figures(results, ms) {
+  const count = (kind) => results.filter((r) => r.kind === kind).length
+  const byPid = {}
+  for (const r of results) if (r.kind === 'ok') byPid[r.pid] = (byPid[r.pid] ?? 0) + 1
+  const sent = results.length
+  const ok = count('ok')
+  return {
+    sent,
+    ok,
+    failed: sent - ok,
+    connErrors: count('refused') + count('conn') + count('timeout'),
+    refused: count('refused'),
+    conn: count('conn'),
+    timeouts: count('timeout'),
+    half: count('half'),
+    http: count('http'),
+    rps: Math.round((sent * 1000) / Math.max(ms, 1)),
+    byPid,
+    failures: results.filter((r) => r.kind !== 'ok').map(({ kind, code, status, reused, keepAlive, sentAt }) => ({ kind, code, status, reused, keepAlive, sentAt })),
+  }
+}
+
+const summary = (f) =>
+  `sent ${f.sent} (${f.rps}/s), ok ${f.ok}, failed ${f.failed}, connection errors ${f.connErrors} ` +
+  `(refused ${f.refused}, reset ${f.conn}, timeout ${f.timeouts}), half-answered ${f.half}, other status ${f.http}; by pid ${JSON.stringify(f.byPid)}`
+
+/** Time-stamps every stderr line of a running ugn from now on (the helper keeps the text). */
+function lineClock(ugn) {
+  const lines = []
+  let buf = ''
+  ugn.child.stderr.on('data', (d) => {
+    buf += d
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      lines.push({ at: Date.now(), line: buf.slice(0, nl) })
+      buf = buf.slice(nl + 1)
+    }
+  })
+  return {
+    lines,
+    /** The first line matching `regex` logged at or after `t0`. */
+    find: (regex, t0 = 0) => lines.find((l) => l.at >= t0 && regex.test(l.line)),
+  }
+}
+
+/** The master's live children, from /proc (zombies excluded). */
+function liveChildren(masterPid) {
+  let text = ''
+  try {
+    text = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8')
+  } catch {}
+  return text
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => isAlive(pid))
+    .sort((a, b) => a - b)
+}
+
+const bootedPid = (entry) => Number(/Booting worker with pid: (\d+)/.exec(entry.line)[1])
+const same = (a, b) => JSON.stringify([...a].sort((x, y) => x - y)) === JSON.stringify([...b].sort((x, y) => x - y))
+
+test.serial('HUP during 10 s of load (2 workers): no failed request, no connection error, every worker pid changed', async (t) => {
+  const ugn = await startUgn(APP, ['--workers', '2'], { workers: 2 })
+  const clock = lineClock(ugn)
+  try {
+    const old = ugn.workerPids()
+    t.is(old.length, 2)
+    t.true(same(liveChildren(ugn.masterPid), old), 'the master has exactly the two booted workers')
+    const load = startLoad(ugn.port, { keepAlive: 4, fresh: 4, maxMs: 10_000 })
+    await sleep(2500)
+    const hupAt = Date.now()
+    process.kill(ugn.masterPid, 'SIGHUP')
+    await waitFor(() => clock.lines.filter((l) => l.at >= hupAt && /Booting worker/.test(l.line)).length >= 2, 5000, 'two new Booting lines')
+    const fresh = clock.lines.filter((l) => l.at >= hupAt && /Booting worker/.test(l.line)).map(bootedPid)
+    await waitFor(() => old.every((pid) => !isAlive(pid)), 8000, 'the old workers to exit')
+    const oldGoneMs = Date.now() - hupAt
+    const f = await load.stop()
+    const firstNew = Math.min(...fresh.map((pid) => load.firstFrom(pid)?.at ?? Infinity)) - hupAt
+    const lastOld = Math.max(...load.results.filter((r) => old.includes(r.pid)).map((r) => r.at)) - hupAt
+    t.log(`HUP under load: ${summary(f)}`)
+    t.log(`HUP: workers ${old.join(',')} -> ${fresh.join(',')}; first answer from a new worker ${firstNew} ms after HUP, last from an old one ${lastOld} ms after, old workers gone within ${oldGoneMs} ms`)
+    if (f.failed) t.log('failures:', f.failures.slice(0, 20))
+
+    t.true(f.sent > 500, `${f.sent} requests sent`)
+    t.is(f.failed, 0, 'no failed request')
+    t.is(f.connErrors, 0, 'no connection error')
+    t.is(fresh.length, 2)
+    t.true(fresh.every((pid) => !old.includes(pid)))
+    t.true(old.every((pid) => !isAlive(pid)), 'old pids gone')
+    t.true(same(liveChildren(ugn.masterPid), fresh), `live children ${liveChildren(ugn.masterPid)} are the new workers ${fresh}`)
+    for (const pid of fresh) t.truthy(load.firstFrom(pid), `new worker ${pid} served requests`)
+    t.true(load.results.some((r) => r.kind === 'ok' && old.includes(r.pid) && r.sentAt >= hupAt - 2500), 'the old workers served before the HUP')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test.serial('kill -9 of one worker (of 2) under load: replacement booted and serving within 2 s, failures bounded', async (t) => {
+  const ugn = await startUgn(APP, ['--workers', '2'], { workers: 2 })
+  const clock = lineClock(ugn)
+  try {
+    const load = startLoad(ugn.port, { keepAlive: 4, fresh: 4, maxMs: 15_000 })
+    await sleep(1500)
+    const [victim, survivor] = ugn.workerPids()
+    t.truthy(load.firstFrom(victim), 'the victim was serving before the kill')
+    const killedAt = Date.now()
+    process.kill(victim, 'SIGKILL')
+    const boot = await waitFor(() => clock.find(/Booting worker with pid: \d+/, killedAt), 5000, 'a replacement Booting line')
+    const replacement = bootedPid(boot)
+    const served = await waitFor(() => load.firstFrom(replacement), 5000, 'the replacement to serve')
+    await sleep(1000)
+    const f = await load.stop()
+    const bootMs = boot.at - killedAt
+    const serveMs = served.at - killedAt
+    const afterKill = f.failures.filter((r) => r.sentAt >= killedAt - REQUEST_TIMEOUT_MS)
+    t.log(`kill -9 under load: ${summary(f)}`)
+    t.log(`kill -9 of ${victim}: replacement ${replacement} logged Booting after ${bootMs} ms, first answer from it after ${serveMs} ms; ${f.failed} failed (bound: ${load.connections} connections)`)
+    if (f.failed) t.log('failures:', f.failures)
+
+    t.false(isAlive(victim))
+    t.true(isAlive(survivor))
+    t.not(replacement, victim)
+    t.is(procStat(replacement)?.ppid, ugn.masterPid, 'the replacement is a child of the master')
+    t.true(same(liveChildren(ugn.masterPid), [survivor, replacement]))
+    t.regex(ugn.log(), new RegExp(`Worker \\(pid:${victim}\\) was sent SIGKILL!`))
+    t.true(bootMs < 2000, `Booting logged ${bootMs} ms after the kill`)
+    t.true(serveMs < 2000, `first answer from the replacement ${serveMs} ms after the kill`)
+    t.true(f.failed <= load.connections, `${f.failed} failures, at most one per client connection (${load.connections})`)
+    t.is(afterKill.length, f.failed, 'no failure before the kill')
+    t.is(f.half + f.http, 0, 'no half-answered or wrong response')
+    t.truthy(load.results.find((r) => r.kind === 'ok' && r.pid === survivor && r.sentAt > killedAt && r.at < served.at) ?? (serveMs < 50 ? true : undefined), 'the survivor kept serving meanwhile')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test.serial('TERM with a 2 s request in flight under light load: it completes with 200, everything exits 0, later requests served or refused', async (t) => {
+  const ugn = await startUgn(APP, ['--workers', '2', '--graceful-timeout', '10'], { workers: 2 })
+  const workers = ugn.workerPids()
+  const load = startLoad(ugn.port, { keepAlive: 2, fresh: 2, paceMs: 20, maxMs: 12_000 })
+  await sleep(500)
+  const slowSentAt = Date.now()
+  const slow = getOutcome(ugn.port, '/slow', false)
+  await sleep(300)
+  const termAt = Date.now()
+  const stopping = ugn.stop('SIGTERM', 15_000)
+  const answer = await slow
+  const code = await stopping
+  const exitMs = Date.now() - termAt
+  await sleep(300) // requests to a stopped server: refused
+  const f = await load.stop()
+  const after = load.results.filter((r) => r.sentAt >= termAt)
+  const afterCount = (kind) => after.filter((r) => r.kind === kind).length
+  t.log(`TERM under light load: ${summary(f)}`)
+  t.log(
+    `TERM: slow request ${answer.kind} ${answer.status} after ${answer.at - slowSentAt} ms (TERM at +${termAt - slowSentAt} ms); ` +
+      `master exited ${code} ${exitMs} ms after TERM; sent after TERM ${after.length}: served ${afterCount('ok')}, refused at connect ${afterCount('refused')}, ` +
+      `reset before any byte ${afterCount('conn')}, half-answered ${afterCount('half')}, timeout ${afterCount('timeout')}, other ${afterCount('http')}`,
+  )
+  if (f.failed) t.log('failures:', f.failures.slice(0, 20))
+
+  t.is(answer.kind, 'ok', 'the slow request completes')
+  t.is(answer.status, 200)
+  t.true(workers.includes(answer.pid))
+  t.true(answer.at - slowSentAt >= 2000)
+  t.is(code, 0, 'the master exits 0')
+  await waitFor(() => workers.every((pid) => !isAlive(pid)), 5000, 'the workers to be gone')
+  // Workers log this line right before process.exit(0); a worker killed or failing would be
+  // reported by the master instead.
+  for (const pid of workers) t.regex(ugn.log(), new RegExp(`Worker exiting \\(pid: ${pid}\\)`))
+  t.notRegex(ugn.log(), /exited with code|was sent SIG/)
+  t.true(after.length > 0, 'requests were sent after TERM')
+  t.true(after.filter((r) => r.sentAt > termAt + exitMs).length > 0, 'requests were sent after the master exited')
+  t.is(afterCount('half'), 0, 'no half-answered response')
+  t.is(afterCount('http'), 0, 'no other status')
+  t.is(afterCount('ok') + afterCount('refused'), after.length, 'every request after TERM is served or refused at connect')
+  t.is(load.results.filter((r) => r.sentAt < termAt && r.kind !== 'ok').length, 0, 'no failure before TERM')
+})
+
+test.serial('a handler stuck for ever with --timeout 2 (2 workers) under load: the other worker keeps serving, the stuck one is replaced', async (t) => {
+  const ugn = await startUgn(APP, ['--workers', '2', '--timeout', '2'], { workers: 2 })
+  const clock = lineClock(ugn)
+  try {
+    const load = startLoad(ugn.port, { keepAlive: 4, fresh: 4, maxMs: 20_000 })
+    await sleep(1000)
+    // Pin the stuck request to a known worker: ask on a keep-alive socket who answers, then
+    // send /block on that same socket.
+    const pinned = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const probe = await getOutcome(ugn.port, '/', pinned)
+    t.is(probe.kind, 'ok')
+    const stuck = probe.pid
+    const [other] = ugn.workerPids().filter((pid) => pid !== stuck)
+    const blockedAt = Date.now()
+    const blocked = getOutcome(ugn.port, '/block', pinned)
+    const timeoutLine = await waitFor(() => clock.find(new RegExp(`\\[CRITICAL\\] WORKER TIMEOUT \\(pid:${stuck}\\)`), blockedAt), 8000, 'WORKER TIMEOUT')
+    await waitFor(() => !isAlive(stuck), 5000, 'the stuck worker to die')
+    const deadMs = Date.now() - blockedAt
+    const boot = await waitFor(() => clock.find(/Booting worker with pid: \d+/, blockedAt), 5000, 'a replacement Booting line')
+    const replacement = bootedPid(boot)
+    const served = await waitFor(() => load.firstFrom(replacement), 5000, 'the replacement to serve')
+    await sleep(500)
+    const f = await load.stop()
+    const blockedOutcome = await blocked
+    pinned.destroy()
+    const stall = load.results.filter((r) => r.at > blockedAt && r.at < served.at)
+    const stallOk = stall.filter((r) => r.kind === 'ok')
+    t.log(`stuck handler under load: ${summary(f)}`)
+    t.log(
+      `stuck worker ${stuck}: WORKER TIMEOUT logged ${timeoutLine.at - blockedAt} ms after /block, dead ${deadMs} ms (polled), ` +
+        `replacement ${replacement} Booting after ${boot.at - blockedAt} ms, first answer after ${served.at - blockedAt} ms; ` +
+        `stall window ${served.at - blockedAt} ms: ${stallOk.length} ok (from ${[...new Set(stallOk.map((r) => r.pid))].join(',')}), ${stall.length - stallOk.length} failed; /block itself: ${blockedOutcome.kind} ${blockedOutcome.code ?? ''}`,
+    )
+    if (f.failed) t.log('failures:', f.failures)
+
+    t.truthy(timeoutLine)
+    t.regex(ugn.log(), new RegExp(`Worker \\(pid:${stuck}\\) was sent SIG(ABRT|KILL)!`))
+    t.not(blockedOutcome.kind, 'ok', 'the stuck request gets no normal answer')
+    t.true(stallOk.length > 0, 'requests were served during the stall')
+    t.true(stallOk.every((r) => r.pid === other || r.pid === replacement), 'by the other worker (or the replacement)')
+    t.true(stallOk.some((r) => r.pid === other), 'the other worker served during the stall')
+    t.true(isAlive(other), 'the other worker was not touched')
+    t.true(same(liveChildren(ugn.masterPid), [other, replacement]))
+    t.true(served.at - blockedAt < 2000 + 1000 + 1000 + 2000, `replaced and serving ${served.at - blockedAt} ms after the stall began`)
+    t.true(f.failed <= load.connections, `${f.failed} failures, at most one per client connection (${load.connections})`)
+    t.is(f.half + f.http, 0, 'no half-answered or wrong response')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
+
+test.serial('TTIN then TTOU under load change the live worker count with no failed request', async (t) => {
+  const ugn = await startUgn(APP, ['--workers', '2'], { workers: 2 })
+  const clock = lineClock(ugn)
+  try {
+    const first = ugn.workerPids()
+    t.true(same(liveChildren(ugn.masterPid), first))
+    const load = startLoad(ugn.port, { keepAlive: 4, fresh: 4, maxMs: 15_000 })
+    await sleep(1000)
+
+    const ttinAt = Date.now()
+    process.kill(ugn.masterPid, 'SIGTTIN')
+    const boot = await waitFor(() => clock.find(/Booting worker with pid: \d+/, ttinAt), 5000, 'a third Booting line')
+    const added = bootedPid(boot)
+    await waitFor(() => liveChildren(ugn.masterPid).length === 3, 5000, 'three live children')
+    const three = liveChildren(ugn.masterPid)
+    const addedServed = await waitFor(() => load.firstFrom(added), 5000, 'the added worker to serve')
+    await sleep(1000)
+
+    const ttouAt = Date.now()
+    process.kill(ugn.masterPid, 'SIGTTOU')
+    await waitFor(() => liveChildren(ugn.masterPid).length === 2, 10_000, 'two live children again')
+    const removedMs = Date.now() - ttouAt
+    const two = liveChildren(ugn.masterPid)
+    const [removed] = three.filter((pid) => !two.includes(pid))
+    await sleep(1000)
+    const f = await load.stop()
+    const servedBy = (pid, from, to) => load.results.filter((r) => r.kind === 'ok' && r.pid === pid && r.at >= from && r.at <= to).length
+    t.log(`TTIN/TTOU under load: ${summary(f)}`)
+    t.log(
+      `TTIN: ${first.join(',')} -> ${three.join(',')} (added ${added} Booting after ${boot.at - ttinAt} ms, first answer after ${addedServed.at - ttinAt} ms); ` +
+        `TTOU: -> ${two.join(',')} (removed ${removed} gone within ${removedMs} ms)`,
+    )
+    if (f.failed) t.log('failures:', f.failures.slice(0, 20))
+
+    t.is(three.length, 3)
+    t.true(three.includes(added))
+    t.true(first.every((pid) => three.includes(pid)))
+    t.is(two.length, 2)
+    t.true(first.includes(removed), 'TTOU retires the oldest worker')
+    t.false(isAlive(removed))
+    t.true(two.includes(added))
+    t.is(new Set(ugn.workerPids()).size, 2, 'the log and /proc agree')
+    t.true(same(ugn.workerPids(), two))
+    t.true(servedBy(removed, ttinAt, ttouAt) > 0, 'the retired worker served until TTOU')
+    t.true(two.every((pid) => servedBy(pid, ttouAt + removedMs, Infinity) > 0), 'both remaining workers serve after TTOU')
+    t.true(f.sent > 300, `${f.sent} requests sent`)
+    t.is(f.failed, 0, 'no failed request')
+    t.is(f.connErrors, 0, 'no connection error')
+  } finally {
+    t.is(await ugn.stop('SIGTERM'), 0)
+  }
+})
