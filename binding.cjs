@@ -842,5 +842,7 @@ module.exports.closeListeners = nativeBinding.closeListeners
 module.exports.drainHeartbeat = nativeBinding.drainHeartbeat
 module.exports.heartbeatPipe = nativeBinding.heartbeatPipe
 module.exports.killProcess = nativeBinding.killProcess
+module.exports.lookupGroup = nativeBinding.lookupGroup
+module.exports.lookupUser = nativeBinding.lookupUser
 module.exports.spawnWorker = nativeBinding.spawnWorker
 module.exports.tryReap = nativeBinding.tryReap

@@ -43,6 +43,12 @@ export interface ListenerInfo {
   url: string
 }
 
+/** The gid of a group name, or null if there is no such group. */
+export declare function lookupGroup(name: string): number | null
+
+/** The uid of a user name, or null if there is no such user. */
+export declare function lookupUser(name: string): number | null
+
 /** How a worker ended: `code` if it exited, `signal` (`"KILL"`, without `SIG`) if it was killed. */
 export interface ReapInfo {
   code?: number

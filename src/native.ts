@@ -28,6 +28,8 @@ export interface Binding {
   // Master side: sockets and processes (crates/ugn-process).
   bindListeners(binds: string[], backlog: number, reusePort: boolean, umask: number): ListenerInfo[]
   checkBind(bind: string): string[]
+  lookupUser(name: string): number | null
+  lookupGroup(name: string): number | null
   closeListeners(unlinkUnix: boolean): void
   spawnWorker(
     program: string,

@@ -55,11 +55,14 @@ function requestHooks(hooks: Hooks, self: WorkerSelf): RequestHooks {
   const guard = (name: 'pre_request' | 'post_request') => {
     const hook = hooks[name] as ((...a: unknown[]) => unknown) | undefined
     if (!hook) return undefined
+    const report = (err: unknown) => log.error(`Exception in ${name} hook:\n${describe(err)}`)
     return (...args: unknown[]) => {
       try {
-        hook(self, ...args)
+        const result = hook(self, ...args) as PromiseLike<unknown> | undefined
+        // Not awaited (the request does not wait for it), but its failure is still reported.
+        if (typeof result?.then === 'function') result.then(undefined, report)
       } catch (err) {
-        log.error(`Exception in ${name} hook:\n${describe(err)}`)
+        report(err)
       }
     }
   }

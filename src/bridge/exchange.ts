@@ -180,12 +180,9 @@ export class Exchange {
 
   private finish(): void {
     if (this.finished) return
+    if (!this.started) return this.complete('')
     this.finished = true
     this.host.settle(this)
-    if (!this.started) {
-      this.complete('')
-      return
-    }
     native.end(this.id)
   }
 

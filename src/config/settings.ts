@@ -120,13 +120,20 @@ function keyValues(raw: unknown, name: string): string[] {
   return list
 }
 
-/** A user or group, by name or numeric id, as the worker will pass it to setuid/setgid. */
-function account(raw: unknown, name: string): string | number | null {
-  if (raw === null) return null
-  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw
-  if (typeof raw === 'string' && /^\d+$/.test(raw.trim())) return Number(raw)
-  if (typeof raw === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(raw.trim())) return raw.trim()
-  throw new SettingError(name, `${JSON.stringify(raw)} is not a user or group name or a numeric id`)
+/** A user or group, by name or numeric id, resolved to the id the worker passes to
+ * setuid/setgid; a name that does not exist is refused here, before anything binds. */
+function account(kind: 'user' | 'group') {
+  return (raw: unknown, name: string): number | null => {
+    if (raw === null) return null
+    if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw
+    if (typeof raw === 'string' && /^\d+$/.test(raw.trim())) return Number(raw)
+    if (typeof raw === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(raw.trim())) {
+      const id = kind === 'user' ? native.lookupUser(raw.trim()) : native.lookupGroup(raw.trim())
+      if (id === null) throw new SettingError(name, `there is no ${kind} named ${JSON.stringify(raw.trim())} on this system`)
+      return id
+    }
+    throw new SettingError(name, `${JSON.stringify(raw)} is not a ${kind} name or a numeric id`)
+  }
 }
 
 function bindList(raw: unknown, name: string): string[] {
@@ -373,9 +380,9 @@ export const settings = {
     flags: ['-u', '--user'],
     meta: 'USER',
     kind: 'string',
-    default: (): string | number | null => null,
+    default: (): number | null => null,
     defaultText: 'the current user',
-    parse: account,
+    parse: account('user'),
     help: 'Switch worker processes to this user (name or uid) after the sockets are bound.',
   },
   group: {
@@ -384,9 +391,9 @@ export const settings = {
     flags: ['-g', '--group'],
     meta: 'GROUP',
     kind: 'string',
-    default: (): string | number | null => null,
+    default: (): number | null => null,
     defaultText: 'the current group',
-    parse: account,
+    parse: account('group'),
     help: 'Switch worker processes to this group (name or gid) after the sockets are bound.',
   },
   proc_name: {

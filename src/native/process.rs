@@ -174,3 +174,15 @@ pub fn drain_heartbeat(fd: i32) -> Result<i32> {
 pub fn close_fd(fd: i32) {
   with_pipe_ends(|ends| ends.remove(&fd));
 }
+
+/// The uid of a user name, or null if there is no such user.
+#[napi]
+pub fn lookup_user(name: String) -> Result<Option<u32>> {
+  ugn_process::user_id(&name).map_err(js_error)
+}
+
+/// The gid of a group name, or null if there is no such group.
+#[napi]
+pub fn lookup_group(name: String) -> Result<Option<u32>> {
+  ugn_process::group_id(&name).map_err(js_error)
+}

@@ -7,6 +7,7 @@
 //! `std::process::Child` because the master runs inside Node: libuv reaps the children it spawned
 //! itself, so ugn must reap exactly its own pids and nothing else.
 
+mod account;
 mod address;
 mod bind;
 mod heartbeat;
@@ -15,6 +16,7 @@ mod reap;
 mod signal;
 mod spawn;
 
+pub use account::{group_id, user_id};
 pub use address::{parse_bind, BindAddr, BindError, DEFAULT_PORT};
 pub use bind::{bind, BindOptions, Listener};
 pub use heartbeat::{drain, heartbeat_pipe, Beats};

@@ -319,8 +319,8 @@ impl Server {
     }
   }
 
-  /// Stops accepting, closes idle keep-alive connections now and every other one after its
-  /// current response. The worker may exit once [`Server::connections`] reaches zero.
+  /// Stops accepting; every connection closes after its current response, or after the
+  /// linger period if it stays idle. The worker may exit once [`Server::connections`] reaches zero.
   pub fn shutdown(&mut self) {
     self.shutting_down = true;
     for listener in self.listeners.iter_mut() {
@@ -334,10 +334,10 @@ impl Server {
       let drained = conn.rstart == conn.rend;
       let unsent = conn.pending_write() > 0;
       match &mut conn.state {
-        // A connection accepted just before the stop has a request on its way: serve it (with
-        // Connection: close) if it comes soon, rather than reset a client that did nothing wrong.
-        State::Idle if conn.requests == 0 => conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace))),
-        State::Idle if drained && !unsent => self.close(idx, true),
+        // An idle connection may have its next request already on the way (a keep-alive
+        // client, or one accepted just before the stop): serve what arrives within the grace
+        // period, with Connection: close, rather than reset a client that did nothing wrong.
+        State::Idle if drained && !unsent => conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace))),
         // Its last response is still buffered: send it, then close.
         State::Idle if drained => {
           conn.state = State::Closing { write_shut: false };

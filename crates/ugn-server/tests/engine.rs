@@ -353,13 +353,23 @@ fn holds_new_clients_in_the_backlog_at_the_connection_cap() {
 }
 
 #[test]
-fn shutdown_closes_idle_connections_and_stops_accepting() {
-  let server = start(ServerConfig::default(), App::Echo);
+fn shutdown_answers_a_keep_alive_client_once_more_with_close_then_closes() {
+  let config = ServerConfig { linger: Duration::from_millis(300), ..ServerConfig::default() };
+  let server = start(config, App::Echo);
+  let mut busy = connect(server.addr);
+  busy.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  read_responses(&mut busy, 1);
   let mut idle = connect(server.addr);
   idle.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
   read_responses(&mut idle, 1);
   server.shutdown.store(true, Ordering::SeqCst);
+  thread::sleep(Duration::from_millis(50));
+  busy.write_all(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut busy)).unwrap();
+  assert!(text.contains("Connection: close") && text.ends_with("GET /next "), "{text}");
+  let started = Instant::now();
   assert!(read_to_close(&mut idle).is_empty());
+  assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[test]
