@@ -105,9 +105,9 @@ async function main(): Promise<void> {
   setLogLevel(cfg.loglevel)
   setLogFile(cfg.errorlog)
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
+  switchUser(cfg)
   log.info(`Booting worker with pid: ${process.pid}`)
   startHeartbeat(heartbeatFd(boot.listeners.length), cfg.timeout)
-  switchUser(cfg)
   const self: WorkerSelf = { pid: process.pid, age: boot.age, app: boot.app, cfg }
   let hooks: Hooks = {}
   if (boot.configFile !== null) {
