@@ -1,30 +1,16 @@
 // --max-requests: a worker retires gracefully after its quota and a fresh one takes over,
 // without a failed request, even when a new connection arrives as the old worker stops.
-import http from 'node:http'
-
 import test from 'ava'
 
-import { appPath, killAll, startUgn } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, startUgn } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
-
-/** One request on a new connection (no keep-alive), so each one meets whichever worker accepts. */
-function getOnce(port) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode))
-    })
-    req.on('error', (err) => resolve(err.code))
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
-  })
-}
 
 test('workers retire after --max-requests (+ jitter) and no request fails', async (t) => {
   const ugn = await startUgn(appPath('hello.mjs'), ['--workers', '1', '--max-requests', '5', '--max-requests-jitter', '2'])
   try {
     const statuses = []
-    for (let i = 0; i < 40; i++) statuses.push(await getOnce(ugn.port))
+    for (let i = 0; i < 40; i++) statuses.push((await getOnce(ugn.port)).status)
     t.deepEqual(
       statuses.filter((s) => s !== 200),
       [],

@@ -2,13 +2,12 @@
 // error log after rotation; WINCH is ignored when not daemonized.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
 
-import { CLI, killAll, ROOT, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appSource, CLI, getOnce, killAll, ROOT, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -16,28 +15,6 @@ function tempApp(version) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-reload-'))
   writeFileSync(path.join(dir, 'app.mjs'), appSource(version))
   return dir
-}
-
-function appSource(version) {
-  return `export function app(environ, startResponse) {
-  startResponse('200 OK', [['Content-Type', 'text/plain']])
-  return ['${version}']
-}
-`
-}
-
-/** One GET on a new connection: the status and body, or the error code. */
-function getOnce(port) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode, body }))
-    })
-    req.on('error', (err) => resolve({ status: err.code }))
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
-  })
 }
 
 test('HUP: new code and new config in new workers, old workers retired, no request fails', async (t) => {

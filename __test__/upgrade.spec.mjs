@@ -1,45 +1,25 @@
 // USR2: a new master started from the installed code inherits the listening sockets; after
 // TERM to the old master, the new one is promoted. No request fails on the way.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
 
-import { isAlive, killAll, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appSource, getOnce, isAlive, killAll, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
-
-const source = (version) => `export function app(environ, startResponse) {
-  startResponse('200 OK', [['Content-Type', 'text/plain']])
-  return ['${version}']
-}
-`
-
-function getOnce(port) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode, body }))
-    })
-    req.on('error', (err) => resolve({ status: err.code }))
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
-  })
-}
 
 test('USR2 then TERM to the old master: new code, pid file promoted, no failed request', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-upgrade-'))
   const app = path.join(dir, 'app.mjs')
   const pidfile = path.join(dir, 'ugn.pid')
-  writeFileSync(app, source('old'))
+  writeFileSync(app, appSource('old'))
   const ugn = await startUgn(app, ['--workers', '2', '--pid', pidfile], { workers: 2 })
   let newMaster
   try {
     t.is(readFileSync(pidfile, 'utf8').trim(), String(ugn.masterPid))
-    writeFileSync(app, source('new'))
+    writeFileSync(app, appSource('new'))
     const results = []
     let loading = true
     const load = (async () => {

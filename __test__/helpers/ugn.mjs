@@ -437,3 +437,26 @@ export function unixGet(socketPath, urlPath = '/', timeout = 5000) {
 export function get(url, init = {}) {
   return fetch(url, { signal: AbortSignal.timeout(init.timeout ?? 10_000), ...init })
 }
+
+/** One GET on a new connection (no keep-alive): `{ status, body }`, or `{ status: errorCode }`. */
+export function getOnce(port, urlPath = '/') {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode, body }))
+    })
+    req.on('error', (err) => resolve({ status: err.code }))
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
+  })
+}
+
+/** The source of a one-line app that answers `text`, for tests that change an app's code. */
+export function appSource(text) {
+  return `export function app(environ, startResponse) {
+  startResponse('200 OK', [['Content-Type', 'text/plain']])
+  return ['${text}']
+}
+`
+}
