@@ -2,9 +2,11 @@
 // `ugn [OPTIONS] MODULE[:ATTR]`: the command line, generated from the settings registry.
 
 import { spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
 
 import { Command, CommanderError, Option } from 'commander'
 
+import { serveAs } from './adapters/select.js'
 import { AppLookupError, loadApp } from './app/load.js'
 import { Arbiter, type Loaded } from './arbiter.js'
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './boot.js'
@@ -72,7 +74,9 @@ function printConfig(cfg: Config, hooks: Hooks): void {
 
 async function checkConfig(app: string, cfg: Config): Promise<number> {
   try {
-    await loadApp(app, cfg.chdir)
+    const served = await serveAs(await loadApp(app, cfg.chdir), cfg.interface, app)
+    if (served.ambiguous !== undefined) process.stderr.write(`ugn: warning: ${served.ambiguous}\n`)
+    process.stdout.write(`${app}: the ${served.interface} interface (${served.reason})\n`)
     return 0
   } catch (err) {
     process.stderr.write(`ugn: error: ${err instanceof Error ? err.message : describe(err)}\n`)
@@ -126,9 +130,18 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ugn: error: cannot open the error log ${cfg.errorlog}: ${(err as Error).message}\n`)
     return 1
   }
+  // Workers write the access log; opening it here reports a bad path once, before any binds.
+  if (cfg.accesslog !== null && cfg.accesslog !== '-') {
+    try {
+      closeSync(openSync(cfg.accesslog, 'a'))
+    } catch (err) {
+      process.stderr.write(`ugn: error: cannot open the access log ${cfg.accesslog}: ${(err as Error).message}\n`)
+      return 1
+    }
+  }
   if (cfg.preload_app) {
     try {
-      await loadApp(app, cfg.chdir)
+      await serveAs(await loadApp(app, cfg.chdir), cfg.interface, app)
     } catch (err) {
       process.stderr.write(`ugn: error: the app failed to load in the master (--preload):\n${(err as Error).message}\n`)
       return err instanceof AppLookupError ? APP_LOAD_ERROR : WORKER_BOOT_ERROR

@@ -3,6 +3,8 @@
 
 import { writeSync } from 'node:fs'
 
+import { serveAs } from './adapters/select.js'
+import { AccessLog } from './access-log.js'
 import { AppImportError, AppLookupError, loadApp } from './app/load.js'
 import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, heartbeatFd, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { ServerAddress } from './bridge/environ.js'
@@ -26,11 +28,10 @@ function serverAddress(url: string): ServerAddress {
 
 async function loadOrExit(boot: WorkerBoot): Promise<App> {
   try {
-    const app = await loadApp(boot.app, boot.cwd)
-    if (typeof app !== 'function') {
-      throw new AppLookupError(`Application object must be callable: ${JSON.stringify(boot.app)} is ${typeof app}.`)
-    }
-    return app as App
+    const served = await serveAs(await loadApp(boot.app, boot.cwd), boot.config.interface, boot.app)
+    if (served.ambiguous !== undefined) log.warning(served.ambiguous)
+    log.debug(`Serving ${boot.app} through the ${served.interface} interface (${served.reason})`)
+    return served.app
   } catch (err) {
     if (err instanceof AppLookupError) {
       log.error(err.message)
@@ -104,6 +105,10 @@ async function main(): Promise<void> {
   const cfg = boot.config
   setLogLevel(cfg.loglevel)
   setLogFile(cfg.errorlog)
+  // Opened before switching user, as the error log is; lines still buffered when the process
+  // exits, however it exits, are written then.
+  const accessLog = cfg.accesslog === null ? undefined : AccessLog.open(cfg.accesslog, cfg.access_log_format)
+  if (accessLog !== undefined) process.on('exit', () => accessLog.flushSync())
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   switchUser(cfg)
   log.info(`Booting worker with pid: ${process.pid}`)
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
     maxHeaders,
     { servers: boot.listeners.map(serverAddress), multiprocess: cfg.workers > 1, fileWrapper: FileWrapper },
     requestHooks(hooks, self),
+    accessLog,
   )
   const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
   const options = Int32Array.of(
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
     native.serverStop()
     log.info(`Worker exiting (pid: ${process.pid})`)
     await runHook(hooks, 'worker_exit', null, self)
+    await accessLog?.flush()
     process.exit(0)
   }
   const quick = async () => {
@@ -195,6 +202,11 @@ async function main(): Promise<void> {
       setLogFile(cfg.errorlog)
     } catch (err) {
       log.error(`Cannot reopen the error log ${cfg.errorlog}: ${(err as Error).message}`)
+    }
+    try {
+      accessLog?.reopen()
+    } catch (err) {
+      log.error(`Cannot reopen the access log ${cfg.accesslog}: ${(err as Error).message}`)
     }
   })
   // Linux kills an orphaned worker through PR_SET_PDEATHSIG; elsewhere the worker notices it

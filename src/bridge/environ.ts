@@ -1,6 +1,7 @@
 // Builds the environ, ugn's counterpart of a WSGI environ (see docs/SPEC.md), from the one
 // string and the integer offsets the Rust engine hands over for each request.
 
+import { abortRequest, type CloseListener, onClose } from './exchange.js'
 import type { RequestInput } from './input.js'
 
 /** Offsets in the request metadata array, as written by src/native/server.rs. */
@@ -54,6 +55,8 @@ export interface Environ {
   'ugn.run_once': boolean
   'ugn.input_terminated': boolean
   'ugn.file_wrapper': unknown
+  'ugn.on_close': (listener: CloseListener) => void
+  'ugn.abort': () => void
   [key: `HTTP_${string}`]: string | undefined
   [key: string]: unknown
 }
@@ -69,7 +72,8 @@ const VERSION = Object.freeze([1, 0] as const)
 // Header names map to CGI keys the same way on every request; clients repeat their spelling.
 const keyCache = new Map<string, string>()
 
-function cgiKey(name: string): string {
+/** The environ key of a request header: `User-Agent` gives `HTTP_USER_AGENT`. */
+export function cgiKey(name: string): string {
   let key = keyCache.get(name)
   if (key === undefined) {
     const upper = name.toUpperCase().replace(/-/g, '_')
@@ -107,13 +111,16 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     'ugn.run_once': false,
     'ugn.input_terminated': true,
     'ugn.file_wrapper': ctx.fileWrapper,
+    'ugn.on_close': onClose,
+    'ugn.abort': abortRequest,
   }
   const count = m[M_HEADER_COUNT]
   for (let i = 0, at = M_HEADERS; i < count; i++, at += 4) {
     const key = cgiKey(text.slice(m[at], m[at + 1]))
     const value = text.slice(m[at + 2], m[at + 3])
     const previous = environ[key]
-    environ[key] = previous === undefined ? value : `${previous},${value}`
+    // RFC 9110 joins repeated fields with commas; cookies are the exception (RFC 6265 uses "; ").
+    environ[key] = previous === undefined ? value : `${previous}${key === 'HTTP_COOKIE' ? '; ' : ','}${value}`
   }
   return environ
 }

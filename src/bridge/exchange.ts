@@ -23,6 +23,8 @@ export type Body =
   | null
   | undefined
 export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>
+/** Told once whether the response went out whole (`true`) or not (client gone, app failed). */
+export type CloseListener = (completed: boolean) => void
 
 /** What the exchange needs from its worker: the shared response metadata array, a way to
  * be told about its connection's events, and a way to say it is over. */
@@ -39,13 +41,41 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
+/** Links an environ to its exchange, for `environ['ugn.on_close']` and `environ['ugn.abort']`. */
+const EXCHANGE = Symbol('ugn.exchange')
+
+function exchangeOf(environ: Environ | undefined, key: string): Exchange {
+  const exchange = environ?.[EXCHANGE as unknown as string] as Exchange | undefined
+  if (exchange === undefined) throw new TypeError(`call environ['${key}'] as a method of the environ`)
+  return exchange
+}
+
+/** `environ['ugn.on_close'](listener)`, shared by every environ: it must be called as a method. */
+export function onClose(this: Environ | undefined, listener: CloseListener): void {
+  if (typeof listener !== 'function') throw new TypeError('the close listener must be a function')
+  exchangeOf(this, 'ugn.on_close').onClose(listener)
+}
+
+/** `environ['ugn.abort']()`: drops the connection unanswered, or cuts the response short. */
+export function abortRequest(this: Environ | undefined): void {
+  exchangeOf(this, 'ugn.abort').abort()
+}
+
 export class Exchange {
   private status: string | undefined
   private headers: HeaderList | undefined
+  /** Body bytes handed to the engine by write() and streams. */
+  private sent = 0
+  /** A body sent whole in one call, measured only if asked (by the access log). */
+  private whole: Chunk | undefined
+  /** performance.now() when the request arrived; set only when something measures it. */
+  startTime = 0
   private started = false
   private finished = false
   private gone = false
   private drainWaiter: (() => void) | undefined
+  private closeListeners: CloseListener[] | undefined
+  private outcome: boolean | undefined
   readonly startResponse: StartResponse
 
   constructor(
@@ -53,6 +83,7 @@ export class Exchange {
     readonly environ: Environ,
     private readonly host: ExchangeHost,
   ) {
+    environ[EXCHANGE as unknown as string] = this
     this.startResponse = (status, headers, excInfo) => {
       if (excInfo !== undefined && excInfo !== null) {
         if (this.started) throw excInfo
@@ -90,13 +121,32 @@ export class Exchange {
     return this.status
   }
 
+  /** The headers given to startResponse. */
+  get responseHeaders(): HeaderList | undefined {
+    return this.headers
+  }
+
+  /** Body bytes handed to the engine so far. */
+  get bodyBytes(): number {
+    return this.whole === undefined ? this.sent : this.sent + byteLength(this.whole)
+  }
+
   /** The client went away: stop producing, release the body reader. */
   closed(): void {
-    if (!this.finished) this.host.settle(this)
+    const wasFinished = this.finished
     this.gone = true
     this.finished = true
+    if (!wasFinished) this.settle(false)
     this.input.fail(new Error('the client closed the connection'))
     this.wakeDrain()
+  }
+
+  /** The app gives up on the request: the connection is closed without (more) response. A
+   * complete response is left alone, since the connection now serves the next request. */
+  abort(): void {
+    if (this.finished) return
+    native.abort(this.id)
+    this.closed()
   }
 
   drained(): void {
@@ -142,9 +192,10 @@ export class Exchange {
     const count = this.packHead()
     // respond throws on an invalid status or header, before anything is sent.
     native.respond(this.id, this.packed, count, body, true)
+    this.whole = body
     this.started = true
     this.finished = true
-    this.host.settle(this)
+    this.settle(true)
   }
 
   private async stream(chunks: Iterable<Chunk> | AsyncIterable<Chunk>, owner: unknown): Promise<void> {
@@ -175,6 +226,7 @@ export class Exchange {
       status = native.write(this.id, chunk)
     }
     if (status === WRITE_GONE) this.closed()
+    else this.sent += byteLength(chunk)
     return canWait ? status : 0
   }
 
@@ -182,7 +234,7 @@ export class Exchange {
     if (this.finished) return
     if (!this.started) return this.complete('')
     this.finished = true
-    this.host.settle(this)
+    this.settle(true)
     native.end(this.id)
   }
 
@@ -204,8 +256,29 @@ export class Exchange {
     }
     log.error(`Error handling request ${uri} after its response started; closing the connection\n${describe(err)}`)
     this.finished = true
-    this.host.settle(this)
+    this.settle(false)
     native.abort(this.id)
+  }
+
+  onClose(listener: CloseListener): void {
+    const outcome = this.outcome
+    if (outcome !== undefined) queueMicrotask(() => listener(outcome))
+    else (this.closeListeners ??= []).push(listener)
+  }
+
+  private settle(completed: boolean): void {
+    this.outcome = completed
+    this.host.settle(this)
+    const listeners = this.closeListeners
+    if (listeners === undefined) return
+    this.closeListeners = undefined
+    for (const listener of listeners) {
+      try {
+        listener(completed)
+      } catch (err) {
+        log.error(`Error in a close listener of ${this.environ.RAW_URI}: ${describe(err)}`)
+      }
+    }
   }
 
   private packed = ''
@@ -245,6 +318,10 @@ export class Exchange {
     this.drainWaiter = undefined
     waiter?.()
   }
+}
+
+function byteLength(chunk: Chunk): number {
+  return typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength
 }
 
 function joinChunks(chunks: Chunk[]): Chunk {

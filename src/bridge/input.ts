@@ -14,7 +14,7 @@ export class RequestBodyError extends Error {
 export class RequestInput implements AsyncIterable<Buffer> {
   private chunks: Buffer[] = []
   private buffered = 0
-  private ended: boolean
+  private allArrived: boolean
   private failure: Error | undefined
   private waiter: (() => void) | undefined
   private paused = false
@@ -33,12 +33,17 @@ export class RequestInput implements AsyncIterable<Buffer> {
       this.chunks.push(body)
       this.buffered = body.length
     }
-    this.ended = ended
+    this.allArrived = ended
   }
 
   /** Bytes received so far and not yet read. */
   get readableLength(): number {
     return this.buffered
+  }
+
+  /** Whether the whole body has arrived (it may still wait here unread). */
+  get ended(): boolean {
+    return this.allArrived
   }
 
   push(chunk: Buffer): void {
@@ -52,7 +57,7 @@ export class RequestInput implements AsyncIterable<Buffer> {
   }
 
   end(): void {
-    this.ended = true
+    this.allArrived = true
     this.wake()
   }
 
@@ -65,7 +70,7 @@ export class RequestInput implements AsyncIterable<Buffer> {
   async read(): Promise<Buffer | null> {
     while (this.chunks.length === 0) {
       if (this.failure) throw this.failure
-      if (this.ended) return null
+      if (this.allArrived) return null
       await new Promise<void>((resolve) => (this.waiter = resolve))
     }
     const chunk = this.chunks.shift() as Buffer
@@ -83,7 +88,7 @@ export class RequestInput implements AsyncIterable<Buffer> {
 
   /** The whole body in one Buffer. */
   async buffer(): Promise<Buffer> {
-    if (this.ended && !this.failure && this.chunks.length <= 1) {
+    if (this.allArrived && !this.failure && this.chunks.length <= 1) {
       const only = this.chunks[0] ?? Buffer.alloc(0)
       this.chunks = []
       this.buffered = 0

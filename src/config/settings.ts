@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
 
+import { compileAccessFormat, DEFAULT_ACCESS_LOG_FORMAT } from '../access-log.js'
 import { native } from '../native.js'
 
 export class SettingError extends Error {
@@ -87,6 +88,16 @@ function optionalString(raw: unknown, name: string): string | null {
   return raw
 }
 
+function accessLogFormat(raw: unknown, name: string): string {
+  const format = optionalString(raw, name) as string
+  try {
+    compileAccessFormat(format)
+  } catch (err) {
+    throw new SettingError(name, (err as Error).message)
+  }
+  return format
+}
+
 function directory(raw: unknown, name: string): string {
   const dir = optionalString(raw, name) as string
   let ok = false
@@ -154,6 +165,7 @@ function defaultWorkers(): number {
 }
 
 export const WORKER_CLASSES = ['async', 'sync'] as const
+export const INTERFACES = ['auto', 'native', 'fetch', 'node'] as const
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
 
 export const settings = {
@@ -229,6 +241,20 @@ export const settings = {
     help:
       'async: each worker serves many connections at once on its event loop (up to --worker-connections). ' +
       'sync: one connection at a time per worker and no keep-alive, for strict isolation.',
+  },
+  interface: {
+    name: 'interface',
+    section: 'Worker Processes',
+    flags: ['--interface'],
+    meta: 'STRING',
+    kind: 'choice',
+    choices: INTERFACES,
+    default: (): (typeof INTERFACES)[number] => 'auto',
+    parse: choice(INTERFACES),
+    help:
+      'How the app is called. native: app(environ, startResponse) (docs/SPEC.md). fetch: an object with ' +
+      'fetch(request) returning a Response (Hono, Bun- and Deno-style apps). node: a (req, res) handler, ' +
+      'Express, Koa or Fastify app. auto: detected from what the module exports (docs/adapters.md).',
   },
   worker_connections: {
     name: 'worker_connections',
@@ -456,6 +482,35 @@ export const settings = {
     default: () => false,
     parse: bool,
     help: 'Print the effective settings, after the config file, UGN_CMD_ARGS and the command line, then exit.',
+  },
+  accesslog: {
+    name: 'accesslog',
+    section: 'Logging',
+    flags: ['--access-logfile'],
+    meta: 'FILE',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'none: no access log',
+    parse: optionalString,
+    help:
+      "The access log file to write to, one line per request; '-' means stdout. " +
+      'Lines are buffered and written within 200 ms, and on exit; USR1 reopens the file.',
+  },
+  access_log_format: {
+    name: 'access_log_format',
+    section: 'Logging',
+    flags: ['--access-logformat'],
+    meta: 'STRING',
+    kind: 'string',
+    default: () => DEFAULT_ACCESS_LOG_FORMAT,
+    parse: accessLogFormat,
+    help:
+      "The access log line, in Gunicorn's format: %(NAME)s atoms are h remote address, l '-', " +
+      'u user (Basic auth), t date, r request line, m method, U path, q query string, H protocol, ' +
+      "s status, B body bytes, b body bytes or '-', f referer, a user agent, T request time in seconds, " +
+      'M in milliseconds, D in microseconds, L in decimal seconds, p <pid>, {Header}i request header, ' +
+      "{Header}o response header, {KEY}e environ key. An unknown atom gives '-', %% is a percent sign. " +
+      'In values, a double quote gets a backslash and a control character is written \\xHH.',
   },
   errorlog: {
     name: 'errorlog',
