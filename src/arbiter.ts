@@ -352,7 +352,8 @@ export class Arbiter {
     this.manageWorkers()
   }
 
-  /** USR1: reopen the error log (after logrotate moved it), here and in every worker. */
+  /** USR1: reopen the logs after logrotate moved them: the error log here, and the error and
+   * access logs in every worker (only workers write access lines). */
   private reopenLogs(): void {
     try {
       setLogFile(this.cfg.errorlog)

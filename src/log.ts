@@ -22,18 +22,22 @@ export function setLogFile(file: string): void {
   if (previous !== null) closeSync(previous)
 }
 
-function pad(n: number): string {
+/** Two digits, as dates in log lines have them. */
+export function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n)
 }
 
-function timestamp(d: Date): string {
+/** The local time zone's offset at `d`, as strftime's %z writes it: `+0100`. */
+export function utcOffset(d: Date): string {
   const offset = -d.getTimezoneOffset()
-  const sign = offset >= 0 ? '+' : '-'
   const abs = Math.abs(offset)
+  return `${offset >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+}
+
+function timestamp(d: Date): string {
   return (
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
-    `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${utcOffset(d)}`
   )
 }
 

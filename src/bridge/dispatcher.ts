@@ -1,6 +1,7 @@
 // The worker's side of the bridge: the two callbacks the Rust engine calls (one per request,
 // one per connection event) and the shared arrays they read and write.
 
+import type { AccessLog } from '../access-log.js'
 import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
 import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, requestMetaLength } from './environ.js'
 import { type App, Exchange, type ExchangeHost } from './exchange.js'
@@ -24,19 +25,33 @@ export interface RequestHooks {
   post?: (environ: Environ, status: string | undefined) => void
 }
 
-export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironContext, hooks: RequestHooks = {}): Dispatcher {
+export function createDispatcher(
+  app: App,
+  maxHeaders: number,
+  ctx: EnvironContext,
+  hooks: RequestHooks = {},
+  accessLog?: AccessLog,
+): Dispatcher {
   const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
   const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)
   // Only requests that outlive their dispatch call (a streamed body, an async answer) are
   // tracked; the common synchronous request never touches the map.
   const live = new Map<number, Exchange>()
+  const settle = (exchange: Exchange) => {
+    if (live.get(exchange.id) === exchange) live.delete(exchange.id)
+    hooks.post?.(exchange.environ, exchange.statusLine)
+  }
   const host: ExchangeHost = {
     resMeta,
     track: (id, exchange) => live.set(id, exchange),
-    settle: (exchange) => {
-      if (live.get(exchange.id) === exchange) live.delete(exchange.id)
-      hooks.post?.(exchange.environ, exchange.statusLine)
-    },
+    // Chosen once, so a server without an access log pays nothing for it when a request ends.
+    settle:
+      accessLog === undefined
+        ? settle
+        : (exchange) => {
+            accessLog.record(exchange)
+            settle(exchange)
+          },
   }
 
   return {
@@ -47,6 +62,7 @@ export function createDispatcher(app: App, maxHeaders: number, ctx: EnvironConte
       const complete = (reqMeta[M_FLAGS] & F_BODY_COMPLETE) !== 0
       const input = new RequestInput(id, body, complete)
       const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
+      if (accessLog !== undefined) exchange.startTime = performance.now()
       if (!complete) live.set(id, exchange)
       hooks.pre?.(exchange.environ)
       exchange.run(app)

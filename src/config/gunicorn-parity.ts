@@ -118,9 +118,9 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'root_path', ugn: null, planned: `${TLS} (mount prefix in SCRIPT_NAME)`, note: 'SCRIPT_NAME is always empty for now' },
 
   // Logging
-  { gunicorn: 'accesslog', ugn: null, planned: `${LOGGING} (access log)` },
+  { gunicorn: 'accesslog', ugn: 'accesslog' },
   { gunicorn: 'disable_redirect_access_to_syslog', ugn: null, planned: `${LOGGING} (syslog)` },
-  { gunicorn: 'access_log_format', ugn: null, planned: `${LOGGING} (access log)` },
+  { gunicorn: 'access_log_format', ugn: 'access_log_format', note: "request headers are read from the environ, where repeats are joined with commas (Gunicorn logs the last one); b and B count the body really sent, also for the 500 of a failing app (Gunicorn logs 0); h is '-' on a Unix socket (Gunicorn leaves it empty); control characters in values are escaped" },
   { gunicorn: 'errorlog', ugn: 'errorlog' },
   { gunicorn: 'loglevel', ugn: 'loglevel' },
   { gunicorn: 'capture_output', ugn: null, planned: `${LOGGING} (error log)` },

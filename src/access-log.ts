@@ -1,0 +1,311 @@
+// The access log: one line per request in Gunicorn's format language (`%(h)s`, `%({name}i)s`,
+// ...), so parsers written for Gunicorn's lines read ugn's. Lines wait in memory and leave in
+// batches, so a request never waits for a write (see docs/ARCHITECTURE.md, "The access log").
+
+import { closeSync, openSync, write, writeSync } from 'node:fs'
+
+import { cgiKey, type Environ } from './bridge/environ.js'
+import type { HeaderList } from './bridge/exchange.js'
+import { describe, log, pad, utcOffset } from './log.js'
+
+export const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
+/** What the access log needs from a finished request; an Exchange provides it. */
+export interface AccessEntry {
+  readonly environ: Environ
+  /** The status the app gave startResponse; undefined if it never did. */
+  readonly statusLine: string | undefined
+  readonly responseHeaders: HeaderList | undefined
+  /** Body bytes handed to the engine (which sends none for HEAD, 1xx, 204 and 304). */
+  readonly bodyBytes: number
+  /** performance.now() when the request reached JavaScript. */
+  readonly startTime: number
+}
+
+/** Formats one entry as a line, without the newline. */
+export type AccessFormat = (entry: AccessEntry) => string
+
+type Atom = (entry: AccessEntry, micros: number) => string
+
+/** Gunicorn escapes `"` so a quoted field cannot be closed early; control characters are
+ * escaped too (Gunicorn writes them raw), so a value cannot start a forged line. */
+function safe(value: unknown): string {
+  if (value === undefined || value === null) return '-'
+  const text = typeof value === 'string' ? value : String(value)
+  if (!UNSAFE.test(text)) return text
+  return text.replace(UNSAFE_ALL, (c) => (c === '"' ? '\\"' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+}
+const UNSAFE = /["\x00-\x1f\x7f]/
+const UNSAFE_ALL = /["\x00-\x1f\x7f]/g
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The user name of Basic credentials, as Gunicorn reads it (lenient base64, strict UTF-8). */
+function basicUser(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string' || !/^basic/i.test(authorization)) return undefined
+  const space = authorization.indexOf(' ')
+  if (space === -1) return undefined
+  const decoded = Buffer.from(authorization.slice(space + 1).trim(), 'base64')
+  const colon = decoded.indexOf(0x3a)
+  try {
+    return utf8.decode(colon === -1 ? decoded : decoded.subarray(0, colon)) || undefined
+  } catch {
+    return undefined
+  }
+}
+
+function statusCode(entry: AccessEntry): string | undefined {
+  const line = entry.statusLine
+  if (line === undefined) return undefined
+  const space = line.indexOf(' ')
+  return space === -1 ? line : line.slice(0, space)
+}
+
+/** The body bytes that went out: none for the responses HTTP sends without a body. */
+function bytesSent(entry: AccessEntry): number {
+  const code = Number(statusCode(entry))
+  if (entry.environ.REQUEST_METHOD === 'HEAD' || code === 204 || code === 304 || (code >= 100 && code < 200)) return 0
+  return entry.bodyBytes
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+// Lines of one second share one formatted date.
+let clockSecond = -1
+let clockText = ''
+
+/** The time of logging in Apache's Common Log Format: `[10/Oct/2000:13:55:36 -0700]`. */
+function now(): string {
+  const ms = Date.now()
+  const second = Math.floor(ms / 1000)
+  if (second !== clockSecond) {
+    const d = new Date(ms)
+    clockSecond = second
+    clockText =
+      `[${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${utcOffset(d)}]`
+  }
+  return clockText
+}
+
+const ATOMS: Record<string, Atom> = {
+  // A Unix socket has no peer address; '-' keeps the first field non-empty for parsers.
+  h: (e) => safe(e.environ.REMOTE_ADDR || '-'),
+  l: () => '-',
+  u: (e) => safe(basicUser(e.environ.HTTP_AUTHORIZATION)),
+  t: now,
+  r: (e) => safe(`${e.environ.REQUEST_METHOD} ${e.environ.RAW_URI} ${e.environ.SERVER_PROTOCOL}`),
+  m: (e) => safe(e.environ.REQUEST_METHOD),
+  U: (e) => safe(e.environ.PATH_INFO),
+  q: (e) => safe(e.environ.QUERY_STRING),
+  H: (e) => safe(e.environ.SERVER_PROTOCOL),
+  s: (e) => safe(statusCode(e)),
+  B: (e) => String(bytesSent(e)),
+  b: (e) => (e.statusLine === undefined ? '-' : String(bytesSent(e))),
+  f: (e) => safe(e.environ.HTTP_REFERER),
+  a: (e) => safe(e.environ.HTTP_USER_AGENT),
+  T: (_, us) => String(Math.floor(us / 1e6)),
+  M: (_, us) => String(Math.floor(us / 1e3)),
+  D: (_, us) => String(us),
+  L: (_, us) => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`,
+  p: () => `<${process.pid}>`,
+}
+
+/** A request header, read from the environ where the engine put it. Gunicorn drops header
+ * names containing `_`, and so does ugn, so such a name never matches. */
+function requestHeader(name: string): Atom {
+  if (name.includes('_')) return () => '-'
+  const key = cgiKey(name)
+  return (e) => safe(e.environ[key])
+}
+
+/** A response header as the app gave it; the last one wins if it is repeated, as in Gunicorn. */
+function responseHeader(name: string): Atom {
+  return (e) => {
+    const headers = e.responseHeaders
+    if (headers === undefined) return '-'
+    let found: string | number | undefined
+    if (Array.isArray(headers)) {
+      for (const [key, value] of headers) if (key.toLowerCase() === name) found = value
+    } else {
+      for (const key of Object.keys(headers)) if (key.toLowerCase() === name) found = (headers as Record<string, string | number>)[key]
+    }
+    return safe(found)
+  }
+}
+
+/** An environ key, named in any case (Gunicorn lower-cases both sides). */
+function environVariable(name: string): Atom {
+  return (e) => {
+    let found: unknown
+    for (const key in e.environ) if (key.toLowerCase() === name) found = e.environ[key]
+    return safe(found)
+  }
+}
+
+function atomFor(key: string): Atom {
+  const named = /^\{(.*)\}([ioe])$/.exec(key.toLowerCase())
+  if (named === null) return ATOMS[key] ?? (() => '-')
+  const [, name, kind] = named
+  return kind === 'i' ? requestHeader(name) : kind === 'o' ? responseHeader(name) : environVariable(name)
+}
+
+/** Python's `%(key)s`, also with `d` or `i` as Gunicorn configs sometimes write for numbers;
+ * `%%` is a percent sign. */
+const DIRECTIVE = /%(?:%|\(([^)]*)\)[sdi])/y
+
+/** Compiles a Gunicorn access log format; throws an Error saying what is wrong with it. */
+export function compileAccessFormat(format: string): AccessFormat {
+  const parts: (string | Atom)[] = []
+  let literal = ''
+  for (let at = 0; at < format.length; ) {
+    const percent = format.indexOf('%', at)
+    if (percent === -1) {
+      literal += format.slice(at)
+      break
+    }
+    literal += format.slice(at, percent)
+    DIRECTIVE.lastIndex = percent
+    const match = DIRECTIVE.exec(format)
+    if (match === null) {
+      throw new Error(`"%" at offset ${percent} starts no atom: write %(NAME)s, e.g. %(h)s or %({User-Agent}i)s, and %% for a percent sign`)
+    }
+    if (match[1] === undefined) {
+      literal += '%'
+    } else {
+      if (literal !== '') parts.push(literal)
+      literal = ''
+      parts.push(atomFor(match[1]))
+    }
+    at = percent + match[0].length
+  }
+  if (literal !== '') parts.push(literal)
+  return (entry) => {
+    const micros = Math.floor((performance.now() - entry.startTime) * 1000)
+    let line = ''
+    for (const part of parts) line += typeof part === 'string' ? part : part(entry, micros)
+    return line
+  }
+}
+
+/** Pending text that starts a write before the timer does. */
+const FLUSH_CHARS = 64 * 1024
+/** How long a line may wait in memory. */
+const FLUSH_MS = 200
+/** Beyond this much unwritten text (a destination slower than the traffic), lines are dropped
+ * and counted rather than held until the worker runs out of memory. */
+const MAX_PENDING_CHARS = 16 * 1024 * 1024
+
+/** Where lines go: a file opened for appending, or this process's stdout (`-`). */
+export class AccessLog {
+  private pending = ''
+  private timer: NodeJS.Timeout | undefined
+  /** The write under way: its file descriptor, null for stdout, undefined if none. */
+  private writingTo: number | null | undefined
+  private whenWritten: (() => void) | undefined
+  private dropped = 0
+  private failing = false
+
+  private constructor(
+    readonly target: string,
+    private fd: number | null,
+    private readonly format: AccessFormat,
+  ) {}
+
+  /** Opens `target` for appending ('-' is stdout); throws if the file or the format is bad. */
+  static open(target: string, format: string): AccessLog {
+    const compiled = compileAccessFormat(format)
+    return new AccessLog(target, target === '-' ? null : openSync(target, 'a'), compiled)
+  }
+
+  /** Formats the entry now and queues the line. */
+  record(entry: AccessEntry): void {
+    if (this.pending.length > MAX_PENDING_CHARS) {
+      this.dropped++
+      return
+    }
+    try {
+      this.pending += `${this.format(entry)}\n`
+    } catch (err) {
+      log.error(`Cannot format the access log line for ${String(entry.environ.RAW_URI)}: ${describe(err)}`)
+      return
+    }
+    if (this.pending.length >= FLUSH_CHARS) this.flushSoon()
+    else this.timer ??= setTimeout(this.flushSoon, FLUSH_MS).unref()
+  }
+
+  /** Writes every pending line; resolves once they are written. */
+  async flush(): Promise<void> {
+    if (this.writingTo !== undefined) await new Promise<void>((resolve) => (this.whenWritten = resolve))
+    this.flushSync()
+  }
+
+  /** Writes every pending line before returning; for the moment the process exits. */
+  flushSync(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending === '') return
+    const text = this.pending
+    this.pending = ''
+    try {
+      if (this.fd === null) process.stdout.write(text)
+      else writeSync(this.fd, text)
+    } catch (err) {
+      this.failed(err as Error)
+    }
+  }
+
+  /** Opens the file again by name, after logrotate moved it; lines still pending go to the new one. */
+  reopen(): void {
+    const old = this.fd
+    if (old === null) return
+    this.fd = openSync(this.target, 'a')
+    if (old !== this.writingTo) closeSync(old)
+  }
+
+  private readonly flushSoon = (): void => {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.writingTo !== undefined || this.pending === '') return
+    const text = this.pending
+    this.pending = ''
+    const fd = this.fd
+    this.writingTo = fd
+    if (fd === null) {
+      process.stdout.write(text, (err) => this.written(err ?? null))
+      return
+    }
+    const bytes = Buffer.from(text)
+    const from = (offset: number) =>
+      write(fd, bytes, offset, bytes.length - offset, null, (err, n) => {
+        if (err === null && offset + n < bytes.length) return from(offset + n)
+        if (fd !== this.fd) closeSync(fd)
+        this.written(err)
+      })
+    from(0)
+  }
+
+  private written(err: Error | null): void {
+    this.writingTo = undefined
+    if (err !== null) this.failed(err)
+    else this.recovered()
+    const waiter = this.whenWritten
+    this.whenWritten = undefined
+    if (waiter !== undefined) waiter()
+    // What arrived during the write goes at once: under load, writes follow each other.
+    else if (this.pending !== '') this.flushSoon()
+  }
+
+  /** One error line per failing stretch, not one per batch. */
+  private failed(err: Error): void {
+    if (!this.failing) log.error(`Cannot write the access log ${this.target}: ${err.message}`)
+    this.failing = true
+  }
+
+  private recovered(): void {
+    this.failing = false
+    if (this.dropped === 0) return
+    log.warning(`${this.dropped} access log lines were dropped: ${this.target} was written slower than requests were served`)
+    this.dropped = 0
+  }
+}
