@@ -3,7 +3,8 @@
 use std::fs::{self, Permissions};
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -16,8 +17,8 @@ use crate::address::BindAddr;
 pub struct BindOptions {
   /// The accept queue length passed to listen(2) (Gunicorn's `--backlog`).
   pub backlog: i32,
-  /// SO_REUSEPORT, for binding a port another process also listens on (Gunicorn's
-  /// `--reuse-port`).
+  /// `--reuse-port`: a TCP address is reserved rather than listened on, and every worker gets a
+  /// listening socket of its own on it ([`Listener::open_worker_socket`]). Unix sockets ignore it.
   pub reuse_port: bool,
   /// Permission bits removed from a unix socket file (Gunicorn's `--umask`).
   pub umask: u32,
@@ -37,13 +38,17 @@ impl Default for BindOptions {
 
 /// A listening socket, close-on-exec (a worker gets it only by being handed it explicitly) and
 /// non-blocking (workers accept from a readiness loop; the flag is shared with every inherited
-/// copy, which is right since only workers accept).
+/// copy, which is right since only workers accept). With `--reuse-port` a TCP address is held by
+/// a reservation instead: a socket bound with SO_REUSEPORT that never listens (see
+/// `reuse_port.rs`).
 #[derive(Debug)]
 pub struct Listener {
-  fd: OwnedFd,
+  pub(crate) fd: OwnedFd,
   addr: BindAddr,
   url: String,
   unix_path: Option<PathBuf>,
+  /// For a reservation, the backlog of each worker's own socket.
+  pub(crate) worker_backlog: Option<i32>,
 }
 
 impl Listener {
@@ -63,6 +68,21 @@ impl Listener {
     self.url.clone()
   }
 
+  pub(crate) fn tcp(fd: OwnedFd, local: SocketAddr, worker_backlog: Option<i32>) -> Listener {
+    Listener {
+      fd,
+      addr: BindAddr::Tcp(local),
+      url: format!("http://{local}"),
+      unix_path: None,
+      worker_backlog,
+    }
+  }
+
+  /// Whether this is a `--reuse-port` reservation, whose workers each need their own socket.
+  pub fn is_reservation(&self) -> bool {
+    self.worker_backlog.is_some()
+  }
+
   /// Removes the unix socket file, if this is a unix socket and the file still is a socket.
   /// Dropping a listener never does this: the master alone knows whether it is shutting down or
   /// handing the socket to a new master that keeps serving on the same path.
@@ -80,7 +100,7 @@ pub fn bind(addr: &BindAddr, opts: &BindOptions) -> io::Result<Listener> {
   let listener = match addr {
     BindAddr::Tcp(sa) => bind_tcp(*sa, opts),
     BindAddr::Unix(path) => bind_unix(path, opts),
-    BindAddr::Fd(fd) => adopt(*fd),
+    BindAddr::Fd(fd) => adopt(*fd, opts.backlog),
   };
   listener.map_err(|e| explain(e, addr))
 }
@@ -94,8 +114,21 @@ fn explain(err: io::Error, addr: &BindAddr) -> io::Error {
   io::Error::new(err.kind(), message)
 }
 
-fn bind_tcp(addr: std::net::SocketAddr, opts: &BindOptions) -> io::Result<Listener> {
-  // socket2 creates sockets close-on-exec.
+fn bind_tcp(addr: SocketAddr, opts: &BindOptions) -> io::Result<Listener> {
+  let socket = bound_tcp_socket(addr, opts.reuse_port)?;
+  let worker_backlog = if opts.reuse_port {
+    Some(opts.backlog)
+  } else {
+    socket.listen(opts.backlog)?;
+    socket.set_nonblocking(true)?;
+    None
+  };
+  let local = socket.local_addr()?.as_socket().unwrap_or(addr);
+  Ok(Listener::tcp(socket.into(), local, worker_backlog))
+}
+
+/// A TCP socket bound to `addr`, close-on-exec (as socket2 creates them), not yet listening.
+pub(crate) fn bound_tcp_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
   let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
   // Lets a restarted master bind while connections of the old one linger in TIME_WAIT.
   socket.set_reuse_address(true)?;
@@ -104,19 +137,11 @@ fn bind_tcp(addr: std::net::SocketAddr, opts: &BindOptions) -> io::Result<Listen
     // of the v6 one also taking v4 traffic on systems where that is the default.
     socket.set_only_v6(true)?;
   }
-  if opts.reuse_port {
+  if reuse_port {
     socket.set_reuse_port(true)?;
   }
   socket.bind(&addr.into())?;
-  socket.listen(opts.backlog)?;
-  socket.set_nonblocking(true)?;
-  let local = socket.local_addr()?.as_socket().unwrap_or(addr);
-  Ok(Listener {
-    fd: socket.into(),
-    addr: BindAddr::Tcp(local),
-    url: format!("http://{local}"),
-    unix_path: None,
-  })
+  Ok(socket)
 }
 
 fn bind_unix(path: &Path, opts: &BindOptions) -> io::Result<Listener> {
@@ -134,6 +159,7 @@ fn bind_unix(path: &Path, opts: &BindOptions) -> io::Result<Listener> {
     addr: BindAddr::Unix(path.to_owned()),
     url: format!("unix:{}", path.display()),
     unix_path: Some(path.to_owned()),
+    worker_backlog: None,
   })
 }
 
@@ -173,26 +199,27 @@ fn remove_if_socket(path: &Path) -> io::Result<()> {
   }
 }
 
-/// Takes over a listening socket this process inherited as descriptor `fd`.
-fn adopt(fd: RawFd) -> io::Result<Listener> {
+/// Takes over a listening socket, or a `--reuse-port` reservation (a TCP socket bound with
+/// SO_REUSEPORT that does not listen, as a master hands it to its USR2 successor), that this
+/// process inherited as descriptor `fd`. A reservation's workers get sockets of `backlog`.
+pub(crate) fn adopt(fd: RawFd, backlog: i32) -> io::Result<Listener> {
   // Checked before taking ownership: dropping an OwnedFd for a descriptor that is not ours (a
   // file, a pipe, a connected socket) would close something another part of the process uses.
-  let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("fd {fd} {what}"));
-  match int_option(fd, libc::SO_TYPE) {
-    Ok(libc::SOCK_STREAM) => {}
-    Ok(_) => return Err(invalid("is not a stream socket")),
-    Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => return Err(invalid("is not a socket")),
-    Err(e) if e.raw_os_error() == Some(libc::EBADF) => return Err(invalid("is not open")),
-    Err(e) => return Err(e),
-  }
-  if int_option(fd, libc::SO_ACCEPTCONN)? == 0 {
-    return Err(invalid("is a socket that is not listening"));
-  }
-  // SAFETY: fd is an open listening socket that was handed to this process to serve on.
+  check_stream_socket(fd)?;
+  let worker_backlog = if int_option(fd, libc::SO_ACCEPTCONN)? != 0 {
+    None
+  } else if is_reservation(fd)? {
+    Some(backlog)
+  } else {
+    return Err(invalid_fd(fd, "is a socket that is not listening"));
+  };
+  // SAFETY: fd is an open stream socket that was handed to this process to serve on.
   let fd = unsafe { OwnedFd::from_raw_fd(fd) };
   let socket = SockRef::from(&fd);
   socket.set_cloexec(true)?;
-  socket.set_nonblocking(true)?;
+  if worker_backlog.is_none() {
+    socket.set_nonblocking(true)?;
+  }
   let local = socket.local_addr()?;
   let raw = fd.as_raw_fd();
   let (url, unix_path) = if let Some(sa) = local.as_socket() {
@@ -207,10 +234,38 @@ fn adopt(fd: RawFd) -> io::Result<Listener> {
     addr: BindAddr::Fd(raw),
     url,
     unix_path,
+    worker_backlog,
   })
 }
 
-fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn invalid_fd(fd: RawFd, what: &str) -> io::Error {
+  io::Error::new(io::ErrorKind::InvalidInput, format!("fd {fd} {what}"))
+}
+
+/// Fails unless `fd` is an open stream socket, without taking it over.
+pub(crate) fn check_stream_socket(fd: RawFd) -> io::Result<()> {
+  match int_option(fd, libc::SO_TYPE) {
+    Ok(libc::SOCK_STREAM) => Ok(()),
+    Ok(_) => Err(invalid_fd(fd, "is not a stream socket")),
+    Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => Err(invalid_fd(fd, "is not a socket")),
+    Err(e) if e.raw_os_error() == Some(libc::EBADF) => Err(invalid_fd(fd, "is not open")),
+    Err(e) => Err(e),
+  }
+}
+
+/// Whether the stream socket `fd`, not listening, holds a TCP port with SO_REUSEPORT.
+fn is_reservation(fd: RawFd) -> io::Result<bool> {
+  Ok(int_option(fd, libc::SO_REUSEPORT)? != 0 && local_tcp_addr(fd)?.is_some_and(|a| a.port() != 0))
+}
+
+/// The TCP address the open socket `fd` is bound to, or None for another family.
+pub(crate) fn local_tcp_addr(fd: RawFd) -> io::Result<Option<SocketAddr>> {
+  // SAFETY: the caller checked that fd is open; the borrow ends with this call.
+  let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+  Ok(SockRef::from(&borrowed).local_addr()?.as_socket())
+}
+
+pub(crate) fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
   let mut value: libc::c_int = 0;
   let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
   // SAFETY: value and len are valid out-pointers of the size getsockopt is told.
@@ -233,7 +288,7 @@ fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+  use std::net::{Ipv4Addr, TcpStream};
 
   fn loopback(port: u16) -> BindAddr {
     BindAddr::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -278,7 +333,7 @@ mod tests {
   #[test]
   fn adopting_refuses_what_is_not_a_listening_stream_socket() {
     let file = fs::File::open("/dev/null").unwrap();
-    let err = adopt(file.as_raw_fd()).unwrap_err();
+    let err = adopt(file.as_raw_fd(), 0).unwrap_err();
     assert_eq!(
       err.to_string(),
       format!("fd {} is not a socket", file.as_raw_fd())
@@ -287,18 +342,18 @@ mod tests {
     assert_ne!(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFD) }, -1);
 
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    assert!(adopt(udp.as_raw_fd())
+    assert!(adopt(udp.as_raw_fd(), 0)
       .unwrap_err()
       .to_string()
       .ends_with("is not a stream socket"));
     let unbound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    assert!(adopt(unbound.as_raw_fd())
+    assert!(adopt(unbound.as_raw_fd(), 0)
       .unwrap_err()
       .to_string()
       .ends_with("that is not listening"));
     // Far above any descriptor a test process opens, so no other test thread can own it.
     assert_eq!(
-      adopt(999_999).unwrap_err().to_string(),
+      adopt(999_999, 0).unwrap_err().to_string(),
       "fd 999999 is not open"
     );
   }
