@@ -835,14 +835,17 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.adoptWorkerListener = nativeBinding.adoptWorkerListener
 module.exports.bindListeners = nativeBinding.bindListeners
 module.exports.checkBind = nativeBinding.checkBind
 module.exports.closeFd = nativeBinding.closeFd
+module.exports.closeListener = nativeBinding.closeListener
 module.exports.closeListeners = nativeBinding.closeListeners
 module.exports.drainHeartbeat = nativeBinding.drainHeartbeat
 module.exports.heartbeatPipe = nativeBinding.heartbeatPipe
 module.exports.killProcess = nativeBinding.killProcess
 module.exports.lookupGroup = nativeBinding.lookupGroup
 module.exports.lookupUser = nativeBinding.lookupUser
+module.exports.openWorkerListener = nativeBinding.openWorkerListener
 module.exports.spawnWorker = nativeBinding.spawnWorker
 module.exports.tryReap = nativeBinding.tryReap

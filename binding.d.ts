@@ -9,6 +9,12 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Takes over `inherited`, a worker socket of the reservation `fd` passed on by the master this
+ * one upgrades; returns its fd.
+ */
+export declare function adoptWorkerListener(fd: number, inherited: number): number
+
 /** Binds every address of every `--bind` value (a host name may have several), all or none. */
 export declare function bindListeners(binds: Array<string>, backlog: number, reusePort: boolean, umask: number): Array<ListenerInfo>
 
@@ -17,6 +23,9 @@ export declare function checkBind(bind: string): Array<string>
 
 /** Closes one end of a heartbeat pipe. */
 export declare function closeFd(fd: number): void
+
+/** Closes one listener (a worker socket no worker is to accept from any more). */
+export declare function closeListener(fd: number): void
 
 /**
  * Closes every listener, first removing unix socket files if asked (not when a new master that
@@ -41,6 +50,8 @@ export interface ListenerInfo {
   fd: number
   /** As Gunicorn shows it: `http://127.0.0.1:8000`, `http://[::1]:8000`, `unix:/run/ugn.sock`. */
   url: string
+  /** A `--reuse-port` reservation: pass each worker its own socket from `openWorkerListener(fd)`. */
+  perWorker: boolean
 }
 
 /** The gid of a group name, or null if there is no such group. */
@@ -48,6 +59,9 @@ export declare function lookupGroup(name: string): number | null
 
 /** The uid of a user name, or null if there is no such user. */
 export declare function lookupUser(name: string): number | null
+
+/** Opens a worker's own listening socket on the `--reuse-port` reservation `fd`; returns its fd. */
+export declare function openWorkerListener(fd: number): number
 
 /** How a worker ended: `code` if it exited, `signal` (`"KILL"`, without `SIG`) if it was killed. */
 export interface ReapInfo {

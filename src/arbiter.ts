@@ -6,12 +6,14 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
+import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { Config } from './config/settings.js'
+import { handOver, takeOver } from './handover.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native, type ListenerInfo } from './native.js'
 import { Reloader } from './reloader.js'
+import { WorkerSlots } from './slots.js'
 import { VERSION } from './version.js'
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
@@ -19,8 +21,7 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
 const LOOP_INTERVAL_MS = 1000
 const STOP_POLL_MS = 100
 const SIGKILL = 9
-/** How an upgraded master learns its sockets (as descriptors 3, 4, ...) and its predecessor. */
-const UPGRADE_FDS_ENV = 'UGN_FD'
+/** How an upgraded master learns its predecessor (its sockets: handover.ts). */
 const UPGRADE_PID_ENV = 'UGN_MASTER_PID'
 
 /** Signals the master queues and handles in its loop; CHLD is handled as it arrives. */
@@ -63,6 +64,7 @@ export class Arbiter {
   private readonly workers = new Map<number, Tracked>()
   private readonly signalQueue: QueuedSignal[] = []
   private listeners: ListenerInfo[] = []
+  private slots = new WorkerSlots([])
   private workerAge = 0
   private numWorkers: number
   private wake: (() => void) | undefined
@@ -154,13 +156,15 @@ export class Arbiter {
       return
     }
     void runHook(this.hooks, 'pre_exec', this)
-    const fds = this.listeners.map((l) => l.fd)
-    const env = {
-      [UPGRADE_FDS_ENV]: fds.map((_, i) => String(FIRST_INHERITED_FD + i)).join(','),
-      [UPGRADE_PID_ENV]: String(process.pid),
-    }
+    const { fds, env } = handOver({ listeners: this.listeners.map((l) => l.fd), slots: this.slots.inheritable() })
     try {
-      this.newMaster = native.spawnWorker(process.execPath, [...process.execArgv, ...process.argv.slice(1)], env, fds, null)
+      this.newMaster = native.spawnWorker(
+        process.execPath,
+        [...process.execArgv, ...process.argv.slice(1)],
+        { ...env, [UPGRADE_PID_ENV]: String(process.pid) },
+        fds,
+        null,
+      )
       log.info(`Upgrading: new master started with pid ${this.newMaster}`)
     } catch (err) {
       log.error(`Upgrade failed: ${(err as Error).message}`)
@@ -201,15 +205,7 @@ export class Arbiter {
     const cfg = this.cfg
     this.applyProcessSettings()
     log.info(`Starting ugn ${VERSION}`)
-    const inherited = process.env[UPGRADE_FDS_ENV]
-    if (inherited !== undefined) {
-      // A USR2 upgrade: serve the old master's sockets instead of binding new ones.
-      const fds = inherited.split(',').map((fd) => `fd://${fd}`)
-      this.listeners = native.bindListeners(fds, cfg.backlog, false, cfg.umask)
-      delete process.env[UPGRADE_FDS_ENV]
-    } else {
-      this.listeners = native.bindListeners(cfg.bind, cfg.backlog, cfg.reuse_port, cfg.umask)
-    }
+    this.bindListeners()
     for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`)
     log.info(`Using worker: ${cfg.worker_class}`)
     this.writePidfile()
@@ -220,6 +216,17 @@ export class Arbiter {
         this.replaceWorkers()
       })
     }
+  }
+
+  /** Binds the configured addresses, or after a USR2 upgrade serves the old master's sockets
+   * instead, its worker slots included. */
+  private bindListeners(): void {
+    const cfg = this.cfg
+    const inherited = takeOver()
+    const binds = inherited ? inherited.listeners.map((fd) => `fd://${fd}`) : cfg.bind
+    this.listeners = native.bindListeners(binds, cfg.backlog, cfg.reuse_port, cfg.umask)
+    this.slots = new WorkerSlots(this.listeners)
+    if (inherited) this.slots.adopt(inherited.slots)
   }
 
   private async loop(): Promise<Stop> {
@@ -332,11 +339,11 @@ export class Arbiter {
         log.error(`Reload failed; keeping the current configuration: ${(err as Error).message}`)
         return
       }
-      if (JSON.stringify(next.cfg.bind) !== JSON.stringify(this.cfg.bind)) {
-        log.warning('The new configuration changes bind; HUP keeps the current listeners (restart to change them)')
+      if (JSON.stringify(next.cfg.bind) !== JSON.stringify(this.cfg.bind) || next.cfg.reuse_port !== this.cfg.reuse_port) {
+        log.warning('The new configuration changes bind or reuse_port; HUP keeps the current listeners (restart to change them)')
       }
       this.app = next.app
-      this.cfg = { ...next.cfg, bind: this.cfg.bind }
+      this.cfg = { ...next.cfg, bind: this.cfg.bind, reuse_port: this.cfg.reuse_port }
       this.hooks = next.hooks
       this.configFile = next.configFile
       this.applyProcessSettings()
@@ -376,8 +383,15 @@ export class Arbiter {
     while (this.workers.size < this.numWorkers) this.spawnWorker()
     if (this.workers.size > this.numWorkers) {
       const oldest = [...this.workers.entries()].sort((a, b) => a[1].age - b[1].age)
-      for (const [pid] of oldest.slice(0, this.workers.size - this.numWorkers)) this.killWorker(pid, 'SIGTERM')
+      for (const [pid] of oldest.slice(0, this.workers.size - this.numWorkers)) this.retireWorker(pid)
     }
+    this.slots.trim(this.numWorkers)
+  }
+
+  /** A graceful stop for good: the worker's slot closes unless another worker stays in it. */
+  private retireWorker(pid: number): void {
+    this.slots.retire(pid)
+    this.killWorker(pid, 'SIGTERM')
   }
 
   private spawnWorker(): void {
@@ -391,6 +405,7 @@ export class Arbiter {
       age: this.workerAge,
     }
     void runHook(this.hooks, 'pre_fork', this, { pid: 0, age: this.workerAge })
+    const slot = this.slots.take(this.numWorkers)
     const [heartbeat, beater] = native.heartbeatPipe()
     let pid: number
     try {
@@ -398,7 +413,7 @@ export class Arbiter {
         process.execPath,
         [...process.execArgv, WORKER_ENTRY],
         { [BOOT_ENV]: JSON.stringify(boot) },
-        [...this.listeners.map((l) => l.fd), beater],
+        [...this.slots.fds(slot), beater],
         SIGKILL,
       )
     } catch (err) {
@@ -408,6 +423,7 @@ export class Arbiter {
       native.closeFd(beater)
     }
     this.workers.set(pid, { pid, age: this.workerAge, heartbeat, lastBeat: Date.now(), aborted: false })
+    this.slots.join(slot, pid)
   }
 
   /** Kills workers whose JavaScript thread has been silent for longer than the timeout:
@@ -439,6 +455,7 @@ export class Arbiter {
 
   private forget(worker: Tracked): void {
     this.workers.delete(worker.pid)
+    this.slots.leave(worker.pid)
     native.closeFd(worker.heartbeat)
   }
 

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module'
 export interface ListenerInfo {
   fd: number
   url: string
+  /** A --reuse-port reservation: each worker gets its own socket from openWorkerListener(fd). */
+  perWorker: boolean
 }
 
 export interface ReapInfo {
@@ -30,6 +32,9 @@ export interface Binding {
   checkBind(bind: string): string[]
   lookupUser(name: string): number | null
   lookupGroup(name: string): number | null
+  openWorkerListener(fd: number): number
+  adoptWorkerListener(fd: number, inherited: number): number
+  closeListener(fd: number): void
   closeListeners(unlinkUnix: boolean): void
   spawnWorker(
     program: string,

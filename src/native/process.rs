@@ -37,6 +37,18 @@ pub struct ListenerInfo {
   pub fd: i32,
   /// As Gunicorn shows it: `http://127.0.0.1:8000`, `http://[::1]:8000`, `unix:/run/ugn.sock`.
   pub url: String,
+  /// A `--reuse-port` reservation: pass each worker its own socket from `openWorkerListener(fd)`.
+  pub per_worker: bool,
+}
+
+impl ListenerInfo {
+  fn of(listener: &Listener) -> ListenerInfo {
+    ListenerInfo {
+      fd: listener.fd(),
+      url: listener.local_url(),
+      per_worker: listener.is_reservation(),
+    }
+  }
 }
 
 /// How a worker ended: `code` if it exited, `signal` (`"KILL"`, without `SIG`) if it was killed.
@@ -65,13 +77,7 @@ pub fn bind_listeners(
       bound.push(ugn_process::bind(&addr, &opts).map_err(js_error)?);
     }
   }
-  let infos = bound
-    .iter()
-    .map(|l| ListenerInfo {
-      fd: l.fd(),
-      url: l.local_url(),
-    })
-    .collect();
+  let infos = bound.iter().map(ListenerInfo::of).collect();
   listeners().extend(bound);
   Ok(infos)
 }
@@ -81,6 +87,40 @@ pub fn bind_listeners(
 pub fn check_bind(bind: String) -> Result<Vec<String>> {
   let addrs = ugn_process::parse_bind(&bind).map_err(js_error)?;
   Ok(addrs.iter().map(|a| a.to_string()).collect())
+}
+
+/// Opens a worker's own listening socket on the `--reuse-port` reservation `fd`; returns its fd.
+#[napi]
+pub fn open_worker_listener(fd: i32) -> Result<i32> {
+  add_worker_listener(fd, Listener::open_worker_socket)
+}
+
+/// Takes over `inherited`, a worker socket of the reservation `fd` passed on by the master this
+/// one upgrades; returns its fd.
+#[napi]
+pub fn adopt_worker_listener(fd: i32, inherited: i32) -> Result<i32> {
+  add_worker_listener(fd, |reservation| reservation.adopt_worker_socket(inherited))
+}
+
+fn add_worker_listener(
+  fd: i32,
+  open: impl FnOnce(&Listener) -> std::io::Result<Listener>,
+) -> Result<i32> {
+  let mut held = listeners();
+  let reservation = held
+    .iter()
+    .find(|l| l.fd() == fd)
+    .ok_or_else(|| js_error(format!("fd {fd} is not a listener")))?;
+  let socket = open(reservation).map_err(js_error)?;
+  let socket_fd = socket.fd();
+  held.push(socket);
+  Ok(socket_fd)
+}
+
+/// Closes one listener (a worker socket no worker is to accept from any more).
+#[napi]
+pub fn close_listener(fd: i32) {
+  listeners().retain(|l| l.fd() != fd);
 }
 
 /// Closes every listener, first removing unix socket files if asked (not when a new master that
