@@ -216,7 +216,7 @@ export const settings = {
     kind: 'bool',
     default: () => false,
     parse: bool,
-    help: 'Set SO_REUSEPORT on the listening sockets.',
+    help: 'Give each worker its own SO_REUSEPORT socket on every TCP address, to spread new connections evenly.',
   },
   workers: {
     name: 'workers',
