@@ -680,19 +680,16 @@ impl Server {
       return Step::Again;
     }
 
-    // Waiting for the application: read ahead a little, to notice a client that leaves.
+    // Waiting for the application: read ahead a little, to notice a client that leaves. An
+    // end of stream counts as leaving, as in node:http and hyper by default: a client that
+    // only half-closes is rare, while one that gave up must stop the app's work (Closed).
     if !conn.readable || conn.rend - conn.rstart >= READ_AHEAD {
       return Step::Wait;
     }
     match conn.read_some(READ_AHEAD) {
       Ok(ReadOutcome::Data) => Step::Again,
       Ok(ReadOutcome::WouldBlock) => Step::Wait,
-      Ok(ReadOutcome::Eof) => {
-        // A half-close: the client may still read our answer.
-        exchange_of(conn).keep_alive = false;
-        Step::Wait
-      }
-      Err(_) => Step::Close,
+      Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
     }
   }
 
@@ -817,7 +814,8 @@ impl Server {
   }
 }
 
-/// Every worker watches the same shared listening sockets. On Linux they are registered
+/// Every worker watches the same shared listening sockets (with `--reuse-port`, a worker slot's
+/// own socket, shared by its old and new worker during a reload). On Linux they are registered
 /// level-triggered with `EPOLLEXCLUSIVE`, so a new connection wakes one worker instead of all of
 /// them (the thundering herd), and whichever worker is woken accepts what is queued. mio has no
 /// such flag, so the registration is made on its epoll instance directly; mio still reads the
@@ -845,13 +843,6 @@ enum Step {
   Again,
   Wait,
   Close,
-}
-
-fn exchange_of(conn: &mut Connection) -> &mut Exchange {
-  match &mut conn.state {
-    State::Active(exchange) => exchange,
-    _ => unreachable!("only called while a request is active"),
-  }
 }
 
 /// Decodes buffered body bytes into `body_out`, up to `limit` bytes held.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::IntoRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,12 +21,16 @@ enum App {
   /// Answers like Echo, then stops the server before the batch is flushed (a worker retiring
   /// after its last request).
   EchoThenShutdown,
+  /// Never answers (an app still at work), so the test can watch for Closed events.
+  Silent,
 }
 
 struct Running {
   addr: SocketAddr,
   stop: Arc<AtomicBool>,
   shutdown: Arc<AtomicBool>,
+  /// Closed events the server reported.
+  closed: Arc<AtomicUsize>,
   thread: Option<thread::JoinHandle<()>>,
 }
 
@@ -51,7 +55,8 @@ fn start(config: ServerConfig, app: App) -> Running {
   let fd = listener.into_raw_fd();
   let stop = Arc::new(AtomicBool::new(false));
   let shutdown = Arc::new(AtomicBool::new(false));
-  let (stop2, shutdown2) = (stop.clone(), shutdown.clone());
+  let closed = Arc::new(AtomicUsize::new(0));
+  let (stop2, shutdown2, closed2) = (stop.clone(), shutdown.clone(), closed.clone());
   let thread = thread::spawn(move || {
     // SAFETY: the fd is a listening socket this thread now owns alone.
     let mut server = unsafe { Server::from_listener_fds(&[fd], config) }.unwrap();
@@ -63,13 +68,16 @@ fn start(config: ServerConfig, app: App) -> Running {
       }
       server.poll_io(Some(Duration::from_millis(5))).unwrap();
       while let Some(event) = server.next_event() {
+        if event.kind == EventKind::Closed {
+          closed2.fetch_add(1, Ordering::SeqCst);
+        }
         handle(&mut server, event, app, &mut pending, &mut streams);
       }
       server.flush();
       server.tick(Instant::now());
     }
   });
-  Running { addr, stop, shutdown, thread: Some(thread) }
+  Running { addr, stop, shutdown, closed, thread: Some(thread) }
 }
 
 fn handle(
@@ -121,6 +129,7 @@ fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut H
         server.shutdown();
       }
     }
+    App::Silent => {}
     App::Big(n) => {
       server.respond(id, b"200 OK", &[], &[], false).unwrap();
       streams.insert(id, n);
@@ -380,4 +389,19 @@ fn a_response_buffered_when_shutdown_begins_is_still_delivered() {
   let text = String::from_utf8(read_to_close(&mut s)).unwrap();
   assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
   assert!(text.ends_with("GET /last "), "{text}");
+}
+
+#[test]
+fn a_client_that_closes_while_the_app_works_is_reported_closed() {
+  let server = start(ServerConfig::default(), App::Silent);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+  thread::sleep(Duration::from_millis(50));
+  s.shutdown(std::net::Shutdown::Write).unwrap();
+  let deadline = Instant::now() + Duration::from_secs(5);
+  while server.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+    thread::sleep(Duration::from_millis(10));
+  }
+  assert_eq!(server.closed.load(Ordering::SeqCst), 1);
+  assert!(read_to_close(&mut s).is_empty(), "no response once the client has gone");
 }
