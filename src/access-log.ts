@@ -18,12 +18,16 @@ export interface AccessEntry {
   readonly responseHeaders: HeaderList | undefined
   /** Body bytes handed to the engine (which sends none for HEAD, 1xx, 204 and 304). */
   readonly bodyBytes: number
-  /** performance.now() when the request reached JavaScript. */
+  /** performance.now() when the request reached JavaScript, if the format is timed. */
   readonly startTime: number
 }
 
-/** Formats one entry as a line, without the newline. */
-export type AccessFormat = (entry: AccessEntry) => string
+export interface AccessFormat {
+  /** The entry's line, without the newline. */
+  line(entry: AccessEntry): string
+  /** Whether lines need the entry's startTime: the format has T, M, D or L. */
+  readonly timed: boolean
+}
 
 type Atom = (entry: AccessEntry, micros: number) => string
 
@@ -63,9 +67,9 @@ function statusCode(entry: AccessEntry): string | undefined {
 
 /** The body bytes that went out: none for the responses HTTP sends without a body. */
 function bytesSent(entry: AccessEntry): number {
-  const code = Number(statusCode(entry))
-  if (entry.environ.REQUEST_METHOD === 'HEAD' || code === 204 || code === 304 || (code >= 100 && code < 200)) return 0
-  return entry.bodyBytes
+  const status = entry.statusLine ?? ''
+  const bodiless = entry.environ.REQUEST_METHOD === 'HEAD' || status.startsWith('1') || status.startsWith('204') || status.startsWith('304')
+  return bodiless ? 0 : entry.bodyBytes
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
@@ -94,7 +98,7 @@ const ATOMS: Record<string, Atom> = {
   l: () => '-',
   u: (e) => safe(basicUser(e.environ.HTTP_AUTHORIZATION)),
   t: now,
-  r: (e) => safe(`${e.environ.REQUEST_METHOD} ${e.environ.RAW_URI} ${e.environ.SERVER_PROTOCOL}`),
+  r: (e) => `${safe(e.environ.REQUEST_METHOD)} ${safe(e.environ.RAW_URI)} ${safe(e.environ.SERVER_PROTOCOL)}`,
   m: (e) => safe(e.environ.REQUEST_METHOD),
   U: (e) => safe(e.environ.PATH_INFO),
   q: (e) => safe(e.environ.QUERY_STRING),
@@ -110,6 +114,7 @@ const ATOMS: Record<string, Atom> = {
   L: (_, us) => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`,
   p: () => `<${process.pid}>`,
 }
+const TIMING = new Set(['T', 'M', 'D', 'L'])
 
 /** A request header, read from the environ where the engine put it. Gunicorn drops header
  * names containing `_`, and so does ugn, so such a name never matches. */
@@ -158,6 +163,7 @@ const DIRECTIVE = /%(?:%|\(([^)]*)\)[sdi])/y
 export function compileAccessFormat(format: string): AccessFormat {
   const parts: (string | Atom)[] = []
   let literal = ''
+  let timed = false
   for (let at = 0; at < format.length; ) {
     const percent = format.indexOf('%', at)
     if (percent === -1) {
@@ -176,15 +182,19 @@ export function compileAccessFormat(format: string): AccessFormat {
       if (literal !== '') parts.push(literal)
       literal = ''
       parts.push(atomFor(match[1]))
+      timed ||= TIMING.has(match[1])
     }
     at = percent + match[0].length
   }
   if (literal !== '') parts.push(literal)
-  return (entry) => {
-    const micros = Math.floor((performance.now() - entry.startTime) * 1000)
-    let line = ''
-    for (const part of parts) line += typeof part === 'string' ? part : part(entry, micros)
-    return line
+  return {
+    timed,
+    line(entry) {
+      const micros = timed ? Math.floor((performance.now() - entry.startTime) * 1000) : 0
+      let line = ''
+      for (const part of parts) line += typeof part === 'string' ? part : part(entry, micros)
+      return line
+    },
   }
 }
 
@@ -218,6 +228,11 @@ export class AccessLog {
     return new AccessLog(target, target === '-' ? null : openSync(target, 'a'), compiled)
   }
 
+  /** Whether entries need a startTime. */
+  get timed(): boolean {
+    return this.format.timed
+  }
+
   /** Formats the entry now and queues the line. */
   record(entry: AccessEntry): void {
     if (this.pending.length > MAX_PENDING_CHARS) {
@@ -225,7 +240,7 @@ export class AccessLog {
       return
     }
     try {
-      this.pending += `${this.format(entry)}\n`
+      this.pending += `${this.format.line(entry)}\n`
     } catch (err) {
       log.error(`Cannot format the access log line for ${String(entry.environ.RAW_URI)}: ${describe(err)}`)
       return

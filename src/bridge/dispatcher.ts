@@ -37,6 +37,7 @@ export function createDispatcher(
   // Only requests that outlive their dispatch call (a streamed body, an async answer) are
   // tracked; the common synchronous request never touches the map.
   const live = new Map<number, Exchange>()
+  const timed = accessLog?.timed === true
   const settle = (exchange: Exchange) => {
     if (live.get(exchange.id) === exchange) live.delete(exchange.id)
     hooks.post?.(exchange.environ, exchange.statusLine)
@@ -62,7 +63,7 @@ export function createDispatcher(
       const complete = (reqMeta[M_FLAGS] & F_BODY_COMPLETE) !== 0
       const input = new RequestInput(id, body, complete)
       const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
-      if (accessLog !== undefined) exchange.startTime = performance.now()
+      if (timed) exchange.startTime = performance.now()
       if (!complete) live.set(id, exchange)
       hooks.pre?.(exchange.environ)
       exchange.run(app)
