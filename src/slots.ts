@@ -28,8 +28,7 @@ export class WorkerSlots {
    * the one whose new worker is still to come). */
   take(count: number): number {
     if (this.open.size < count) return this.openSlot()
-    const load = (slot: number) => this.staying(slot)
-    return [...this.open.keys()].reduce((best, slot) => (load(slot) < load(best) ? slot : best))
+    return [...this.open.keys()].reduce((best, slot) => (this.staying(slot) < this.staying(best) ? slot : best))
   }
 
   /** The descriptors a worker in `slot` inherits, in the order of the listeners. */
@@ -76,10 +75,7 @@ export class WorkerSlots {
       if (fds.length !== reserved.length) {
         throw new Error(`An inherited worker slot has ${fds.length} sockets for ${reserved.length} reserved addresses`)
       }
-      this.open.set(
-        this.freeSlot(),
-        fds.map((fd, i) => native.adoptWorkerListener(reserved[i].fd, fd)),
-      )
+      this.open.set(this.freeSlot(), fds.map((fd, i) => native.adoptWorkerListener(reserved[i].fd, fd)))
     }
   }
 
