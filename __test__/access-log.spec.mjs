@@ -188,6 +188,31 @@ test('a graceful stop (TERM) writes every buffered line, including a request tha
   t.truthy(logged.find((line) => line.includes('"GET /slow?ms=1500 HTTP/1.1" 200 6')))
 })
 
+test('a worker that exits abruptly still writes the lines it buffered', async (t) => {
+  const file = tempFile()
+  const ugn = await startUgn(APP, ['--access-logfile', file], { ready: false })
+  const [first] = ugn.workerPids()
+  for (let i = 0; i < 5; i++) await send(ugn.port, `GET /n/${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+  await send(ugn.port, 'GET /exit HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  await waitFor(() => ugn.workerPids().some((pid) => pid !== first), 10_000, 'a replacement worker')
+  t.deepEqual(
+    lines(file).map((line) => /"GET (\S+)/.exec(line)[1]),
+    ['/n/0', '/n/1', '/n/2', '/n/3', '/n/4', '/exit'],
+  )
+  t.is(await ugn.stop(), 0)
+})
+
+test('a line longer than the buffers lines are encoded into keeps its place', async (t) => {
+  const file = tempFile()
+  const agent = 'x'.repeat(8000)
+  const ugn = await startUgn(APP, ['--access-logfile', file, '--access-logformat', '%(U)s %(a)s%(a)s%(a)s'], { ready: false })
+  await send(ugn.port, 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  await send(ugn.port, `GET /b HTTP/1.1\r\nHost: x\r\nUser-Agent: ${agent}\r\nConnection: close\r\n\r\n`)
+  await send(ugn.port, 'GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  t.deepEqual(await waitForLines(file, 3), ['/a ---', `/b ${agent.repeat(3)}`, '/c ---'])
+  t.is(await ugn.stop(), 0)
+})
+
 test('bytes: streamed bodies count what was sent, HEAD and 304 send none, a throwing app logs its 500', async (t) => {
   const file = tempFile()
   const ugn = await startUgn(APP, ['--access-logfile', file], { ready: false })

@@ -198,17 +198,24 @@ export function compileAccessFormat(format: string): AccessFormat {
   }
 }
 
-/** Pending text that starts a write before the timer does. */
-const FLUSH_CHARS = 64 * 1024
+/** Lines are encoded into buffers of this size; a full one is written without waiting. */
+const CHUNK_BYTES = 64 * 1024
 /** How long a line may wait in memory. */
 const FLUSH_MS = 200
-/** Beyond this much unwritten text (a destination slower than the traffic), lines are dropped
+/** Beyond this much unwritten data (a destination slower than the traffic), lines are dropped
  * and counted rather than held until the worker runs out of memory. */
-const MAX_PENDING_CHARS = 16 * 1024 * 1024
+const MAX_PENDING_BYTES = 16 * 1024 * 1024
 
 /** Where lines go: a file opened for appending, or this process's stdout (`-`). */
 export class AccessLog {
-  private pending = ''
+  // Each line is encoded at once into a buffer outside V8's heap: held as strings until a
+  // write, thousands of lines would outlive young-generation collections and cost more to
+  // copy and flatten than to format.
+  private chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  private used = 0
+  /** Filled chunks, oldest first, and their bytes. */
+  private full: Buffer[] = []
+  private fullBytes = 0
   private timer: NodeJS.Timeout | undefined
   /** The write under way: its file descriptor, null for stdout, undefined if none. */
   private writingTo: number | null | undefined
@@ -235,17 +242,22 @@ export class AccessLog {
 
   /** Formats the entry now and queues the line. */
   record(entry: AccessEntry): void {
-    if (this.pending.length > MAX_PENDING_CHARS) {
+    if (this.fullBytes > MAX_PENDING_BYTES) {
       this.dropped++
       return
     }
+    let line: string
     try {
-      this.pending += `${this.format.line(entry)}\n`
+      line = `${this.format.line(entry)}\n`
     } catch (err) {
       log.error(`Cannot format the access log line for ${String(entry.environ.RAW_URI)}: ${describe(err)}`)
       return
     }
-    if (this.pending.length >= FLUSH_CHARS) this.flushSoon()
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.used + 3 * line.length > CHUNK_BYTES) this.seal()
+    if (3 * line.length > CHUNK_BYTES) this.queue(Buffer.from(line))
+    else this.used += this.chunk.write(line, this.used)
+    if (this.full.length > 0) this.flushSoon()
     else this.timer ??= setTimeout(this.flushSoon, FLUSH_MS).unref()
   }
 
@@ -259,12 +271,11 @@ export class AccessLog {
   flushSync(): void {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (this.pending === '') return
-    const text = this.pending
-    this.pending = ''
+    const data = this.take()
+    if (data === undefined) return
     try {
-      if (this.fd === null) process.stdout.write(text)
-      else writeSync(this.fd, text)
+      if (this.fd === null) process.stdout.write(data)
+      else for (let at = 0; at < data.length; ) at += writeSync(this.fd, data, at)
     } catch (err) {
       this.failed(err as Error)
     }
@@ -278,22 +289,44 @@ export class AccessLog {
     if (old !== this.writingTo) closeSync(old)
   }
 
+  /** Moves the current chunk, if it holds anything, to the full ones. */
+  private seal(): void {
+    if (this.used === 0) return
+    this.queue(this.chunk.subarray(0, this.used))
+    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+    this.used = 0
+  }
+
+  private queue(bytes: Buffer): void {
+    this.full.push(bytes)
+    this.fullBytes += bytes.length
+  }
+
+  /** Everything pending as one buffer, now owned by the caller; undefined if nothing is. */
+  private take(): Buffer | undefined {
+    this.seal()
+    if (this.full.length === 0) return undefined
+    const data = this.full.length === 1 ? this.full[0] : Buffer.concat(this.full, this.fullBytes)
+    this.full = []
+    this.fullBytes = 0
+    return data
+  }
+
   private readonly flushSoon = (): void => {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (this.writingTo !== undefined || this.pending === '') return
-    const text = this.pending
-    this.pending = ''
+    if (this.writingTo !== undefined) return
+    const data = this.take()
+    if (data === undefined) return
     const fd = this.fd
     this.writingTo = fd
     if (fd === null) {
-      process.stdout.write(text, (err) => this.written(err ?? null))
+      process.stdout.write(data, (err) => this.written(err ?? null))
       return
     }
-    const bytes = Buffer.from(text)
     const from = (offset: number) =>
-      write(fd, bytes, offset, bytes.length - offset, null, (err, n) => {
-        if (err === null && offset + n < bytes.length) return from(offset + n)
+      write(fd, data, offset, data.length - offset, null, (err, n) => {
+        if (err === null && offset + n < data.length) return from(offset + n)
         if (fd !== this.fd) closeSync(fd)
         this.written(err)
       })
@@ -307,8 +340,10 @@ export class AccessLog {
     const waiter = this.whenWritten
     this.whenWritten = undefined
     if (waiter !== undefined) waiter()
-    // What arrived during the write goes at once: under load, writes follow each other.
-    else if (this.pending !== '') this.flushSoon()
+    // A full chunk goes at once; a few lines wait for the timer, so a fast destination does
+    // not turn every turn of the event loop into a write.
+    else if (this.full.length > 0) this.flushSoon()
+    else if (this.used > 0) this.timer ??= setTimeout(this.flushSoon, FLUSH_MS).unref()
   }
 
   /** One error line per failing stretch, not one per batch. */

@@ -1,6 +1,7 @@
 // Responses of every shape the access log must count: whole, streamed, bodiless (304),
-// failing (/boom throws), slow (/slow?ms=N, for the request time atoms), and a stream a client
-// can leave halfway (/drip?chunks=N: 1 KiB every 20 ms).
+// failing (/boom throws), slow (/slow?ms=N, for the request time atoms), a stream a client
+// can leave halfway (/drip?chunks=N: 1 KiB every 20 ms), and /exit, whose worker exits at once
+// after answering.
 export async function app(environ, startResponse) {
   switch (environ.PATH_INFO) {
     case '/boom':
@@ -24,6 +25,9 @@ export async function app(environ, startResponse) {
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       })()
+    case '/exit':
+      setImmediate(() => process.exit(1))
+      break
     case '/slow':
       await new Promise((resolve) => setTimeout(resolve, Number(new URLSearchParams(environ.QUERY_STRING).get('ms'))))
       break
