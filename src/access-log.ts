@@ -211,8 +211,11 @@ export class AccessLog {
   // Each line is encoded at once into a buffer outside V8's heap: held as strings until a
   // write, thousands of lines would outlive young-generation collections and cost more to
   // copy and flatten than to format.
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   private used = 0
+  /** A written chunk's memory, for the next chunk: under load a chunk fills every few
+   * milliseconds, and fresh ones would pile up outside the heap until a collection. */
+  private spare: Buffer | undefined
   /** Filled chunks, oldest first, and their bytes. */
   private full: Buffer[] = []
   private fullBytes = 0
@@ -293,7 +296,8 @@ export class AccessLog {
   private seal(): void {
     if (this.used === 0) return
     this.queue(this.chunk.subarray(0, this.used))
-    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+    this.chunk = this.spare ?? Buffer.allocUnsafe(CHUNK_BYTES)
+    this.spare = undefined
     this.used = 0
   }
 
@@ -321,20 +325,22 @@ export class AccessLog {
     const fd = this.fd
     this.writingTo = fd
     if (fd === null) {
-      process.stdout.write(data, (err) => this.written(err ?? null))
+      process.stdout.write(data, (err) => this.written(err ?? null, data))
       return
     }
     const from = (offset: number) =>
       write(fd, data, offset, data.length - offset, null, (err, n) => {
         if (err === null && offset + n < data.length) return from(offset + n)
         if (fd !== this.fd) closeSync(fd)
-        this.written(err)
+        this.written(err, data)
       })
     from(0)
   }
 
-  private written(err: Error | null): void {
+  private written(err: Error | null, data: Buffer): void {
     this.writingTo = undefined
+    // One whole chunk (the usual case) is written from its own memory, now free again.
+    if (data.buffer.byteLength === CHUNK_BYTES) this.spare = Buffer.from(data.buffer)
     if (err !== null) this.failed(err)
     else this.recovered()
     const waiter = this.whenWritten
