@@ -1,4 +1,5 @@
-// ugn's public API: the types an app (and a config file, later) is written against.
+// ugn's public API: the types an app (and a config file, later) is written against, and
+// createServer, node:http's counterpart on ugn's engine in one process (src/in-process.ts).
 
 export type { Environ } from './bridge/environ.js'
 export type { App, Body, Chunk, HeaderList, StartResponse, Write } from './bridge/exchange.js'
@@ -7,3 +8,4 @@ export type { RequestInput } from './bridge/input.js'
 export { RequestBodyError } from './bridge/input.js'
 export type { Config } from './config/settings.js'
 export { VERSION } from './version.js'
+export { createServer, Server } from './in-process.js'

@@ -60,6 +60,9 @@ export interface Binding {
     onEvent: (kind: number, id: number, chunk: Buffer | undefined) => void,
   ): void
   serverStop(): void
+  /** Starts accepting on one more listening fd; returns its listener index. */
+  serverAddListener(fd: number): number
+  serverRemoveListener(index: number): void
   serverShutdown(): void
   serverConnections(): number
   respond(id: number, text: string, headerCount: number, body: string | Uint8Array | undefined, end: boolean): number

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const sync = cfg.worker_class === 'sync'
   const maxHeaders = cfg.limit_request_fields === 0 ? 32768 : cfg.limit_request_fields
   const dispatcher = createDispatcher(
-    app,
+    boot.listeners.map(() => app),
     maxHeaders,
     { servers: boot.listeners.map(serverAddress), multiprocess: cfg.workers > 1, fileWrapper: FileWrapper },
     requestHooks(hooks, self),

@@ -3,7 +3,7 @@
 
 import type { AccessLog } from '../access-log.js'
 import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
-import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, requestMetaLength } from './environ.js'
+import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, M_LISTENER, requestMetaLength } from './environ.js'
 import { type App, Exchange, type ExchangeHost } from './exchange.js'
 import { RequestBodyError, RequestInput } from './input.js'
 
@@ -25,8 +25,12 @@ export interface RequestHooks {
   post?: (environ: Environ, status: string | undefined) => void
 }
 
+/**
+ * @param apps the app serving each listener, by listener index (the same app on every
+ *   listener of a worker; one per server in-process). The array may grow with the listeners.
+ */
 export function createDispatcher(
-  app: App,
+  apps: App[],
   maxHeaders: number,
   ctx: EnvironContext,
   hooks: RequestHooks = {},
@@ -66,7 +70,7 @@ export function createDispatcher(
       if (timed) exchange.startTime = performance.now()
       if (!complete) live.set(id, exchange)
       hooks.pre?.(exchange.environ)
-      exchange.run(app)
+      exchange.run(apps[reqMeta[M_LISTENER]])
     },
     onEvent(kind, id, chunk) {
       const exchange = live.get(id)

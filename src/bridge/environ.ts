@@ -7,7 +7,7 @@ import type { RequestInput } from './input.js'
 /** Offsets in the request metadata array, as written by src/native/server.rs. */
 export const M_ID = 0
 export const M_FLAGS = 1
-const M_LISTENER = 2
+export const M_LISTENER = 2
 const M_PEER_PORT = 3
 const M_METHOD = 4
 const M_TARGET = 6

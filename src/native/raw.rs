@@ -93,6 +93,8 @@ pub unsafe fn bytes_of<'a>(env: Env, value: Value) -> Option<&'a [u8]> {
 /// JavaScript can write: it is valid while the array is referenced and not detached.
 pub unsafe fn i32s_of<'a>(env: Env, value: Value) -> Option<&'a mut [i32]> {
   match typed_array(env, value)? {
+    // An empty array may have no backing store at all.
+    (sys::TypedarrayType::int32_array, 0, _) => Some(&mut []),
     (sys::TypedarrayType::int32_array, len, data) if !data.is_null() => {
       Some(std::slice::from_raw_parts_mut(data as *mut i32, len))
     }

@@ -96,6 +96,8 @@ fn glue() -> Option<Rc<Glue>> {
 pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
   raw::set_function(env, exports, "serverStart", server_start)?;
   raw::set_function(env, exports, "serverStop", server_stop)?;
+  raw::set_function(env, exports, "serverAddListener", server_add_listener)?;
+  raw::set_function(env, exports, "serverRemoveListener", server_remove_listener)?;
   raw::set_function(env, exports, "serverShutdown", server_shutdown)?;
   raw::set_function(env, exports, "serverConnections", server_connections)?;
   raw::set_function(env, exports, "respond", respond)?;
@@ -195,6 +197,27 @@ unsafe extern "C" fn server_stop(env: Env, _info: sys::napi_callback_info) -> Va
     server.close_all();
   }
   GLUE.with(|g| g.borrow_mut().take());
+  raw::undefined(env)
+}
+
+unsafe extern "C" fn server_add_listener(env: Env, info: sys::napi_callback_info) -> Value {
+  let [fd] = raw::args::<1>(env, info);
+  let fd = raw::to_u32(env, fd) as i32;
+  // SAFETY: JavaScript hands over a listening socket it bound for this server and never closes.
+  match with_server(|s| unsafe { s.add_listener(fd) }) {
+    None => raw::throw(env, "the server is not running"),
+    Some(Err(e)) => raw::throw(env, &format!("cannot serve fd {fd}: {e}")),
+    Some(Ok(index)) => {
+      after_call();
+      raw::int(env, index as i32)
+    }
+  }
+}
+
+unsafe extern "C" fn server_remove_listener(env: Env, info: sys::napi_callback_info) -> Value {
+  let [index] = raw::args::<1>(env, info);
+  let index = raw::to_u32(env, index) as usize;
+  with_server(|s| s.remove_listener(index));
   raw::undefined(env)
 }
 

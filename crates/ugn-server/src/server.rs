@@ -126,6 +126,28 @@ impl Server {
     })
   }
 
+  /// Starts accepting on one more listening socket (an in-process server opened after the
+  /// engine started) and returns its index, the `listener` of its connections.
+  ///
+  /// # Safety
+  /// `fd` must be an open listening socket that nothing else in this process closes.
+  pub unsafe fn add_listener(&mut self, fd: RawFd) -> io::Result<usize> {
+    let index = self.listeners.len();
+    let mut listener = Listener::from_raw_fd(fd)?;
+    register_listener(&self.poll, &mut listener, fd, Token(LISTENER_TOKEN_BASE + index))?;
+    self.listeners.push(Some(listener));
+    self.accept_all(index);
+    Ok(index)
+  }
+
+  /// Stops accepting on one listener and closes it; its open connections carry on. Indexes
+  /// are never reused, so a late event for the old socket cannot reach another.
+  pub fn remove_listener(&mut self, index: usize) {
+    if let Some(mut listener) = self.listeners.get_mut(index).and_then(Option::take) {
+      let _ = self.poll.registry().deregister(&mut listener);
+    }
+  }
+
   /// The poller's own descriptor: readable whenever `poll_io` has something to do, so an
   /// outer event loop (libuv's) can watch this one fd instead of every socket.
   pub fn poll_fd(&self) -> RawFd {

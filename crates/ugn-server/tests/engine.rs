@@ -405,3 +405,27 @@ fn a_client_that_closes_while_the_app_works_is_reported_closed() {
   assert_eq!(server.closed.load(Ordering::SeqCst), 1);
   assert!(read_to_close(&mut s).is_empty(), "no response once the client has gone");
 }
+
+#[test]
+fn listeners_added_after_start_serve_and_removed_ones_refuse() {
+  let mut server = unsafe { Server::from_listener_fds(&[], ServerConfig::default()) }.unwrap();
+  let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+  let addr = listener.local_addr().unwrap();
+  // SAFETY: the fd is a listening socket handed over to the server alone.
+  let index = unsafe { server.add_listener(listener.into_raw_fd()) }.unwrap();
+  assert_eq!(index, 0);
+  let mut client = connect(addr);
+  client.write_all(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+  let deadline = Instant::now() + Duration::from_secs(5);
+  let mut request = None;
+  while request.is_none() && Instant::now() < deadline {
+    server.poll_io(Some(Duration::from_millis(10))).unwrap();
+    request = server.next_event().filter(|e| e.kind == EventKind::Request);
+  }
+  let id = request.expect("a request through the added listener").id;
+  server.respond(id, b"200 OK", &[], b"late", true).unwrap();
+  server.flush();
+  assert_eq!(read_responses(&mut client, 1)[0].2, b"late");
+  server.remove_listener(index);
+  assert!(TcpStream::connect(addr).is_err(), "a removed listener is closed");
+}
