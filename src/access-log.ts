@@ -208,9 +208,8 @@ const MAX_PENDING_BYTES = 16 * 1024 * 1024
 
 /** Where lines go: a file opened for appending, or this process's stdout (`-`). */
 export class AccessLog {
-  // Each line is encoded at once into a buffer outside V8's heap: held as strings until a
-  // write, thousands of lines would outlive young-generation collections and cost more to
-  // copy and flatten than to format.
+  // Each line is encoded as soon as it is made: pending lines are bytes outside V8's heap,
+  // counted exactly, rather than thousands of strings that outlive collections until a write.
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   private used = 0
   /** A written chunk's memory, for the next chunk: under load a chunk fills every few
