@@ -45,4 +45,16 @@ export const SERVERS = [
       env: {},
     }),
   },
+  // The access log's cost: ugn-native with Gunicorn's default access log format written to
+  // $UGN_ACCESS_LOG (default /dev/null, so only formatting and writing count, not a disk).
+  {
+    name: 'ugn-native-accesslog',
+    optIn: true,
+    skip: (ctx) => SERVERS.find((s) => s.name === 'ugn-native').skip(ctx),
+    command: (ctx) => {
+      const file = process.env.UGN_ACCESS_LOG || '/dev/null'
+      const plain = SERVERS.find((s) => s.name === 'ugn-native').command(ctx)
+      return { ...plain, label: `${plain.label} --access-logfile ${file}`, args: [...plain.args, '--access-logfile', file] }
+    },
+  },
 ]
