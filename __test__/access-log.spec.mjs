@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, getOnce, killAll, rawRequest, runUgn, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, rawRequest, runUgn, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -140,6 +140,16 @@ test("'-' writes to stdout, and no access log is written by default", async (t) 
   t.is(await quiet.stop(), 0)
   t.is(quiet.stdout(), '')
   t.notRegex(quiet.log(), /GET \/x/)
+})
+
+test("a Unix socket has no peer address: h is '-', so the line still starts with a field", async (t) => {
+  const file = tempFile()
+  const sock = path.join(path.dirname(file), 'ugn.sock')
+  const ugn = await startUgn(APP, ['--bind', `unix:${sock}`, '--access-logfile', file], { bind: false })
+  await waitFor(async () => (await unixGet(sock, '/u').catch(() => ({}))).status === 200, 10_000, 'an answer on the socket')
+  const [line] = await waitForLines(file, 1)
+  t.regex(line, /^- - - \[[^\]]+\] "GET \/u HTTP\/1\.1" 200 6 "-" "-"$/)
+  t.is(await ugn.stop(), 0)
 })
 
 test('USR1 after logrotate moved the file: every worker writes new lines to a new file', async (t) => {
