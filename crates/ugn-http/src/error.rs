@@ -28,6 +28,11 @@ pub enum Error {
     IncompleteBody,
     InvalidProxyLine,
     InvalidProxyHeader,
+    /// The connection must start with a PROXY header (of a version the
+    /// listener accepts) and does not.
+    MissingProxyHeader,
+    /// The peer may not send a PROXY header (Gunicorn's `proxy_allow_ips`).
+    ForbiddenProxyRequest,
     InvalidSchemeHeaders,
 }
 
@@ -40,6 +45,7 @@ impl Error {
             | Error::TrailersTooLarge => 431,
             Error::ExpectationFailed => 417,
             Error::UnsupportedTransferCoding => 501,
+            Error::ForbiddenProxyRequest => 403,
             _ => 400,
         }
     }
@@ -66,6 +72,8 @@ impl Error {
             Error::IncompleteBody => "connection closed before the body was complete",
             Error::InvalidProxyLine => "invalid PROXY protocol v1 line",
             Error::InvalidProxyHeader => "invalid PROXY protocol v2 header",
+            Error::MissingProxyHeader => "no PROXY protocol header of an accepted version (proxy_protocol) at the start of the connection",
+            Error::ForbiddenProxyRequest => "this peer may not use the PROXY protocol (proxy_allow_ips)",
             Error::InvalidSchemeHeaders => "contradictory scheme headers",
         }
     }
@@ -91,6 +99,8 @@ mod tests {
         assert_eq!(Error::HeaderFieldTooLarge.status(), 431);
         assert_eq!(Error::ExpectationFailed.status(), 417);
         assert_eq!(Error::UnsupportedTransferCoding.status(), 501);
+        assert_eq!(Error::ForbiddenProxyRequest.status(), 403);
+        assert_eq!(Error::MissingProxyHeader.status(), 400);
         assert_eq!(Error::ChunkMissingTerminator.to_string(), "chunk not terminated by CRLF");
     }
 }

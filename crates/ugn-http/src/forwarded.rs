@@ -13,14 +13,18 @@ pub const DEFAULT_SECURE_SCHEME_HEADERS: &[(&[u8], &[u8])] =
 /// Returns `Some(true)` for https, `Some(false)` for http, `None` when no
 /// scheme header is present. Headers that disagree are refused: a client
 /// adding its own header next to the proxy's must not pick the scheme.
-pub fn forwarded_scheme(buf: &[u8], headers: &[Header], secure_scheme_headers: &[(&[u8], &[u8])]) -> Result<Option<bool>, Error> {
+pub fn forwarded_scheme<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+    buf: &[u8],
+    headers: &[Header],
+    secure_scheme_headers: &[(N, V)],
+) -> Result<Option<bool>, Error> {
     let mut scheme = None;
     for h in headers {
         let name = h.name.get(buf);
-        let Some((_, secure_value)) = secure_scheme_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+        let Some((_, secure_value)) = secure_scheme_headers.iter().find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name)) else {
             continue;
         };
-        let https = h.value.get(buf) == *secure_value;
+        let https = h.value.get(buf) == secure_value.as_ref();
         match scheme {
             Some(s) if s != https => return Err(Error::InvalidSchemeHeaders),
             _ => scheme = Some(https),
@@ -34,10 +38,14 @@ mod tests {
     use super::*;
     use crate::{parse_request_head, Limits, Parsed};
 
-    fn scheme(raw: &[u8]) -> Result<Option<bool>, Error> {
+    fn scheme_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(raw: &[u8], secure: &[(N, V)]) -> Result<Option<bool>, Error> {
         let mut headers = Vec::new();
         let Ok(Parsed::Complete(_)) = parse_request_head(raw, &Limits::default(), &mut headers) else { panic!() };
-        forwarded_scheme(raw, &headers, DEFAULT_SECURE_SCHEME_HEADERS)
+        forwarded_scheme(raw, &headers, secure)
+    }
+
+    fn scheme(raw: &[u8]) -> Result<Option<bool>, Error> {
+        scheme_with(raw, DEFAULT_SECURE_SCHEME_HEADERS)
     }
 
     #[test]
@@ -50,5 +58,24 @@ mod tests {
             scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n\r\n"),
             Err(Error::InvalidSchemeHeaders)
         );
+    }
+
+    #[test]
+    fn repeated_header_values_must_agree_too() {
+        assert_eq!(
+            scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n\r\n"),
+            Err(Error::InvalidSchemeHeaders)
+        );
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Ssl: on\r\n\r\n"), Ok(Some(true)));
+    }
+
+    #[test]
+    fn configured_headers_match_names_in_any_case_and_values_exactly() {
+        let custom = vec![(b"FRONT-END-HTTPS".to_vec(), b"on".to_vec())];
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nfront-end-https: on\r\n\r\n", &custom), Ok(Some(true)));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nFront-End-Https: On\r\n\r\n", &custom), Ok(Some(false)));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n", &custom), Ok(None));
+        let none: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n", &none), Ok(None));
     }
 }

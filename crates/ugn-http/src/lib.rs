@@ -7,6 +7,7 @@
 //! follow Gunicorn 26 so that ugn can replace it behind the same proxies,
 //! tightened where RFC 9112 is stricter.
 
+mod allow;
 mod body;
 mod date;
 mod error;
@@ -16,11 +17,12 @@ mod proxy;
 mod request;
 mod response;
 
+pub use allow::AllowList;
 pub use body::{BodyDecoder, BodyEvent, ChunkedDecoder};
 pub use date::DateCache;
 pub use error::Error;
 pub use forwarded::{forwarded_scheme, DEFAULT_SECURE_SCHEME_HEADERS};
 pub use limits::{HeaderMap, Limits};
-pub use proxy::{parse_proxy_header, ProxyHeader};
+pub use proxy::{parse_proxy_header, parse_required_proxy_header, ProxyHeader, ProxyProtocol};
 pub use request::{parse_request_head, BodyKind, Header, Parsed, RequestHead, Span};
 pub use response::{encode_chunk, encode_last_chunk, encode_response_head, Framing, ResponseContext, ResponseError, ResponseHead};

@@ -23,6 +23,26 @@ pub enum ProxyHeader {
     Local,
 }
 
+impl ProxyHeader {
+    /// The client's address, when the header names one; otherwise the
+    /// socket's peer stands.
+    pub fn source(&self) -> Option<SocketAddr> {
+        match self {
+            ProxyHeader::V1 { source, .. } | ProxyHeader::V2 { source, .. } => Some(*source),
+            ProxyHeader::None | ProxyHeader::Unknown | ProxyHeader::Local => None,
+        }
+    }
+}
+
+/// The header versions a listener accepts (Gunicorn's `proxy_protocol`
+/// modes other than `off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyProtocol {
+    V1,
+    V2,
+    Auto,
+}
+
 const V2_SIGNATURE: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
 /// The v1 spec's maximum line, CRLF included.
 const V1_MAX: usize = 107;
@@ -39,6 +59,27 @@ pub fn parse_proxy_header(buf: &[u8]) -> Result<Parsed<(ProxyHeader, usize)>, Er
         return if n < 6 { Ok(Parsed::Partial) } else { parse_v1(buf) };
     }
     Ok(Parsed::Complete((ProxyHeader::None, 0)))
+}
+
+/// Parses the PROXY header a connection must start with. Gunicorn reads
+/// plain HTTP when no header comes; here the header is required, as the
+/// PROXY protocol specification asks (a receiver must not guess whether it is
+/// there), so a proxy that was meant to send one and does not is noticed at
+/// once instead of every client seeming to be the proxy. A header of a
+/// version `mode` does not accept counts as missing.
+pub fn parse_required_proxy_header(buf: &[u8], mode: ProxyProtocol) -> Result<Parsed<(ProxyHeader, usize)>, Error> {
+    let other_version = match mode {
+        ProxyProtocol::V1 => Some(V2_SIGNATURE[0]),
+        ProxyProtocol::V2 => Some(b'P'),
+        ProxyProtocol::Auto => None,
+    };
+    if other_version.is_some() && buf.first() == other_version.as_ref() {
+        return Err(Error::MissingProxyHeader);
+    }
+    match parse_proxy_header(buf)? {
+        Parsed::Complete((ProxyHeader::None, _)) => Err(Error::MissingProxyHeader),
+        parsed => Ok(parsed),
+    }
 }
 
 fn parse_v1(buf: &[u8]) -> Result<Parsed<(ProxyHeader, usize)>, Error> {
@@ -232,5 +273,32 @@ mod tests {
         ] {
             assert_eq!(parse_proxy_header(&v2(ver_cmd, fam, &vec![0; len])), Err(Error::InvalidProxyHeader), "{ver_cmd:x} {fam:x}");
         }
+    }
+
+    #[test]
+    fn required_header_by_mode() {
+        let v1 = b"PROXY TCP4 10.0.0.1 10.0.0.2 1000 80\r\nGET /";
+        let tcp4 = v2(0x21, 0x11, &[10, 0, 0, 1, 10, 0, 0, 2, 0x03, 0xe8, 0, 80]);
+        let source = Some(addr("10.0.0.1:1000"));
+        for (mode, v1_ok, v2_ok) in
+            [(ProxyProtocol::Auto, true, true), (ProxyProtocol::V1, true, false), (ProxyProtocol::V2, false, true)]
+        {
+            let got = |raw: &[u8]| match parse_required_proxy_header(raw, mode) {
+                Ok(Parsed::Complete((h, _))) => Ok(h.source()),
+                Ok(Parsed::Partial) => panic!("{mode:?}: partial"),
+                Err(e) => Err(e),
+            };
+            assert_eq!(got(v1), if v1_ok { Ok(source) } else { Err(Error::MissingProxyHeader) }, "{mode:?} v1");
+            assert_eq!(got(&tcp4), if v2_ok { Ok(source) } else { Err(Error::MissingProxyHeader) }, "{mode:?} v2");
+            assert_eq!(got(b"GET / HTTP/1.1\r\n"), Err(Error::MissingProxyHeader), "{mode:?} plain HTTP");
+            assert_eq!(parse_required_proxy_header(b"", mode), Ok(Parsed::Partial));
+        }
+        // The wrong version is refused from its first byte, without waiting for more.
+        assert_eq!(parse_required_proxy_header(b"\r", ProxyProtocol::V1), Err(Error::MissingProxyHeader));
+        assert_eq!(parse_required_proxy_header(b"P", ProxyProtocol::V2), Err(Error::MissingProxyHeader));
+        assert_eq!(parse_required_proxy_header(b"PROX", ProxyProtocol::V1), Ok(Parsed::Partial));
+        assert_eq!(parse_required_proxy_header(b"PROXY TCP9\r\n", ProxyProtocol::Auto), Err(Error::InvalidProxyLine));
+        assert_eq!(complete(b"PROXY UNKNOWN\r\n").0.source(), None);
+        assert_eq!(complete(&v2(0x20, 0x00, &[])).0.source(), None);
     }
 }
