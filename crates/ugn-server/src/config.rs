@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use ugn_http::Limits;
+use ugn_http::{AllowList, Limits, ProxyProtocol, DEFAULT_SECURE_SCHEME_HEADERS};
 
 /// Everything a worker's engine needs to know, fixed for the worker's life.
 #[derive(Clone, Debug)]
@@ -22,6 +22,18 @@ pub struct ServerConfig {
   /// How long a connection that is being closed after an error keeps draining the client's
   /// bytes, so the client reads our error response instead of a reset.
   pub linger: Duration,
+  /// Peers whose `secure_scheme_headers` are believed (Gunicorn's `forwarded_allow_ips`). The
+  /// socket's peer is checked, not a PROXY header's client: the proxy is who adds the headers.
+  pub forwarded_allow_ips: AllowList,
+  /// Header names (any case) and the exact values by which a trusted proxy says the client used
+  /// https; another value of one of them says http. Empty: the scheme is always http.
+  pub secure_scheme_headers: Vec<(Vec<u8>, Vec<u8>)>,
+  /// When set, every connection must start with a PROXY header of these versions, which then
+  /// names the client; `None` is Gunicorn's `off`.
+  pub proxy_protocol: Option<ProxyProtocol>,
+  /// Peers that may connect when `proxy_protocol` is on (Gunicorn's `proxy_allow_ips`); others
+  /// are answered 403 and closed.
+  pub proxy_allow_ips: AllowList,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +46,15 @@ impl Default for ServerConfig {
       write_high_water: 256 * 1024,
       body_high_water: 256 * 1024,
       linger: Duration::from_secs(2),
+      forwarded_allow_ips: local_only(),
+      secure_scheme_headers: DEFAULT_SECURE_SCHEME_HEADERS.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
+      proxy_protocol: None,
+      proxy_allow_ips: local_only(),
     }
   }
+}
+
+/// Gunicorn's default for both allow lists.
+fn local_only() -> AllowList {
+  AllowList::parse("127.0.0.1,::1").expect("a valid list")
 }

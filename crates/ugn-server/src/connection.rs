@@ -1,7 +1,7 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use ugn_http::{BodyDecoder, Framing, Header, RequestHead};
+use ugn_http::{BodyDecoder, Framing, Header, ProxyProtocol, RequestHead};
 
 use crate::listener::Peer;
 use crate::stream::Stream;
@@ -14,6 +14,8 @@ pub(crate) struct Connection {
   pub(crate) stream: Stream,
   pub(crate) listener: usize,
   pub(crate) peer: Peer,
+  /// The socket's peer may set the scheme through `secure_scheme_headers`.
+  pub(crate) trusted: bool,
   /// Received bytes not yet consumed live in `rbuf[rstart..rend]`; the buffer is kept fully
   /// initialised so reads go straight into it.
   pub(crate) rbuf: Vec<u8>,
@@ -45,6 +47,8 @@ pub(crate) struct Connection {
 }
 
 pub(crate) enum State {
+  /// Waiting for (the rest of) the PROXY header that must open the connection.
+  Proxy(ProxyProtocol),
   /// Waiting for (the rest of) a request head.
   Idle,
   /// A request is in the application's hands.
@@ -65,6 +69,8 @@ pub(crate) struct Exchange {
   /// Whether the connection may serve another request after this one.
   pub(crate) keep_alive: bool,
   pub(crate) head_request: bool,
+  /// A trusted proxy said the client used https.
+  pub(crate) https: bool,
 }
 
 pub(crate) enum Response {
@@ -80,11 +86,12 @@ pub(crate) enum ReadOutcome {
 }
 
 impl Connection {
-  pub(crate) fn new(stream: Stream, listener: usize, peer: Peer) -> Connection {
+  pub(crate) fn new(stream: Stream, listener: usize, peer: Peer, trusted: bool) -> Connection {
     Connection {
       stream,
       listener,
       peer,
+      trusted,
       rbuf: vec![0; READ_CHUNK],
       rstart: 0,
       rend: 0,

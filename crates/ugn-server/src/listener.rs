@@ -26,6 +26,16 @@ pub(crate) struct Peer {
   pub(crate) port: u16,
 }
 
+impl Peer {
+  /// `None` is a Unix-socket peer, which has no address.
+  pub(crate) fn of(addr: Option<SocketAddr>) -> Peer {
+    match addr {
+      Some(a) => Peer { addr: a.ip().to_string(), port: a.port() },
+      None => Peer { addr: String::new(), port: 0 },
+    }
+  }
+}
+
 impl Listener {
   /// Adopts an inherited listening socket. The fd is owned from here on.
   ///
@@ -58,18 +68,18 @@ impl Listener {
     }
   }
 
-  pub(crate) fn accept(&self) -> io::Result<(Stream, Peer)> {
+  /// A new connection and its peer's address (`None` over a Unix socket).
+  pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
     match self {
       Listener::Tcp(l) => {
         let (stream, addr) = l.accept()?;
         // Responses leave in one write per batch already; Nagle would only delay the last one.
         stream.set_nodelay(true)?;
-        let peer = Peer { addr: addr.ip().to_string(), port: addr.port() };
-        Ok((Stream::Tcp(stream), peer))
+        Ok((Stream::Tcp(stream), Some(addr)))
       }
       Listener::Unix(l) => {
         let (stream, _) = l.accept()?;
-        Ok((Stream::Unix(stream), Peer { addr: String::new(), port: 0 }))
+        Ok((Stream::Unix(stream), None))
       }
     }
   }

@@ -1,19 +1,21 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_last_chunk, encode_response_head, parse_request_head, BodyDecoder,
-  BodyEvent, BodyKind, DateCache, Error as ParseError, Framing, Header, Parsed, RequestHead,
-  ResponseContext, ResponseError, Span,
+  encode_chunk, encode_last_chunk, encode_response_head, forwarded_scheme, parse_request_head,
+  parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
+  Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
 
 use crate::connection::{Connection, Exchange, ReadOutcome, Response, State};
 use crate::id::{ConnId, MAX_SLOTS};
-use crate::listener::{Listener, ListenerKind};
+use crate::listener::{Listener, ListenerKind, Peer};
+use crate::stream::Stream;
 use crate::{Event, EventKind, ServerConfig};
 
 /// Listener tokens sit above every connection index.
@@ -22,6 +24,8 @@ const LISTENER_TOKEN_BASE: usize = MAX_SLOTS;
 const READ_AHEAD: usize = 64 * 1024;
 /// How long a fresh connection may take to send its first request head.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest PROXY header: a v2 header's 16 fixed bytes and its 16-bit length.
+const MAX_PROXY_HEADER: usize = 16 + u16::MAX as usize;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -70,6 +74,8 @@ pub struct RequestView<'a> {
   pub headers: &'a [Header],
   pub peer: Span,
   pub peer_port: u16,
+  /// A trusted proxy said the client used https (`secure_scheme_headers`).
+  pub https: bool,
   /// Index of the listener that accepted the connection.
   pub listener: usize,
   /// The whole body, when it arrived together with the head.
@@ -221,6 +227,7 @@ impl Server {
       headers: &conn.headers,
       peer: Span { start: head_len, end: conn.head_text.len() as u32 },
       peer_port: conn.peer.port,
+      https: exchange.https,
       listener: conn.listener,
       body: (exchange.body_done && !exchange.body_event_pending).then_some(&conn.body_out[..]),
     })
@@ -359,7 +366,7 @@ impl Server {
         // An idle connection may have its next request already on the way (a keep-alive
         // client, or one accepted just before the stop): serve what arrives within the grace
         // period, with Connection: close, rather than reset a client that did nothing wrong.
-        State::Idle if drained && !unsent => conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace))),
+        State::Idle | State::Proxy(_) if drained && !unsent => conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace))),
         // Its last response is still buffered: send it, then close.
         State::Idle if drained => {
           conn.state = State::Closing { write_shut: false };
@@ -418,7 +425,7 @@ impl Server {
     while self.live < self.config.max_connections {
       let Some(Some(listener)) = self.listeners.get(index) else { return };
       match listener.accept() {
-        Ok((stream, peer)) => self.add_connection(Connection::new(stream, index, peer)),
+        Ok((stream, addr)) => self.add_connection(stream, index, addr),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
         // The client gave up before we accepted it, or we are out of descriptors; either way
@@ -429,7 +436,15 @@ impl Server {
     self.accept_paused = true;
   }
 
-  fn add_connection(&mut self, mut conn: Connection) {
+  fn add_connection(&mut self, stream: Stream, listener: usize, addr: Option<SocketAddr>) {
+    let ip = addr.map(|a| a.ip());
+    let trusted = self.config.forwarded_allow_ips.allows(ip);
+    let mut conn = Connection::new(stream, listener, Peer::of(addr), trusted);
+    let mut forbidden = false;
+    if let Some(mode) = self.config.proxy_protocol {
+      forbidden = !self.config.proxy_allow_ips.allows(ip);
+      conn.state = State::Proxy(mode);
+    }
     let idx = match self.free.pop() {
       Some(idx) => idx,
       None if self.slots.len() < MAX_SLOTS => {
@@ -446,6 +461,10 @@ impl Server {
     conn.readable = true;
     self.slots[idx].conn = Some(conn);
     self.live += 1;
+    if forbidden {
+      // Answered at once: nothing this peer sends can make it allowed.
+      let _ = self.reject_parse_error(idx, ParseError::ForbiddenProxyRequest);
+    }
     self.advance(idx);
   }
 
@@ -528,6 +547,10 @@ impl Server {
     loop {
       let Some(conn) = self.slots[idx].conn.as_mut() else { return };
       let step = match &conn.state {
+        State::Proxy(mode) => {
+          let mode = *mode;
+          self.step_proxy(idx, mode)
+        }
         State::Idle => self.step_idle(idx),
         State::Active(_) => self.step_active(idx),
         State::Closing { write_shut } => {
@@ -540,6 +563,30 @@ impl Server {
         Step::Wait => return,
         Step::Close => return self.close(idx, false),
       }
+    }
+  }
+
+  /// Reads the PROXY header the connection must start with; the client it names, if any,
+  /// becomes the peer the application sees.
+  fn step_proxy(&mut self, idx: usize, mode: ProxyProtocol) -> Step {
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    match parse_required_proxy_header(&conn.rbuf[conn.rstart..conn.rend], mode) {
+      Ok(Parsed::Complete((header, used))) => {
+        if let Some(source) = header.source() {
+          conn.peer = Peer::of(Some(source));
+        }
+        conn.consume(used);
+        conn.state = State::Idle;
+        Step::Again
+      }
+      // A header is at most MAX_PROXY_HEADER bytes, so the buffer never fills before it is whole.
+      Ok(Parsed::Partial) if conn.readable => match conn.read_some(MAX_PROXY_HEADER) {
+        Ok(ReadOutcome::Data) => Step::Again,
+        Ok(ReadOutcome::WouldBlock) => Step::Wait,
+        Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+      },
+      Ok(Parsed::Partial) => Step::Wait,
+      Err(e) => self.reject_parse_error(idx, e),
     }
   }
 
@@ -569,7 +616,16 @@ impl Server {
     let buffered = &conn.rbuf[conn.rstart..conn.rend];
     match parse_request_head(buffered, &self.config.limits, &mut conn.headers) {
       Ok(Parsed::Complete(head)) => {
-        self.start_exchange(idx, head);
+        let secure = &self.config.secure_scheme_headers;
+        let https = if conn.trusted && !secure.is_empty() {
+          match forwarded_scheme(buffered, &conn.headers, secure) {
+            Ok(scheme) => scheme == Some(true),
+            Err(e) => return self.reject_parse_error(idx, e),
+          }
+        } else {
+          false
+        };
+        self.start_exchange(idx, head, https);
         Step::Again
       }
       Ok(Parsed::Partial) => {
@@ -589,7 +645,7 @@ impl Server {
     }
   }
 
-  fn start_exchange(&mut self, idx: usize, head: RequestHead) {
+  fn start_exchange(&mut self, idx: usize, head: RequestHead, https: bool) {
     let id = self.id_of(idx);
     let limits = &self.config.limits;
     let conn = self.slots[idx].conn.as_mut().unwrap();
@@ -613,6 +669,7 @@ impl Server {
       body_event_pending: false,
       response: Response::NotStarted,
       head_request,
+      https,
     });
     // Decode whatever body arrived with the head, so a small request reaches the app whole.
     if let Err(e) = decode_available(conn, usize::MAX) {
@@ -902,6 +959,7 @@ fn decode_available(conn: &mut Connection, limit: usize) -> Result<(), ParseErro
 fn reason_phrase(status: u16) -> &'static str {
   match status {
     400 => "Bad Request",
+    403 => "Forbidden",
     408 => "Request Timeout",
     413 => "Content Too Large",
     414 => "URI Too Long",

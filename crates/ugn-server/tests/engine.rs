@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ugn_http::{AllowList, ProxyProtocol};
 use ugn_server::{ConnId, Event, EventKind, Server, ServerConfig, WriteStatus};
 
 /// What the test app does with a complete request.
@@ -23,6 +24,8 @@ enum App {
   EchoThenShutdown,
   /// Never answers (an app still at work), so the test can watch for Closed events.
   Silent,
+  /// Answers "PEER PORT SCHEME": who the engine says the client is.
+  Who,
 }
 
 struct Running {
@@ -47,6 +50,7 @@ struct Pending {
   method: String,
   target: String,
   body: Vec<u8>,
+  who: String,
 }
 
 fn start(config: ServerConfig, app: App) -> Running {
@@ -94,6 +98,12 @@ fn handle(
         method: String::from_utf8_lossy(view.head.method.get(view.text)).into_owned(),
         target: String::from_utf8_lossy(view.head.target.get(view.text)).into_owned(),
         body: view.body.map(<[u8]>::to_vec).unwrap_or_default(),
+        who: format!(
+          "{} {} {}",
+          String::from_utf8_lossy(view.peer.get(view.text)),
+          view.peer_port,
+          if view.https { "https" } else { "http" }
+        ),
       };
       if view.body.is_some() {
         server.body_consumed(id);
@@ -130,6 +140,9 @@ fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut H
       }
     }
     App::Silent => {}
+    App::Who => {
+      server.respond(id, b"200 OK", &[], p.who.as_bytes(), true).unwrap();
+    }
     App::Big(n) => {
       server.respond(id, b"200 OK", &[], &[], false).unwrap();
       streams.insert(id, n);
@@ -428,4 +441,145 @@ fn listeners_added_after_start_serve_and_removed_ones_refuse() {
   assert_eq!(read_responses(&mut client, 1)[0].2, b"late");
   server.remove_listener(index);
   assert!(TcpStream::connect(addr).is_err(), "a removed listener is closed");
+}
+
+fn who(server: &Running, raw: &[u8]) -> String {
+  let mut s = connect(server.addr);
+  s.write_all(raw).unwrap();
+  String::from_utf8(read_responses(&mut s, 1).remove(0).2).unwrap()
+}
+
+/// The status and body of the one response a refused connection gets before it is closed.
+fn refusal(server: &Running, chunks: &[&[u8]]) -> (u16, String) {
+  let mut s = connect(server.addr);
+  for chunk in chunks {
+    s.write_all(chunk).unwrap();
+    thread::sleep(Duration::from_millis(20));
+  }
+  let raw = read_to_close(&mut s);
+  let (r, used) = parse_response(&raw).unwrap_or_else(|| panic!("no response: {:?}", String::from_utf8_lossy(&raw)));
+  assert_eq!(used, raw.len(), "nothing follows the refusal");
+  assert_eq!(header(&r.1, "connection"), Some("close"));
+  (r.0, String::from_utf8(r.2).unwrap())
+}
+
+fn allow(list: &str) -> AllowList {
+  AllowList::parse(list).unwrap()
+}
+
+#[test]
+fn secure_scheme_headers_count_only_from_trusted_peers() {
+  let get = |headers: &str| format!("GET / HTTP/1.1\r\nHost: a\r\n{headers}\r\n").into_bytes();
+  let trusted = start(ServerConfig::default(), App::Who);
+  assert!(who(&trusted, &get("")).ends_with(" http"));
+  for header in ["X-Forwarded-Proto: https", "X-Forwarded-Protocol: ssl", "X-Forwarded-Ssl: on", "x-forwarded-proto: https"] {
+    assert!(who(&trusted, &get(&format!("{header}\r\n"))).ends_with(" https"), "{header}");
+  }
+  assert!(who(&trusted, &get("X-Forwarded-Proto: http\r\n")).ends_with(" http"));
+  assert!(who(&trusted, &get("X-Forwarded-Proto: HTTPS\r\n")).ends_with(" http"), "values match exactly");
+  assert!(who(&trusted, &get("X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: on\r\n")).ends_with(" https"));
+  let conflict = refusal(&trusted, &[&get("X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n")]);
+  assert_eq!(conflict, (400, "contradictory scheme headers\n".into()));
+
+  for config in [
+    ServerConfig { forwarded_allow_ips: allow("10.0.0.1,::1"), ..ServerConfig::default() },
+    ServerConfig { forwarded_allow_ips: allow(""), ..ServerConfig::default() },
+    ServerConfig { secure_scheme_headers: Vec::new(), ..ServerConfig::default() },
+  ] {
+    let untrusted = start(config, App::Who);
+    assert!(who(&untrusted, &get("X-Forwarded-Proto: https\r\n")).ends_with(" http"));
+    // Ignored headers cannot conflict either.
+    assert!(who(&untrusted, &get("X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n")).ends_with(" http"));
+  }
+
+  let custom = ServerConfig {
+    forwarded_allow_ips: allow("127.0.0.0/8"),
+    secure_scheme_headers: vec![(b"Front-End-Https".to_vec(), b"on".to_vec())],
+    ..ServerConfig::default()
+  };
+  let custom = start(custom, App::Who);
+  assert!(who(&custom, &get("front-end-https: on\r\n")).ends_with(" https"));
+  assert!(who(&custom, &get("X-Forwarded-Proto: https\r\n")).ends_with(" http"));
+}
+
+fn proxy_config(mode: ProxyProtocol) -> ServerConfig {
+  ServerConfig { proxy_protocol: Some(mode), ..ServerConfig::default() }
+}
+
+fn v2_header(command: u8, family: u8, addresses: &[u8]) -> Vec<u8> {
+  let mut raw = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+  raw.extend_from_slice(&[0x20 | command, family]);
+  raw.extend_from_slice(&(addresses.len() as u16).to_be_bytes());
+  raw.extend_from_slice(addresses);
+  raw
+}
+
+#[test]
+fn a_proxy_header_names_the_client() {
+  let server = start(proxy_config(ProxyProtocol::Auto), App::Who);
+  let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  let with = |header: &[u8]| [header, get].concat();
+  assert_eq!(who(&server, &with(b"PROXY TCP4 203.0.113.7 10.0.0.1 5555 80\r\n")), "203.0.113.7 5555 http");
+  assert_eq!(who(&server, &with(b"PROXY TCP6 2001:db8::7 2001:db8::1 6666 443\r\n")), "2001:db8::7 6666 http");
+  // UNKNOWN and LOCAL name no client: the socket's peer stands.
+  assert!(who(&server, &with(b"PROXY UNKNOWN\r\n")).starts_with("127.0.0.1 "));
+  assert!(who(&server, &with(&v2_header(0, 0, &[]))).starts_with("127.0.0.1 "));
+  let v4 = v2_header(1, 0x11, &[198, 51, 100, 9, 10, 0, 0, 1, 0x1f, 0x90, 0, 80]);
+  assert_eq!(who(&server, &with(&v4)), "198.51.100.9 8080 http");
+  let mut v6 = [0u8; 36];
+  v6[..16].copy_from_slice(&"2001:db8::9".parse::<std::net::Ipv6Addr>().unwrap().octets());
+  v6[32..].copy_from_slice(&[0x30, 0x39, 0x01, 0xbb]);
+  assert_eq!(who(&server, &with(&v2_header(1, 0x21, &v6))), "2001:db8::9 12345 http");
+
+  // Split anywhere, followed by pipelined requests that keep the client's address.
+  let mut s = connect(server.addr);
+  let raw = [&b"PROXY TCP4 192.0.2.1 10.0.0.1 4000 80\r\n"[..], get, get].concat();
+  for piece in raw.chunks(7) {
+    s.write_all(piece).unwrap();
+    thread::sleep(Duration::from_millis(2));
+  }
+  for r in read_responses(&mut s, 2) {
+    assert_eq!(r.2, b"192.0.2.1 4000 http");
+  }
+  // A scheme header's trust is the socket peer's (the proxy), not the named client's.
+  let https = with(b"PROXY TCP4 203.0.113.7 10.0.0.1 5555 80\r\n");
+  let https = [&https[..https.len() - 2], b"X-Forwarded-Proto: https\r\n\r\n"].concat();
+  assert_eq!(who(&server, &https), "203.0.113.7 5555 https");
+}
+
+#[test]
+fn a_missing_malformed_or_unexpected_proxy_header_is_refused_with_400() {
+  let get = &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..];
+  let v2_local = v2_header(0, 0, &[]);
+  let auto = start(proxy_config(ProxyProtocol::Auto), App::Who);
+  let missing = "no PROXY protocol header of an accepted version (proxy_protocol) at the start of the connection\n";
+  assert_eq!(refusal(&auto, &[get]), (400, missing.into()));
+  assert_eq!(refusal(&auto, &[b"PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n", get]), (400, "invalid PROXY protocol v1 line\n".into()));
+  assert_eq!(refusal(&auto, &[b"PROXY TCP4 1.2.3.4", b" 5.6.7.8 1\r\n"]).0, 400);
+  let bad_v2 = v2_header(1, 0x12, &[0; 12]);
+  assert_eq!(refusal(&auto, &[&bad_v2]), (400, "invalid PROXY protocol v2 header\n".into()));
+
+  let v1_only = start(proxy_config(ProxyProtocol::V1), App::Who);
+  assert_eq!(refusal(&v1_only, &[&v2_local, get]), (400, missing.into()));
+  assert_eq!(who(&v1_only, &[&b"PROXY TCP4 192.0.2.1 10.0.0.1 4000 80\r\n"[..], get].concat()), "192.0.2.1 4000 http");
+  let v2_only = start(proxy_config(ProxyProtocol::V2), App::Who);
+  assert_eq!(refusal(&v2_only, &[b"PROXY UNKNOWN\r\n", get]), (400, missing.into()));
+  assert!(who(&v2_only, &[&v2_local[..], get].concat()).starts_with("127.0.0.1 "));
+
+  // Off, a PROXY line is just a malformed request.
+  let off = start(ServerConfig::default(), App::Who);
+  assert_eq!(refusal(&off, &[b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", get]).0, 400);
+}
+
+#[test]
+fn a_peer_not_allowed_to_send_a_proxy_header_is_refused_with_403() {
+  let config = ServerConfig { proxy_allow_ips: allow("10.0.0.0/8,::1"), ..proxy_config(ProxyProtocol::Auto) };
+  let server = start(config, App::Who);
+  let (status, body) = refusal(&server, &[b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"]);
+  assert_eq!((status, body.as_str()), (403, "this peer may not use the PROXY protocol (proxy_allow_ips)\n"));
+  // Refused before it says anything, too.
+  assert_eq!(refusal(&server, &[]).0, 403);
+  let star = ServerConfig { proxy_allow_ips: allow("*"), ..proxy_config(ProxyProtocol::Auto) };
+  let star = start(star, App::Who);
+  assert!(who(&star, b"PROXY UNKNOWN\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("127.0.0.1 "));
 }
