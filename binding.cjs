@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.adoptWorkerListener = nativeBinding.adoptWorkerListener
 module.exports.bindListeners = nativeBinding.bindListeners
+module.exports.checkAllowList = nativeBinding.checkAllowList
 module.exports.checkBind = nativeBinding.checkBind
 module.exports.closeFd = nativeBinding.closeFd
 module.exports.closeListener = nativeBinding.closeListener

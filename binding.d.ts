@@ -18,6 +18,12 @@ export declare function adoptWorkerListener(fd: number, inherited: number): numb
 /** Binds every address of every `--bind` value (a host name may have several), all or none. */
 export declare function bindListeners(binds: Array<string>, backlog: number, reusePort: boolean, umask: number): Array<ListenerInfo>
 
+/**
+ * Checks a `forwarded_allow_ips` or `proxy_allow_ips` value with the parser the workers' engine
+ * uses, so the master refuses what a worker could not read.
+ */
+export declare function checkAllowList(list: string): void
+
 /** Checks a `--bind` value without binding it: the addresses it names, or the reason it is wrong. */
 export declare function checkBind(bind: string): Array<string>
 

@@ -29,7 +29,8 @@ function render() {
       const fallback = s.default()
       const shown = s.defaultText ?? (Array.isArray(fallback) ? fallback.join(', ') : String(fallback))
       lines.push(`### \`${s.name}\``, '')
-      const flags = s.flags.map((f) => `\`${f}${s.kind === 'bool' ? '' : ` ${s.meta ?? 'VALUE'}`}\``)
+      const meta = s.preset === undefined ? s.meta ?? 'VALUE' : `[${s.meta ?? 'VALUE'}]`
+      const flags = s.flags.map((f) => `\`${f}${s.kind === 'bool' ? '' : ` ${meta}`}\``)
       lines.push(`- Command line: ${flags.length ? flags.join(', ') : 'none (config file only)'}`)
       lines.push(`- Default: \`${shown}\``)
       if (s.choices) lines.push(`- Allowed values: ${s.choices.map((c) => `\`${c}\``).join(', ')}`)

@@ -20,8 +20,10 @@ import { VERSION } from './version.js'
 const USAGE_ERROR = 2
 
 function optionFor(s: Setting): Option {
-  const flags = s.flags.join(', ') + (s.kind === 'bool' ? '' : ` <${s.meta ?? 'VALUE'}>`)
+  const meta = s.meta ?? 'VALUE'
+  const flags = s.flags.join(', ') + (s.kind === 'bool' ? '' : s.preset === undefined ? ` <${meta}>` : ` [${meta}]`)
   const option = new Option(flags, s.help).helpGroup(`${s.section}:`)
+  if (s.preset !== undefined) option.preset(s.preset)
   const fallback = s.default()
   // A repeated flag collects its values; the first one replaces the default instead of adding to it.
   if (s.kind === 'list') {
@@ -33,8 +35,10 @@ function optionFor(s: Setting): Option {
 }
 
 const onCommandLine = (Object.values(settings) as Setting[]).filter((s) => s.flags.length > 0)
-// Commander names each value after the option's flags; ask it rather than guess.
-const attributes = new Map(onCommandLine.map((s) => [s, optionFor(s).attributeName()]))
+// Commander names each value after the option's flags; ask it rather than guess. Only the flags
+// matter, so no default is computed here, where one read from a bad environment could not be
+// reported as a usage error.
+const attributes = new Map(onCommandLine.map((s) => [s, new Option(s.flags.join(', ')).attributeName()]))
 
 export function buildProgram(): Command {
   const program = new Command('ugn')
@@ -100,10 +104,11 @@ function daemonize(): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram()
+  let program: Command
   let resolved
   const cwd = process.cwd()
   try {
+    program = buildProgram()
     program.parse(argv)
     resolved = await resolveConfig(layerOf(program), parseCmdArgs, process.env, cwd)
   } catch (err) {

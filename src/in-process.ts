@@ -12,7 +12,7 @@ import { createDispatcher, type Dispatcher } from './bridge/dispatcher.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
-import { settings } from './config/settings.js'
+import { engineTrust, PROXY_PROTOCOLS, settings } from './config/settings.js'
 import { native } from './native.js'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
@@ -42,8 +42,14 @@ function startEngine(): Engine {
     settings.limit_request_line.default(),
     fields,
     settings.limit_request_field_size.default(),
+    PROXY_PROTOCOLS.indexOf(settings.proxy_protocol.default()),
   )
-  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent)
+  const trust = engineTrust({
+    forwarded_allow_ips: settings.forwarded_allow_ips.default(),
+    secure_scheme_headers: settings.secure_scheme_headers.default(),
+    proxy_allow_ips: settings.proxy_allow_ips.default(),
+  })
+  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent, ...trust)
   return { dispatcher, apps, servers, open: 0 }
 }
 

@@ -30,6 +30,7 @@ export interface Binding {
   // Master side: sockets and processes (crates/ugn-process).
   bindListeners(binds: string[], backlog: number, reusePort: boolean, umask: number): ListenerInfo[]
   checkBind(bind: string): string[]
+  checkAllowList(list: string): void
   lookupUser(name: string): number | null
   lookupGroup(name: string): number | null
   openWorkerListener(fd: number): number
@@ -58,6 +59,9 @@ export interface Binding {
     resMeta: Int32Array,
     onRequest: (text: string, body: Buffer | undefined) => void,
     onEvent: (kind: number, id: number, chunk: Buffer | undefined) => void,
+    forwardedAllowIps: string,
+    secureSchemeHeaders: string,
+    proxyAllowIps: string,
   ): void
   serverStop(): void
   /** Starts accepting on one more listening fd; returns its listener index. */

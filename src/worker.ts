@@ -12,6 +12,7 @@ import type { App } from './bridge/exchange.js'
 import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
+import { engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
     cfg.limit_request_line,
     maxHeaders,
     cfg.limit_request_field_size,
+    PROXY_PROTOCOLS.indexOf(cfg.proxy_protocol),
   )
   // max_requests: this worker's quota, spread by the jitter so workers do not all retire together.
   const quota = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
             retire()
           }
         }
-  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, onRequest, dispatcher.onEvent)
+  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, onRequest, dispatcher.onEvent, ...engineTrust(cfg))
 
   await runHook(hooks, 'post_worker_init', self)
 

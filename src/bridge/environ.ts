@@ -22,6 +22,8 @@ export const F_BODY_COMPLETE = 2
 export const F_EXPECT_CONTINUE = 4
 export const F_UPGRADE = 8
 export const F_HAS_BODY = 16
+/** A trusted proxy said the client used https (secure_scheme_headers). */
+export const F_HTTPS = 32
 
 export function requestMetaLength(maxHeaders: number): number {
   return M_HEADERS + 4 * maxHeaders
@@ -103,7 +105,7 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     REMOTE_ADDR: text.slice(m[M_PEER], m[M_PEER + 1]),
     REMOTE_PORT: m[M_PEER_PORT] === 0 ? '' : String(m[M_PEER_PORT]),
     'ugn.version': VERSION,
-    'ugn.url_scheme': 'http',
+    'ugn.url_scheme': m[M_FLAGS] & F_HTTPS ? 'https' : 'http',
     'ugn.input': input,
     'ugn.errors': process.stderr,
     'ugn.multithread': false,

@@ -31,6 +31,8 @@ export interface Setting<T = unknown> {
   meta?: string
   kind: Kind
   choices?: readonly string[]
+  /** The value of the flag given bare, which makes its argument optional (argparse's nargs='?'). */
+  preset?: string
   default: () => T
   /** How the default is shown in help and docs when it depends on the environment. */
   defaultText?: string
@@ -159,6 +161,62 @@ function bindList(raw: unknown, name: string): string[] {
   return list
 }
 
+/** IP addresses and CIDR networks (or `*`), checked by the engine's own parser
+ * (crates/ugn-http/src/allow.rs): a comma-separated string, or an array in the config file. */
+function addressList(raw: unknown, name: string): string[] {
+  const list: unknown[] | null = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : null
+  if (list === null || list.some((item) => typeof item !== 'string')) {
+    throw new SettingError(name, `${JSON.stringify(raw)} is not a comma-separated string of addresses or an array of them`)
+  }
+  const entries = (list as string[]).map((item) => item.trim()).filter((item) => item !== '')
+  try {
+    native.checkAllowList(entries.join(','))
+  } catch (err) {
+    throw new SettingError(name, (err as Error).message)
+  }
+  return entries
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** Printable ASCII without surrounding spaces: what a parsed header value can equal. */
+const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
+
+/** Header names (stored upper-cased, as Gunicorn spells them) and the values meaning https: an
+ * object in the config file, NAME=VALUE strings on the command line; '' alone means none. */
+function schemeHeaders(raw: unknown, name: string): Record<string, string> {
+  let pairs: Array<[string, unknown]>
+  if (typeof raw === 'string' || Array.isArray(raw)) {
+    pairs = []
+    for (const item of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof item !== 'string') throw new SettingError(name, `${JSON.stringify(item)} is not a NAME=VALUE string`)
+      if (item.trim() === '') continue
+      const eq = item.indexOf('=')
+      if (eq === -1) throw new SettingError(name, `${JSON.stringify(item)} is not NAME=VALUE`)
+      pairs.push([item.slice(0, eq).trim(), item.slice(eq + 1).trim()])
+    }
+  } else if (raw !== null && typeof raw === 'object') {
+    pairs = Object.entries(raw)
+  } else {
+    throw new SettingError(name, `${JSON.stringify(raw)} is not an object of header names to values or a list of NAME=VALUE strings`)
+  }
+  const out: Record<string, string> = {}
+  for (const [header, value] of pairs) {
+    if (!TOKEN.test(header)) throw new SettingError(name, `${JSON.stringify(header)} is not a header name`)
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      throw new SettingError(name, `the value of ${header}, ${JSON.stringify(value)}, is not printable ASCII without surrounding spaces`)
+    }
+    const key = header.toUpperCase()
+    if (Object.hasOwn(out, key)) throw new SettingError(name, `${header} is given more than once`)
+    out[key] = value
+  }
+  return out
+}
+
+function proxyProtocol(raw: unknown, name: string): (typeof PROXY_PROTOCOLS)[number] {
+  if (typeof raw === 'boolean') return raw ? 'auto' : 'off'
+  return choice(PROXY_PROTOCOLS)(raw, name)
+}
+
 function defaultWorkers(): number {
   const fromEnv = process.env.WEB_CONCURRENCY
   return fromEnv ? int(1)(fromEnv, 'workers (from WEB_CONCURRENCY)') : 1
@@ -167,6 +225,8 @@ function defaultWorkers(): number {
 export const WORKER_CLASSES = ['async', 'sync'] as const
 export const INTERFACES = ['auto', 'native', 'fetch', 'node'] as const
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
+/** In this order: the engine's code for each mode is its index (src/native/server.rs). */
+export const PROXY_PROTOCOLS = ['off', 'v1', 'v2', 'auto'] as const
 
 export const settings = {
   config: {
@@ -422,6 +482,64 @@ export const settings = {
     parse: account('group'),
     help: 'Switch worker processes to this group (name or gid) after the sockets are bound.',
   },
+  forwarded_allow_ips: {
+    name: 'forwarded_allow_ips',
+    section: 'Server Mechanics',
+    flags: ['--forwarded-allow-ips'],
+    meta: 'STRING',
+    kind: 'string',
+    default: () => addressList(process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1,::1', 'forwarded_allow_ips (from FORWARDED_ALLOW_IPS)'),
+    defaultText: '$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1',
+    parse: addressList,
+    help:
+      'The front ends (proxies) whose secure_scheme_headers are believed: comma-separated IP addresses and ' +
+      "networks (10.0.0.0/8, fd00::/8), or * for any peer. Checked against the connection's peer, never a header; " +
+      'Unix-socket peers are always trusted. Make sure the proxy removes those headers from what clients send.',
+  },
+  secure_scheme_headers: {
+    name: 'secure_scheme_headers',
+    section: 'Server Mechanics',
+    flags: ['--secure-scheme-headers'],
+    meta: 'NAME=VALUE',
+    kind: 'list',
+    default: (): Record<string, string> => ({ 'X-FORWARDED-PROTOCOL': 'ssl', 'X-FORWARDED-PROTO': 'https', 'X-FORWARDED-SSL': 'on' }),
+    defaultText: 'X-FORWARDED-PROTOCOL=ssl X-FORWARDED-PROTO=https X-FORWARDED-SSL=on',
+    parse: schemeHeaders,
+    help:
+      "Headers by which a trusted front end (forwarded_allow_ips) says the client used https, making ugn.url_scheme 'https': " +
+      'the header name (any case) and the exact value meaning https; any other value of one of them means http, and two ' +
+      'that disagree are refused with 400. In the config file an object { NAME: VALUE }; on the command line NAME=VALUE, ' +
+      "repeated for several, replacing the default set ('' for none).",
+  },
+  proxy_protocol: {
+    name: 'proxy_protocol',
+    section: 'Server Mechanics',
+    flags: ['--proxy-protocol'],
+    meta: 'MODE',
+    kind: 'choice',
+    choices: PROXY_PROTOCOLS,
+    preset: 'auto',
+    default: (): (typeof PROXY_PROTOCOLS)[number] => 'off',
+    parse: proxyProtocol,
+    help:
+      'Every connection must start with a PROXY protocol header (HAProxy, stunnel, cloud load balancers), whose client ' +
+      'address and port become REMOTE_ADDR and REMOTE_PORT. v1: the text header, v2: the binary one, auto (the flag alone, ' +
+      'or true in the config file): either. A connection without a valid header is answered 400 and closed; one from a ' +
+      'peer outside proxy_allow_ips, 403.',
+  },
+  proxy_allow_ips: {
+    name: 'proxy_allow_ips',
+    section: 'Server Mechanics',
+    flags: ['--proxy-allow-from'],
+    meta: 'STRING',
+    kind: 'string',
+    default: () => ['127.0.0.1', '::1'],
+    defaultText: '127.0.0.1,::1',
+    parse: addressList,
+    help:
+      'With proxy_protocol, the peers that may connect: comma-separated IP addresses and networks, or * for any. ' +
+      'Unix-socket peers always may.',
+  },
   proc_name: {
     name: 'proc_name',
     section: 'Process Naming',
@@ -542,4 +660,10 @@ export function defaults(): Config {
   const out: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(settings)) out[key] = (s as Setting).default()
   return out as Config
+}
+
+/** The trust settings as the engine's serverStart takes them (src/native/server.rs). */
+export function engineTrust(cfg: Pick<Config, 'forwarded_allow_ips' | 'secure_scheme_headers' | 'proxy_allow_ips'>): [string, string, string] {
+  const schemeHeaders = Object.entries(cfg.secure_scheme_headers).map(([header, value]) => `${header}=${value}`)
+  return [cfg.forwarded_allow_ips.join(','), schemeHeaders.join('\n'), cfg.proxy_allow_ips.join(',')]
 }

@@ -89,6 +89,13 @@ pub fn check_bind(bind: String) -> Result<Vec<String>> {
   Ok(addrs.iter().map(|a| a.to_string()).collect())
 }
 
+/// Checks a `forwarded_allow_ips` or `proxy_allow_ips` value with the parser the workers' engine
+/// uses, so the master refuses what a worker could not read.
+#[napi]
+pub fn check_allow_list(list: String) -> Result<()> {
+  ugn_http::AllowList::parse(&list).map(drop).map_err(js_error)
+}
+
 /// Opens a worker's own listening socket on the `--reuse-port` reservation `fd`; returns its fd.
 #[napi]
 pub fn open_worker_listener(fd: i32) -> Result<i32> {

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use napi::sys;
-use ugn_http::Limits;
+use ugn_http::{AllowList, Limits, ProxyProtocol};
 use ugn_server::{ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
 
 use crate::raw::{self, Env, Ref, Value};
@@ -47,6 +47,7 @@ const F_BODY_COMPLETE: i32 = 2;
 const F_EXPECT_CONTINUE: i32 = 4;
 const F_UPGRADE: i32 = 8;
 const F_HAS_BODY: i32 = 16;
+const F_HTTPS: i32 = 32;
 
 /// Rounds of poll-and-dispatch per libuv callback before yielding to the rest of the loop.
 const MAX_ROUNDS: usize = 16;
@@ -57,7 +58,9 @@ const O_MAX_CONNECTIONS: usize = 1;
 const O_LIMIT_REQUEST_LINE: usize = 2;
 const O_LIMIT_REQUEST_FIELDS: usize = 3;
 const O_LIMIT_REQUEST_FIELD_SIZE: usize = 4;
-const O_LEN: usize = 5;
+/// 0 off, 1 v1, 2 v2, 3 auto: the index in `proxy_protocol`'s choices.
+const O_PROXY_PROTOCOL: usize = 5;
+const O_LEN: usize = 6;
 
 struct Glue {
   env: Env,
@@ -108,9 +111,12 @@ pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
   Ok(())
 }
 
-/// `serverStart(fds, options, serverHeader, reqMeta, resMeta, onRequest, onEvent)`
+/// `serverStart(fds, options, serverHeader, reqMeta, resMeta, onRequest, onEvent,
+/// forwardedAllowIps, secureSchemeHeaders, proxyAllowIps)`: the allow lists as the settings
+/// take them (comma-separated), the scheme headers as `NAME=VALUE` lines.
 unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Value {
-  let [fds, options, server_header, req_meta, res_meta, on_request, on_event] = raw::args::<7>(env, info);
+  let [fds, options, server_header, req_meta, res_meta, on_request, on_event, forwarded_allow, secure_headers, proxy_allow] =
+    raw::args::<10>(env, info);
   if glue().is_some() {
     return raw::throw(env, "the server is already running in this thread");
   }
@@ -133,11 +139,36 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
   if M_HEADERS + 4 * limits.max_headers > req.len() {
     return raw::throw(env, "reqMeta is too short for limit_request_fields");
   }
+  let proxy_protocol = match opts[O_PROXY_PROTOCOL] {
+    0 => None,
+    1 => Some(ProxyProtocol::V1),
+    2 => Some(ProxyProtocol::V2),
+    3 => Some(ProxyProtocol::Auto),
+    other => return raw::throw(env, &format!("unknown proxy_protocol mode {other}")),
+  };
+  let text = |value: Value| {
+    let mut bytes = Vec::new();
+    raw::append_utf8(env, value, &mut bytes);
+    String::from_utf8(bytes).unwrap_or_default()
+  };
+  let (forwarded_allow_ips, proxy_allow_ips) = match (AllowList::parse(&text(forwarded_allow)), AllowList::parse(&text(proxy_allow))) {
+    (Ok(f), Ok(p)) => (f, p),
+    (Err(e), _) | (_, Err(e)) => return raw::throw(env, &e),
+  };
+  let secure_scheme_headers = text(secure_headers)
+    .lines()
+    .filter_map(|line| line.split_once('='))
+    .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+    .collect();
   let config = ServerConfig {
     keep_alive: Duration::from_millis(opts[O_KEEP_ALIVE_MS].max(0) as u64),
     max_connections: opts[O_MAX_CONNECTIONS].max(1) as usize,
     limits,
     server_header: header,
+    forwarded_allow_ips,
+    secure_scheme_headers,
+    proxy_protocol,
+    proxy_allow_ips,
     ..ServerConfig::default()
   };
   let server = match Server::from_listener_fds(fds, config) {
@@ -496,6 +527,9 @@ unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
     }
     if head.upgrade {
       flags |= F_UPGRADE;
+    }
+    if view.https {
+      flags |= F_HTTPS;
     }
     if !matches!(head.body, ugn_http::BodyKind::None | ugn_http::BodyKind::Length(0)) {
       flags |= F_HAS_BODY;
