@@ -22,6 +22,10 @@ const CLIENT_CPU = 1
 const READY_TIMEOUT_MS = 20_000
 const STOP_GRACE_MS = 5_000
 
+const GROUPS = [...new Set(SERVERS.flatMap((s) => (s.group ? [s.group] : [])))]
+/** A group's servers: the baseline first, so every ratio has its divisor. */
+const groupMembers = (g) => SERVERS.filter((s) => s.baseline || s.group === g).map((s) => s.name)
+
 const USAGE = `Usage: node bench/run.mjs [flags]
 
   --mode per-core|full   per-core (default): server pinned to core 0 (ugn --workers 1,
@@ -30,7 +34,8 @@ const USAGE = `Usage: node bench/run.mjs [flags]
   --duration S           seconds per measured run (default 10; --quick: 3)
   --warmup S             seconds of wrk warm-up per server after start (default 3; --quick: 1)
   --runs N               measured runs per server and tool, interleaved A B / B A (default 3; --quick: 1)
-  --servers a,b          subset of: ${SERVERS.map((s) => s.name).join(', ')} (default: all)
+  --servers a,b          subset of: ${SERVERS.map((s) => s.name).join(', ')}
+                         (default: all but the opt-in ones), or a group: ${GROUPS.map((g) => `${g} (${groupMembers(g).join(', ')})`).join('; ')}
   --scenarios a,b        subset of: ${SCENARIOS.map((s) => s.name).join(', ')} (default: all)
   --tools wrk,autocannon load generators (default: both)
   --workers N            override the worker count of the mode (1 per-core, 2 full)
@@ -76,9 +81,10 @@ function parseFlags(argv) {
   }
   if (!['per-core', 'full'].includes(values.mode)) throw new UsageError('--mode must be per-core or full')
   const full = values.mode === 'full'
-  const pick = (list, table, what) => {
+  const pick = (list, table, what, groups = []) => {
     if (!list) return table.filter((t) => !t.optIn)
     const names = list.split(',').map((s) => s.trim()).filter(Boolean)
+      .flatMap((n) => (groups.includes(n) ? groupMembers(n) : [n]))
     for (const n of names) if (!table.some((t) => t.name === n)) throw new UsageError(`unknown ${what} ${n}`)
     return table.filter((t) => names.includes(t.name))
   }
@@ -90,7 +96,7 @@ function parseFlags(argv) {
     duration: num(values.duration, 'duration', values.quick ? 3 : 10),
     warmup: num(values.warmup, 'warmup', values.quick ? 1 : 3, 0),
     runs: Math.round(num(values.runs, 'runs', values.quick ? 1 : 3)),
-    servers: pick(values.servers, SERVERS, 'server'),
+    servers: pick(values.servers, SERVERS, 'server', GROUPS),
     scenarios: pick(values.scenarios, SCENARIOS, 'scenario'),
     tools,
     workers: Math.round(num(values.workers, 'workers', full ? 2 : 1)),
@@ -286,8 +292,10 @@ async function startServer(server, ctx, opts) {
     const e = ctx.scenario.expect
     if (!lines[0].startsWith(`HTTP/1.1 ${e.status}`)) info.wireProblems.push(`status line ${JSON.stringify(lines[0])}`)
     if (e.body != null && body !== e.body) info.wireProblems.push(`body ${JSON.stringify(body.slice(0, 60))}`)
+    // The media type only: Express and Hono add a charset to text/plain, the same content.
     const ct = lines.find((l) => /^content-type:/i.test(l))
-    if (e.contentType && (!ct || ct.slice(13).trim() !== e.contentType)) info.wireProblems.push(`content-type ${JSON.stringify(ct ?? null)}`)
+    const mediaType = ct?.slice(13).split(';')[0].trim().toLowerCase()
+    if (e.contentType && mediaType !== e.contentType) info.wireProblems.push(`content-type ${JSON.stringify(ct ?? null)}`)
   } else {
     info.wireProblems.push('no complete response on a raw keep-alive request')
   }
@@ -532,9 +540,16 @@ async function main() {
         })
       }
     }
+    const twinOf = new Map(opts.servers.filter((s) => s.twin).map((s) => [s.name, s.twin]))
     for (const row of sres.summary) {
       const base = baseline && sres.summary.find((r) => r.server === baseline.name && r.tool === row.tool)
       row.ratio = base?.rps ? row.rps / base.rps : null
+      const twin = sres.summary.find((r) => r.server === twinOf.get(row.server) && r.tool === row.tool)
+      if (twin) {
+        row.twin = twin.server
+        row.twinRatio = twin.rps ? row.rps / twin.rps : null
+        row.twinCpuRatio = row.usCpuPerRequest ? twin.usCpuPerRequest / row.usCpuPerRequest : null
+      }
     }
 
     // Table.
@@ -546,6 +561,18 @@ async function main() {
       say(`| ${r.server} (${r.label}) | ${r.tool} | ${f(r.rps)} | ±${f(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${f(r.non2xx)} | ${f(r.socketErrors)} | ${f(r.usCpuPerRequest, 2)} | ${f(r.serverCpuPercent)}% | ${f(r.clientCpuPercent)}% | ${f(r.otherCpuPercentMax)}% / ${f(r.stealPercentMax)}% | ${f(r.peakRssMiB, 1)} | ${f(r.bytesPerResponse, 1)} | ${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`} |`)
     }
     if (!sres.summary.length) say('(no measurements)')
+    const twinRows = sres.summary.filter((r) => r.twin)
+    if (twinRows.length) {
+      // The same app on two servers, side by side: the figure the framework peers exist for.
+      const rowOf = (name, tool) => sres.summary.find((r) => r.server === name && r.tool === tool)
+      say()
+      say('| server vs twin | tool | req/s | twin req/s | req/s ratio | µs CPU/req | twin µs CPU/req | CPU/req ratio (twin / server) |')
+      say('|---|---|--:|--:|--:|--:|--:|--:|')
+      for (const r of twinRows) {
+        const t = rowOf(r.twin, r.tool)
+        say(`| ${r.server} vs ${r.twin} | ${r.tool} | ${f(r.rps)} | ${f(t.rps)} | ${r.twinRatio == null ? '-' : `${r.twinRatio.toFixed(2)}x`} | ${f(r.usCpuPerRequest, 2)} | ${f(t.usCpuPerRequest, 2)} | ${r.twinCpuRatio == null ? '-' : `${r.twinCpuRatio.toFixed(2)}x`} |`)
+      }
+    }
     for (const e of sres.errors) say(`- error: ${e.server}${e.tool ? ` ${e.tool} run ${e.run + 1}` : ''}: ${e.error.split('\n')[0]}`)
     for (const s of sres.servers) for (const p of s.wireProblems) say(`- WARNING: ${s.name}: ${p}`)
     const sizes = new Set(sres.servers.map((s) => s.responseBytes))
