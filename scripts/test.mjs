@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every suite (the Rust crates with cargo, the end-to-end tests with ava) and ends with
-// one line summing them: "N passed, M failed".
+// Runs every suite (the Rust crates with cargo, the end-to-end tests with ava, Express's own
+// tests on ugn's engine) and ends with one line summing them: "N passed, M failed".
 
 import { spawn } from 'node:child_process'
 
@@ -32,9 +32,15 @@ function tapCounts(out) {
   return { passed: pass ? Number(pass[1]) : 0, failed: fail ? Number(fail[1]) : 0 }
 }
 
+const EXPRESS = 'compat/express'
+
 const suites = [
   ['cargo', ['test', '--workspace', '--exclude', 'ugn-binding', '--color', 'never'], cargoCounts],
   ['npx', ['ava', '--tap'], tapCounts],
+  // The compatibility suite has its own dependencies (Express at the tests' version, mocha,
+  // supertest), installed from its lockfile.
+  ['npm', ['ci', '--prefix', EXPRESS, '--no-audit', '--no-fund', '--loglevel', 'error'], () => ({ passed: 0, failed: 0 })],
+  ['node', [`${EXPRESS}/run.mjs`], tapCounts],
 ]
 
 let passed = 0

@@ -13,7 +13,7 @@ import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { engineTrust, PROXY_PROTOCOLS, settings } from './config/settings.js'
-import { native } from './native.js'
+import { type ListenerInfo, native } from './native.js'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -79,6 +79,12 @@ function bindSpec(port: unknown, host: unknown): string {
   return name.includes(':') ? `[${name}]:${number}` : `${name}:${number}`
 }
 
+/** crates/ugn-process names bind failures in Gunicorn's words; node:http callers test codes. */
+function withBindCode(error: Error): Error {
+  const code = /^Connection in use/.test(error.message) ? 'EADDRINUSE' : /^Invalid address/.test(error.message) ? 'EADDRNOTAVAIL' : undefined
+  return code === undefined ? error : Object.assign(error, { code })
+}
+
 /** What `server.address()` says for a listener's URL: a path for a Unix socket. */
 function boundAddress(url: string): AddressInfo | string {
   if (url.startsWith('unix:')) return url.slice('unix:'.length)
@@ -111,7 +117,14 @@ export class Server extends EventEmitter {
       ;[port, host, backlog] = [options.path ?? options.port, options.host, options.backlog]
     }
     if (this.listening) throw Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' })
-    const [info] = native.bindListeners([bindSpec(port, host)], typeof backlog === 'number' ? backlog : settings.backlog.default(), false, 0o22)
+    let info: ListenerInfo
+    try {
+      ;[info] = native.bindListeners([bindSpec(port, host)], typeof backlog === 'number' ? backlog : settings.backlog.default(), false, 0o22)
+    } catch (err) {
+      // As node:http: a bind failure is an 'error' event, with the errno code callers test.
+      process.nextTick(() => this.emit('error', withBindCode(err as Error)))
+      return this
+    }
     engine ??= startEngine()
     const app = nodeApp((req, res) => this.emit('request', req, res))
     this.index = native.serverAddListener(info.fd)

@@ -18,8 +18,10 @@ export class BridgeSocket extends EventEmitter {
   readonly remoteFamily: 'IPv4' | 'IPv6' | undefined
   readonly localAddress: string | undefined
   readonly localPort: number | undefined
-  /** Set behind TLS, as on a `tls.TLSSocket`; Express's `req.protocol` reads it. */
-  readonly encrypted: true | undefined
+  /** Set on a TLS connection, as on a `tls.TLSSocket`. The engine terminates no TLS yet, and
+   * a scheme that a trusted proxy's headers set is not this socket's: frameworks apply their
+   * own proxy trust (Express's "trust proxy") to those headers. */
+  readonly encrypted: true | undefined = undefined
   /** Open for reading and writing until the connection goes; the bytes themselves flow
    * through the request and response objects. (on-finished, used by Express's body parsers,
    * takes an unreadable socket to mean the request is over.) */
@@ -39,7 +41,6 @@ export class BridgeSocket extends EventEmitter {
     this.remoteFamily = family(remote)
     this.localAddress = environ.SERVER_PORT === '' ? undefined : environ.SERVER_NAME
     this.localPort = environ.SERVER_PORT === '' ? undefined : Number(environ.SERVER_PORT)
-    this.encrypted = environ['ugn.url_scheme'] === 'https' ? true : undefined
   }
 
   address(): { address: string; family: string; port: number } | Record<string, never> {
