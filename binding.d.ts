@@ -75,8 +75,11 @@ export interface ReapInfo {
   signal?: string
 }
 
-/** Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment. */
-export declare function spawnWorker(program: string, args: Array<string>, env: Record<string, string>, fds: Array<number>, parentDeathSignal?: number | undefined | null): number
+/**
+ * Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment; with
+ * `output`, that descriptor becomes the worker's stdout and stderr.
+ */
+export declare function spawnWorker(program: string, args: Array<string>, env: Record<string, string>, fds: Array<number>, parentDeathSignal?: number | undefined | null, output?: number | undefined | null): number
 
 /** The worker's end if it has ended (reaping it), null while it runs. */
 export declare function tryReap(pid: number): ReapInfo | null

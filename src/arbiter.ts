@@ -10,10 +10,11 @@ import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './
 import type { Config } from './config/settings.js'
 import { handOver, takeOver } from './handover.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log, setLogFile, setLogLevel } from './log.js'
+import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
 import { native, type ListenerInfo } from './native.js'
 import { Reloader } from './reloader.js'
 import { WorkerSlots } from './slots.js'
+import { parseStatsdHost, Statsd } from './statsd.js'
 import { VERSION } from './version.js'
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
@@ -75,6 +76,9 @@ export class Arbiter {
   private oldMaster = process.env[UPGRADE_PID_ENV] ? Number(process.env[UPGRADE_PID_ENV]) : undefined
   /** The master this one started on USR2, while it runs. */
   private newMaster: number | undefined
+  private readonly statsd: Statsd | undefined
+  /** The worker count is logged (and sent as the gunicorn.workers gauge) when it changes, as Gunicorn does. */
+  private loggedWorkers: number | undefined
 
   app: string
   cfg: Config
@@ -91,6 +95,9 @@ export class Arbiter {
     this.hooks = loaded.hooks
     this.configFile = loaded.configFile
     this.numWorkers = loaded.cfg.workers
+    const statsd = loaded.cfg.statsd_host === null ? undefined : parseStatsdHost(loaded.cfg.statsd_host)
+    this.statsd = statsd === undefined ? undefined : new Statsd(statsd, loaded.cfg.statsd_prefix)
+    this.statsd?.countLogLines()
   }
 
   readonly pid = process.pid
@@ -385,6 +392,12 @@ export class Arbiter {
       const oldest = [...this.workers.entries()].sort((a, b) => a[1].age - b[1].age)
       for (const [pid] of oldest.slice(0, this.workers.size - this.numWorkers)) this.retireWorker(pid)
     }
+    const active = Math.min(this.workers.size, this.numWorkers)
+    if (active !== this.loggedWorkers) {
+      this.loggedWorkers = active
+      log.debug(`${active} workers`)
+      this.statsd?.gauge('gunicorn.workers', active)
+    }
     this.slots.trim(this.numWorkers)
   }
 
@@ -415,6 +428,7 @@ export class Arbiter {
         { [BOOT_ENV]: JSON.stringify(boot) },
         [...this.slots.fds(slot), beater],
         SIGKILL,
+        this.cfg.capture_output ? logFd() : null,
       )
     } catch (err) {
       native.closeFd(heartbeat)

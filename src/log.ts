@@ -10,6 +10,12 @@ const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 4
 let threshold = rank.info
 /** Where lines go: stderr, or the file named by --error-logfile. */
 let fd: number | null = null
+/** Told of every warning, error, critical and exception, logged or below the level (statsd). */
+let observer: ((kind: 'warning' | 'error' | 'critical' | 'exception') => void) | undefined
+
+export function onLogLine(fn: typeof observer): void {
+  observer = fn
+}
 
 export function setLogLevel(level: Level): void {
   threshold = rank[level]
@@ -20,6 +26,11 @@ export function setLogFile(file: string): void {
   const previous = fd
   fd = file === '-' ? null : openSync(file, 'a')
   if (previous !== null) closeSync(previous)
+}
+
+/** The error log file's descriptor, null while the log goes to stderr. */
+export function logFd(): number | null {
+  return fd
 }
 
 /** Two digits, as dates in log lines have them. */
@@ -51,11 +62,23 @@ function emit(level: Level, message: string): void {
 export const log = {
   debug: (m: string) => emit('debug', m),
   info: (m: string) => emit('info', m),
-  warning: (m: string) => emit('warning', m),
-  error: (m: string) => emit('error', m),
-  critical: (m: string) => emit('critical', m),
+  warning: (m: string) => {
+    emit('warning', m)
+    observer?.('warning')
+  },
+  error: (m: string) => {
+    emit('error', m)
+    observer?.('error')
+  },
+  critical: (m: string) => {
+    emit('critical', m)
+    observer?.('critical')
+  },
   /** Logs an error with its stack, the way Gunicorn logs an exception. */
-  exception: (m: string, err: unknown) => emit('error', `${m}\n${describe(err)}`),
+  exception: (m: string, err: unknown) => {
+    emit('error', `${m}\n${describe(err)}`)
+    observer?.('exception')
+  },
 }
 
 export function describe(err: unknown): string {

@@ -43,6 +43,7 @@ export interface Binding {
     env: Record<string, string>,
     fds: number[],
     parentDeathSignal?: number | null,
+    output?: number | null,
   ): number
   killProcess(pid: number, signal: string): boolean
   tryReap(pid: number): ReapInfo | null

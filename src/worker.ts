@@ -16,6 +16,7 @@ import { engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
+import { parseStatsdHost, Statsd } from './statsd.js'
 
 const SHUTDOWN_POLL_MS = 50
 const BEAT = Buffer.from('.')
@@ -110,6 +111,9 @@ async function main(): Promise<void> {
   // exits, however it exits, are written then.
   const accessLog = cfg.accesslog === null ? undefined : AccessLog.open(cfg.accesslog, cfg.access_log_format)
   if (accessLog !== undefined) process.on('exit', () => accessLog.flushSync())
+  const statsdAddress = cfg.statsd_host === null ? undefined : parseStatsdHost(cfg.statsd_host)
+  const statsd = statsdAddress === undefined ? undefined : new Statsd(statsdAddress, cfg.statsd_prefix)
+  statsd?.countLogLines()
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   switchUser(cfg)
   log.info(`Booting worker with pid: ${process.pid}`)
@@ -144,6 +148,7 @@ async function main(): Promise<void> {
     { servers: boot.listeners.map(serverAddress), multiprocess: cfg.workers > 1, fileWrapper: FileWrapper },
     requestHooks(hooks, self),
     accessLog,
+    statsd,
   )
   const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
   const options = Int32Array.of(

@@ -2,6 +2,7 @@
 // one per connection event) and the shared arrays they read and write.
 
 import type { AccessLog } from '../access-log.js'
+import type { Statsd } from '../statsd.js'
 import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
 import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, M_LISTENER, requestMetaLength } from './environ.js'
 import { type App, Exchange, type ExchangeHost } from './exchange.js'
@@ -35,27 +36,36 @@ export function createDispatcher(
   ctx: EnvironContext,
   hooks: RequestHooks = {},
   accessLog?: AccessLog,
+  statsd?: Statsd,
 ): Dispatcher {
   const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
   const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)
   // Only requests that outlive their dispatch call (a streamed body, an async answer) are
   // tracked; the common synchronous request never touches the map.
   const live = new Map<number, Exchange>()
-  const timed = accessLog?.timed === true
+  const timed = accessLog?.timed === true || statsd !== undefined
   const settle = (exchange: Exchange) => {
     if (live.get(exchange.id) === exchange) live.delete(exchange.id)
     hooks.post?.(exchange.environ, exchange.statusLine)
   }
+  // Chosen once, so a server without an access log or statsd pays nothing for them when a
+  // request ends.
+  const logged: (exchange: Exchange) => void =
+    accessLog === undefined
+      ? settle
+      : (exchange) => {
+          accessLog.record(exchange)
+          settle(exchange)
+        }
   const host: ExchangeHost = {
     resMeta,
     track: (id, exchange) => live.set(id, exchange),
-    // Chosen once, so a server without an access log pays nothing for it when a request ends.
     settle:
-      accessLog === undefined
-        ? settle
+      statsd === undefined
+        ? logged
         : (exchange) => {
-            accessLog.record(exchange)
-            settle(exchange)
+            statsd.request(exchange)
+            logged(exchange)
           },
   }
 

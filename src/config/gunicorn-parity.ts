@@ -123,7 +123,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'access_log_format', ugn: 'access_log_format', note: "request headers are read from the environ, where repeats are joined with commas (Gunicorn logs the last one); b and B count the body really sent, also for the 500 of a failing app (Gunicorn logs 0); h is '-' on a Unix socket (Gunicorn leaves it empty); control characters in values are escaped" },
   { gunicorn: 'errorlog', ugn: 'errorlog' },
   { gunicorn: 'loglevel', ugn: 'loglevel' },
-  { gunicorn: 'capture_output', ugn: null, planned: `${LOGGING} (error log)` },
+  { gunicorn: 'capture_output', ugn: 'capture_output', note: "only the workers' output is redirected (Gunicorn redirects the master's too); a running worker keeps the file it started with across a USR1 reopen" },
   { gunicorn: 'logger_class', ugn: null, why: "a Python class loaded by dotted path; ugn's logger is built in" },
   { gunicorn: 'logconfig', ugn: null, why: PYTHON_LOGGING },
   { gunicorn: 'logconfig_dict', ugn: null, why: PYTHON_LOGGING },
@@ -133,9 +133,9 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'syslog_prefix', ugn: null, planned: `${LOGGING} (syslog)` },
   { gunicorn: 'syslog_facility', ugn: null, planned: `${LOGGING} (syslog)` },
   { gunicorn: 'enable_stdio_inheritance', ugn: null, planned: `${LIFECYCLE} (daemon)` },
-  { gunicorn: 'statsd_host', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'statsd_host', ugn: 'statsd_host', note: "UDP only (Node has no Unix datagram sockets, so unix://PATH is refused); the port is required (Gunicorn defaults to 8125); metrics are batched, newline-separated, into one datagram per 100 ms; a failing request counts as gunicorn.log.error (Gunicorn logs it as an exception)" },
   { gunicorn: 'dogstatsd_tags', ugn: null, planned: `${LOGGING} (statsd)` },
-  { gunicorn: 'statsd_prefix', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'statsd_prefix', ugn: 'statsd_prefix', note: 'a one-character prefix also gets its dot (Gunicorn leaves it without one)' },
   { gunicorn: 'enable_backlog_metric', ugn: null, planned: `${LOGGING} (metrics)` },
 
   // Process Naming

@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import { compileAccessFormat, DEFAULT_ACCESS_LOG_FORMAT } from '../access-log.js'
 import { native } from '../native.js'
+import { parseStatsdHost } from '../statsd.js'
 
 export class SettingError extends Error {
   /** `detail` says what is wrong with the value; `summary` replaces the whole message. */
@@ -98,6 +99,13 @@ function accessLogFormat(raw: unknown, name: string): string {
     throw new SettingError(name, (err as Error).message)
   }
   return format
+}
+
+function statsdHost(raw: unknown, name: string): string | null {
+  const text = optionalString(raw, name)
+  if (text === null || parseStatsdHost(text) !== undefined) return text
+  const why = text.startsWith('unix:') ? ': Unix datagram sockets are not supported (Node has no API for them)' : ''
+  throw new SettingError(name, `${JSON.stringify(text)} is not HOST:PORT (e.g. localhost:8125 or [::1]:8125)${why}`)
 }
 
 function directory(raw: unknown, name: string): string {
@@ -639,6 +647,43 @@ export const settings = {
     default: () => '-',
     parse: optionalString,
     help: "The error log file to write to; '-' means stderr.",
+  },
+  capture_output: {
+    name: 'capture_output',
+    section: 'Logging',
+    flags: ['--capture-output'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help:
+      "Send the workers' stdout and stderr (console.log, console.error) to the error log file. " +
+      "No effect when the error log is '-'. Workers opened after a USR1 reopen get the new file.",
+  },
+  statsd_host: {
+    name: 'statsd_host',
+    section: 'Logging',
+    flags: ['--statsd-host'],
+    meta: 'HOST:PORT',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'none: no metrics',
+    parse: statsdHost,
+    help:
+      'Send metrics over UDP to the StatsD server at HOST:PORT, with Gunicorn\'s names so existing ' +
+      'dashboards work: gunicorn.requests and gunicorn.request.status.<code> (counters), ' +
+      'gunicorn.request.duration (timer, ms), gunicorn.workers (gauge, from the master, when it changes) ' +
+      'and gunicorn.log.<warning|error|critical|exception> (counters). Metrics are batched into ' +
+      'one datagram per 100 ms or 1400 bytes.',
+  },
+  statsd_prefix: {
+    name: 'statsd_prefix',
+    section: 'Logging',
+    flags: ['--statsd-prefix'],
+    meta: 'PREFIX',
+    kind: 'string',
+    default: () => '',
+    parse: (raw: unknown, name: string) => (raw === '' ? '' : (optionalString(raw, name) as string)),
+    help: "Put before every metric name, with a dot between them: --statsd-prefix app gives app.gunicorn.requests.",
   },
   loglevel: {
     name: 'loglevel',

@@ -145,7 +145,8 @@ pub fn close_listeners(unlink_unix: bool) -> Result<()> {
   first_error.map_or(Ok(()), |err| Err(js_error(err)))
 }
 
-/// Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment.
+/// Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment; with
+/// `output`, that descriptor becomes the worker's stdout and stderr.
 #[napi]
 pub fn spawn_worker(
   program: String,
@@ -153,6 +154,7 @@ pub fn spawn_worker(
   env: HashMap<String, String>,
   fds: Vec<i32>,
   parent_death_signal: Option<i32>,
+  output: Option<i32>,
 ) -> Result<u32> {
   let cmd = WorkerCommand {
     program: program.into(),
@@ -161,6 +163,7 @@ pub fn spawn_worker(
     inherit_fds: fds,
     parent_death_signal,
     cwd: None,
+    output,
   };
   ugn_process::spawn(&cmd).map_err(js_error)
 }

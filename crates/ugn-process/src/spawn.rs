@@ -35,6 +35,9 @@ pub struct WorkerCommand {
   /// parent pid changed, as Gunicorn's workers do.
   pub parent_death_signal: Option<i32>,
   pub cwd: Option<PathBuf>,
+  /// The descriptor the worker gets as its stdout and stderr (Gunicorn's capture_output);
+  /// `None` shares the master's.
+  pub output: Option<RawFd>,
 }
 
 // What the child was doing when it failed, sent to the parent with errno.
@@ -82,6 +85,7 @@ struct Exec {
   fds: Vec<RawFd>,
   /// Room for the temporary copies of `fds`, filled in by the child.
   copies: Vec<RawFd>,
+  output: Option<RawFd>,
   /// The signal and the pid of the master it watches.
   #[cfg(target_os = "linux")]
   death: Option<(libc::c_int, libc::pid_t)>,
@@ -126,6 +130,7 @@ impl Exec {
       cwd: cmd.cwd.as_deref().map(|p| c_string(p.as_os_str())).transpose()?,
       fds: cmd.inherit_fds.clone(),
       copies: vec![-1; cmd.inherit_fds.len()],
+      output: cmd.output,
       #[cfg(target_os = "linux")]
       // SAFETY: getpid has no preconditions.
       death: cmd.parent_death_signal.map(|sig| (sig, unsafe { libc::getpid() })),
@@ -244,14 +249,29 @@ unsafe fn exec_child(exec: &mut Exec, report: RawFd) -> ! {
     }
     exec.copies[i] = copy;
   }
+  // The output descriptor may sit in the target range too, so it is copied out of the way as well.
+  let output = match exec.output {
+    Some(fd) => match libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, first_free) {
+      -1 => fail(report, STAGE_FDS, fd),
+      copy => Some(copy),
+    },
+    None => None,
+  };
   for (i, &copy) in exec.copies.iter().enumerate() {
     // dup2's new descriptor is not close-on-exec.
     if libc::dup2(copy, FIRST_INHERITED_FD + i as RawFd) == -1 {
       fail(report, STAGE_FDS, exec.fds[i]);
     }
   }
+  if let Some(copy) = output {
+    for target in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+      if libc::dup2(copy, target) == -1 {
+        fail(report, STAGE_FDS, copy);
+      }
+    }
+  }
 
-  // The worker shares the master's stdin, stdout and stderr. Node marks its own standard
+  // Otherwise the worker shares the master's stdin, stdout and stderr. Node marks its own standard
   // descriptors close-on-exec, so they must be made inheritable again here.
   for fd in 0..FIRST_INHERITED_FD {
     let flags = libc::fcntl(fd, libc::F_GETFD);

@@ -202,6 +202,17 @@ fn worker_gets_args_env_and_cwd() {
 }
 
 #[test]
+fn output_becomes_stdout_and_stderr() {
+  let dir = temp_dir("output");
+  let log = fs::File::create(dir.join("log")).unwrap();
+  let mut cmd = shell("echo out; echo err >&2");
+  cmd.output = Some(std::os::fd::AsRawFd::as_raw_fd(&log));
+  assert_eq!(reap_patiently(spawn(&cmd).unwrap()), ExitStatus::Exited(0));
+  assert_eq!(fs::read_to_string(dir.join("log")).unwrap(), "out\nerr\n");
+  fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn setup_failures_in_the_child_come_back_as_errors() {
   let err = spawn(&WorkerCommand {
     program: "/nonexistent/node".into(),

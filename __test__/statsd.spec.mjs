@@ -1,0 +1,129 @@
+// StatsD metrics received on a real UDP socket, with Gunicorn's names and formats; and
+// --capture-output, which sends the workers' stdout and stderr to the error log file.
+import { spawn } from 'node:child_process'
+import dgram from 'node:dgram'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import { appPath, CLI, getOnce, killAll, ROOT, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
+
+test.after.always(killAll)
+
+const dirs = []
+test.after.always(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A StatsD server: every datagram received, and the metrics in them, one per line. */
+async function statsdServer(t) {
+  const socket = dgram.createSocket('udp4')
+  const datagrams = []
+  socket.on('message', (msg) => datagrams.push(msg.toString()))
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  t.teardown(() => socket.close())
+  return {
+    address: `127.0.0.1:${socket.address().port}`,
+    datagrams,
+    metrics: () => datagrams.flatMap((d) => d.split('\n')),
+  }
+}
+
+test('requests, status codes, durations, the workers gauge and log counters, after a prefix', async (t) => {
+  const statsd = await statsdServer(t)
+  const ugn = await startUgn(appPath('access.mjs'), ['--statsd-host', statsd.address, '--statsd-prefix', 'app..', '-w', '2'], {
+    ready: false,
+  })
+  for (const p of ['/', '/', '/304', '/boom', '/slow?ms=120']) await getOnce(ugn.port, p)
+  const count = (name) => statsd.metrics().filter((m) => m === `app.gunicorn.${name}:1|c|@1.0`).length
+  await waitFor(() => count('requests') === 5, 5000, '5 request counters')
+  t.is(count('request.status.200'), 3)
+  t.is(count('request.status.304'), 1)
+  t.is(count('request.status.500'), 1)
+  t.true(count('log.error') >= 1, 'the failing request is logged as an error and counted')
+  const durations = statsd.metrics().filter((m) => m.startsWith('app.gunicorn.request.duration:')).map((m) => /^[^:]+:([\d.]+)\|ms$/.exec(m)[1])
+  t.is(durations.length, 5)
+  t.true(durations.some((ms) => Number(ms) >= 120 && Number(ms) < 5000), durations.join(' '))
+  t.true(statsd.metrics().includes('app.gunicorn.workers:2|g'))
+  // Batched: fewer datagrams than metrics.
+  t.true(statsd.datagrams.length < statsd.metrics().length)
+  t.is(await ugn.stop(), 0)
+})
+
+test('without a prefix, the names are Gunicorn\'s own', async (t) => {
+  const statsd = await statsdServer(t)
+  const ugn = await startUgn(appPath('hello.mjs'), ['--statsd-host', statsd.address], { ready: false })
+  await getOnce(ugn.port, '/')
+  await waitFor(() => statsd.metrics().includes('gunicorn.requests:1|c|@1.0'), 5000, 'the request counter')
+  t.true(statsd.metrics().includes('gunicorn.request.status.200:1|c|@1.0'))
+  t.true(statsd.metrics().includes('gunicorn.workers:1|g'))
+  t.is(await ugn.stop(), 0)
+})
+
+for (const bad of ['nonsense', 'localhost:99999', 'unix:///tmp/statsd.sock', '[nope]:8125']) {
+  test(`--statsd-host ${bad} exits 2 naming the setting and what is allowed`, async (t) => {
+    const r = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', '--statsd-host', bad])
+    t.is(r.code, 2, r.stderr)
+    t.regex(r.stderr, /Invalid value for statsd_host: .* is not HOST:PORT/)
+    t.notRegex(r.stderr, /Listening at/)
+  })
+}
+
+/** ugn with its error log in a file, where startUgn cannot read it: the port comes from the
+ * file. Its own stdout and stderr are collected. */
+async function startLogged(t, args) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-capture-'))
+  dirs.push(dir)
+  const file = path.join(dir, 'error.log')
+  const child = spawn(process.execPath, [CLI, appPath('console.mjs'), '--bind', '127.0.0.1:0', '--error-logfile', file, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  t.teardown(() => child.kill('SIGKILL'))
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const read = () => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  await waitFor(() => /Listening at: http:\/\/127\.0\.0\.1:\d+/.test(read()), 20_000, 'Listening at')
+  const port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(read())[1])
+  return {
+    port,
+    read,
+    output: () => output,
+    stop: () => {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}
+
+test('--capture-output: console.log and console.error of the app land in the error log file', async (t) => {
+  const ugn = await startLogged(t, ['--capture-output'])
+  await waitFor(async () => (await getOnce(ugn.port, '/x')).status === 200, 10_000, 'a response')
+  await waitFor(() => ugn.read().includes('request /x: stderr'), 5000, 'the request lines')
+  const log = ugn.read()
+  t.regex(log, /^imported: stdout$/m)
+  t.regex(log, /^imported: stderr$/m)
+  t.regex(log, /^request \/x: stdout$/m)
+  t.regex(log, /\[INFO\] Booting worker/)
+  t.is(await ugn.stop(), 0)
+  t.is(ugn.output(), '')
+})
+
+test("without --capture-output, the app writes to the master's stdout and stderr", async (t) => {
+  const ugn = await startLogged(t, [])
+  await waitFor(async () => (await getOnce(ugn.port, '/x')).status === 200, 10_000, 'a response')
+  await waitFor(() => ugn.output().includes('request /x: stderr'), 5000, 'the request lines')
+  t.regex(ugn.output(), /imported: stdout/)
+  t.notRegex(ugn.read(), /imported|request \/x/)
+  t.is(await ugn.stop(), 0)
+})
