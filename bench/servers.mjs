@@ -108,18 +108,26 @@ export const SERVERS = [
   },
   // The access log's cost: ugn-native with Gunicorn's default access log format written to
   // $UGN_ACCESS_LOG (default /dev/null, so only formatting and writing count, not a disk).
-  {
-    name: 'ugn-native-accesslog',
+  ugnNativeWith('ugn-native-accesslog', '--access-logfile', () => process.env.UGN_ACCESS_LOG || '/dev/null'),
+  // The cost of statsd: ugn-native sending its metrics to $UGN_STATSD (default 127.0.0.1:8125;
+  // run a UDP sink there, or the kernel's refusals are measured too).
+  ugnNativeWith('ugn-native-statsd', '--statsd-host', () => process.env.UGN_STATSD || '127.0.0.1:8125'),
+  ...FRAMEWORK_PEERS,
+]
+
+/** An opt-in ugn-native with one more setting, to measure what that setting costs. `value` is
+ * read when the server starts, so an environment variable can choose it. */
+function ugnNativeWith(name, flag, value) {
+  return {
+    name,
     optIn: true,
     skip: (ctx) => SERVERS.find((s) => s.name === 'ugn-native').skip(ctx),
     command: (ctx) => {
-      const file = process.env.UGN_ACCESS_LOG || '/dev/null'
       const plain = ugnNative(ctx)
-      return { ...plain, label: `${plain.label} --access-logfile ${file}`, args: [...plain.args, '--access-logfile', file] }
+      return { ...plain, label: `${plain.label} ${flag} ${value()}`, args: [...plain.args, flag, value()] }
     },
-  },
-  ...FRAMEWORK_PEERS,
-]
+  }
+}
 
 function ugnNative(ctx) {
   return ugnServing(ctx.scenario.ugnApp, ctx)

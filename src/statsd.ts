@@ -1,7 +1,7 @@
 // A StatsD client with Gunicorn's metrics and names (gunicorn/instrument/statsd.py), so
 // dashboards built for Gunicorn keep working: the names stay gunicorn.*, after the user's prefix.
 // Metrics are batched, newline-separated as StatsD servers accept them, into one UDP datagram
-// per FLUSH_MS or per MAX_DATAGRAM bytes: a request adds three short strings and nothing else.
+// per FLUSH_MS or per MAX_DATAGRAM bytes.
 
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
@@ -35,14 +35,22 @@ function normalizePrefix(prefix: string): string {
 }
 
 export class Statsd {
+  /** Gauges and timers waiting to be sent, newline-separated. */
   private pending = ''
+  /** Counters are summed until the flush, which a StatsD server cannot tell apart from one
+   * datagram per increment, and which keeps a request's cost to a timer and two additions. */
+  private readonly counts = new Map<string, number>()
+  private requests = 0
+  private readonly statuses = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
   private connected = false
   private readonly socket: Socket
   private readonly prefix: string
+  private readonly durationKey: string
 
   constructor(address: StatsdAddress, prefix: string) {
     this.prefix = normalizePrefix(prefix)
+    this.durationKey = `${this.prefix}gunicorn.request.duration:`
     this.socket = createSocket(isIPv6(address.host) ? 'udp6' : 'udp4')
     // A StatsD server that is down or unreachable must not fill the error log, nor stop ugn.
     this.socket.on('error', (err) => log.debug(`Error sending message to statsd: ${err.message}`))
@@ -62,20 +70,20 @@ export class Statsd {
     this.add(`${this.prefix}${name}:${value}|g`)
   }
 
-  increment(name: string, value = 1): void {
-    this.add(`${this.prefix}${name}:${value}|c|@1.0`)
-  }
-
-  timing(name: string, ms: number): void {
-    this.add(`${this.prefix}${name}:${Math.round(ms * 1000) / 1000}|ms`)
+  increment(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1)
+    this.schedule()
   }
 
   /** What Gunicorn's Statsd.access sends for a finished request. */
   request(entry: Pick<AccessEntry, 'statusLine' | 'startTime'>): void {
-    this.timing('gunicorn.request.duration', performance.now() - entry.startTime)
-    this.increment('gunicorn.requests')
+    this.add(`${this.durationKey}${Math.round((performance.now() - entry.startTime) * 1000) / 1000}|ms`)
+    this.requests++
     const status = entry.statusLine
-    if (status !== undefined) this.increment(`gunicorn.request.status.${status.slice(0, 3)}`)
+    if (status !== undefined) {
+      const code = status.slice(0, 3)
+      this.statuses.set(code, (this.statuses.get(code) ?? 0) + 1)
+    }
   }
 
   private add(metric: string): void {
@@ -86,6 +94,10 @@ export class Statsd {
       else this.pending = ''
     }
     this.pending = this.pending === '' ? metric : `${this.pending}\n${metric}`
+    this.schedule()
+  }
+
+  private schedule(): void {
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref()
   }
 
@@ -94,8 +106,22 @@ export class Statsd {
     this.timer = undefined
     // Until the socket is connected (a host name being resolved), metrics wait for the connect
     // callback.
-    if (!this.connected || this.pending === '') return
-    this.socket.send(this.pending)
+    if (!this.connected) return
+    const counters: string[] = []
+    const counter = (name: string, n: number) => counters.push(`${this.prefix}${name}:${n}|c|@1.0`)
+    if (this.requests > 0) counter('gunicorn.requests', this.requests)
+    for (const [code, n] of this.statuses) counter(`gunicorn.request.status.${code}`, n)
+    for (const [name, n] of this.counts) counter(name, n)
+    this.requests = 0
+    this.statuses.clear()
+    this.counts.clear()
+    const tail = counters.join('\n')
+    if (this.pending.length + tail.length + 1 > MAX_DATAGRAM) {
+      this.socket.send(this.pending)
+      this.pending = ''
+    }
+    const datagram = this.pending === '' ? tail : tail === '' ? this.pending : `${this.pending}\n${tail}`
+    if (datagram !== '') this.socket.send(datagram)
     this.pending = ''
   }
 }
