@@ -67,6 +67,16 @@ test('without a prefix, the names are Gunicorn\'s own', async (t) => {
   t.is(await ugn.stop(), 0)
 })
 
+test('--dogstatsd-tags follow every metric', async (t) => {
+  const statsd = await statsdServer(t)
+  const ugn = await startUgn(appPath('hello.mjs'), ['--statsd-host', statsd.address, '--dogstatsd-tags', 'env:test,app:x'], { ready: false })
+  await getOnce(ugn.port, '/')
+  await waitFor(() => statsd.metrics().includes('gunicorn.requests:1|c|@1.0|#env:test,app:x'), 5000, 'the tagged request counter')
+  t.true(statsd.metrics().includes('gunicorn.workers:1|g|#env:test,app:x'))
+  t.true(statsd.metrics().some((m) => /^gunicorn\.request\.duration:[\d.]+\|ms\|#env:test,app:x$/.test(m)))
+  t.is(await ugn.stop(), 0)
+})
+
 for (const bad of ['nonsense', 'localhost:99999', 'unix:///tmp/statsd.sock', '[nope]:8125']) {
   test(`--statsd-host ${bad} exits 2 naming the setting and what is allowed`, async (t) => {
     const r = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', '--statsd-host', bad])

@@ -96,7 +96,7 @@ export class Arbiter {
     this.configFile = loaded.configFile
     this.numWorkers = loaded.cfg.workers
     const statsd = loaded.cfg.statsd_host === null ? undefined : parseStatsdHost(loaded.cfg.statsd_host)
-    this.statsd = statsd === undefined ? undefined : new Statsd(statsd, loaded.cfg.statsd_prefix)
+    this.statsd = statsd === undefined ? undefined : new Statsd(statsd, loaded.cfg.statsd_prefix, loaded.cfg.dogstatsd_tags)
     this.statsd?.countLogLines()
   }
 

@@ -47,9 +47,12 @@ export class Statsd {
   private readonly socket: Socket
   private readonly prefix: string
   private readonly durationKey: string
+  /** DogStatsD tags, after every metric. */
+  private readonly tags: string
 
-  constructor(address: StatsdAddress, prefix: string) {
+  constructor(address: StatsdAddress, prefix: string, tags: string) {
     this.prefix = normalizePrefix(prefix)
+    this.tags = tags === '' ? '' : `|#${tags}`
     this.durationKey = `${this.prefix}gunicorn.request.duration:`
     this.socket = createSocket(isIPv6(address.host) ? 'udp6' : 'udp4')
     // A StatsD server that is down or unreachable must not fill the error log, nor stop ugn.
@@ -67,7 +70,7 @@ export class Statsd {
   }
 
   gauge(name: string, value: number): void {
-    this.add(`${this.prefix}${name}:${value}|g`)
+    this.add(`${this.prefix}${name}:${value}|g${this.tags}`)
   }
 
   increment(name: string): void {
@@ -77,7 +80,7 @@ export class Statsd {
 
   /** What Gunicorn's Statsd.access sends for a finished request. */
   request(entry: Pick<AccessEntry, 'statusLine' | 'startTime'>): void {
-    this.add(`${this.durationKey}${Math.round((performance.now() - entry.startTime) * 1000) / 1000}|ms`)
+    this.add(`${this.durationKey}${Math.round((performance.now() - entry.startTime) * 1000) / 1000}|ms${this.tags}`)
     this.requests++
     const status = entry.statusLine
     if (status !== undefined) {
@@ -108,7 +111,7 @@ export class Statsd {
     // callback.
     if (!this.connected) return
     const counters: string[] = []
-    const counter = (name: string, n: number) => counters.push(`${this.prefix}${name}:${n}|c|@1.0`)
+    const counter = (name: string, n: number) => counters.push(`${this.prefix}${name}:${n}|c|@1.0${this.tags}`)
     if (this.requests > 0) counter('gunicorn.requests', this.requests)
     for (const [code, n] of this.statuses) counter(`gunicorn.request.status.${code}`, n)
     for (const [name, n] of this.counts) counter(name, n)

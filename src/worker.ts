@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   const accessLog = cfg.accesslog === null ? undefined : AccessLog.open(cfg.accesslog, cfg.access_log_format)
   if (accessLog !== undefined) process.on('exit', () => accessLog.flushSync())
   const statsdAddress = cfg.statsd_host === null ? undefined : parseStatsdHost(cfg.statsd_host)
-  const statsd = statsdAddress === undefined ? undefined : new Statsd(statsdAddress, cfg.statsd_prefix)
+  const statsd = statsdAddress === undefined ? undefined : new Statsd(statsdAddress, cfg.statsd_prefix, cfg.dogstatsd_tags)
   statsd?.countLogLines()
   process.title = `ugn: worker [${cfg.proc_name ?? boot.app}]`
   switchUser(cfg)

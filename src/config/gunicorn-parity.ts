@@ -134,7 +134,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'syslog_facility', ugn: null, planned: `${LOGGING} (syslog)` },
   { gunicorn: 'enable_stdio_inheritance', ugn: null, planned: `${LIFECYCLE} (daemon)` },
   { gunicorn: 'statsd_host', ugn: 'statsd_host', note: "UDP only (Node has no Unix datagram sockets, so unix://PATH is refused); the port is required (Gunicorn defaults to 8125); metrics are batched, newline-separated, into one datagram per 100 ms; a failing request counts as gunicorn.log.error (Gunicorn logs it as an exception)" },
-  { gunicorn: 'dogstatsd_tags', ugn: null, planned: `${LOGGING} (statsd)` },
+  { gunicorn: 'dogstatsd_tags', ugn: 'dogstatsd_tags', note: "a '|' or line break in the tags is refused" },
   { gunicorn: 'statsd_prefix', ugn: 'statsd_prefix', note: 'a one-character prefix also gets its dot (Gunicorn leaves it without one)' },
   { gunicorn: 'enable_backlog_metric', ugn: null, planned: `${LOGGING} (metrics)` },
 

@@ -108,6 +108,14 @@ function statsdHost(raw: unknown, name: string): string | null {
   throw new SettingError(name, `${JSON.stringify(text)} is not HOST:PORT (e.g. localhost:8125 or [::1]:8125)${why}`)
 }
 
+function dogstatsdTags(raw: unknown, name: string): string {
+  if (raw === '') return ''
+  const tags = optionalString(raw, name) as string
+  // A '|' or a newline would end the tag list and start another field or metric.
+  if (/[|\n\r]/.test(tags)) throw new SettingError(name, `${JSON.stringify(tags)} contains '|' or a line break: allowed are tags like env:prod,app:shop`)
+  return tags
+}
+
 function directory(raw: unknown, name: string): string {
   const dir = optionalString(raw, name) as string
   let ok = false
@@ -682,8 +690,20 @@ export const settings = {
     meta: 'PREFIX',
     kind: 'string',
     default: () => '',
+    defaultText: 'none',
     parse: (raw: unknown, name: string) => (raw === '' ? '' : (optionalString(raw, name) as string)),
     help: "Put before every metric name, with a dot between them: --statsd-prefix app gives app.gunicorn.requests.",
+  },
+  dogstatsd_tags: {
+    name: 'dogstatsd_tags',
+    section: 'Logging',
+    flags: ['--dogstatsd-tags'],
+    meta: 'TAGS',
+    kind: 'string',
+    default: () => '',
+    defaultText: 'none',
+    parse: dogstatsdTags,
+    help: "DogStatsD tags added to every metric, comma-separated: 'env:prod,app:shop'.",
   },
   loglevel: {
     name: 'loglevel',
