@@ -256,6 +256,23 @@ test('node: Expect: 100-continue is answered before the body is sent', async (t)
   t.regex(data, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*got 5$/)
 })
 
+test('node: res.addTrailers sends a chunked body with its trailer section', async (t) => {
+  const data = await rawRequest(nodeServer.port, 'GET /trailers-out HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  t.regex(data, /\r\nTrailer: X-Sum\r\n/i)
+  t.regex(data, /\r\nTransfer-Encoding: chunked\r\n/i)
+  t.true(data.endsWith('\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n'), JSON.stringify(data))
+})
+
+test('node: request trailers arrive in req.trailers, streamed or whole', async (t) => {
+  const body = 'HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Check: yes\r\nX-Other: 2\r\n\r\n'
+  const whole = parseResponses(await rawRequest(nodeServer.port, `POST /trailers-in ${body}`, { untilClose: true })).responses[0]
+  const expected = { bytes: 5, trailers: { 'x-check': 'yes', 'x-other': '2' }, rawTrailers: ['X-Check', 'yes', 'X-Other', '2'] }
+  t.deepEqual(JSON.parse(whole.body), expected)
+  const head = `POST /trailers-in ${body.slice(0, body.indexOf('5\r\n'))}`
+  const streamed = await rawRequest(nodeServer.port, '', { untilClose: true, chunks: [head, '5\r\nhello\r\n', '0\r\nX-Check: yes\r\nX-Other: 2\r\n\r\n'], gapMs: 100 })
+  t.deepEqual(JSON.parse(parseResponses(streamed).responses[0].body), expected)
+})
+
 test('node: a rejected handler promise is a 500 and the worker lives on', async (t) => {
   const pids = nodeServer.workerPids()
   const res = await get(`${nodeServer.url}/reject`)

@@ -58,8 +58,9 @@ export interface Binding {
     serverHeader: string,
     reqMeta: Int32Array,
     resMeta: Int32Array,
-    onRequest: (text: string, body: Buffer | undefined) => void,
-    onEvent: (kind: number, id: number, chunk: Buffer | undefined) => void,
+    onRequest: (text: string, body: Buffer | undefined, trailers: string | undefined) => void,
+    /** `chunk`: a body chunk (EV_BODY), or the request's trailer lines (EV_BODY_END). */
+    onEvent: (kind: number, id: number, chunk: Buffer | string | undefined) => void,
     forwardedAllowIps: string,
     secureSchemeHeaders: string,
     proxyAllowIps: string,
@@ -72,7 +73,8 @@ export interface Binding {
   serverConnections(): number
   respond(id: number, text: string, headerCount: number, body: string | Uint8Array | undefined, end: boolean): number
   write(id: number, chunk: string | Uint8Array): number
-  end(id: number): number
+  /** Trailers are packed as respond packs headers, after an empty status. */
+  end(id: number, text?: string, trailerCount?: number): number
   abort(id: number): void
   pauseBody(id: number, paused: boolean): void
 }

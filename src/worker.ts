@@ -165,8 +165,8 @@ async function main(): Promise<void> {
   const onRequest =
     quota === 0
       ? dispatcher.onRequest
-      : (text: string, body: Buffer | undefined) => {
-          dispatcher.onRequest(text, body)
+      : (text: string, body: Buffer | undefined, trailers: string | undefined) => {
+          dispatcher.onRequest(text, body, trailers)
           if (++served === quota) {
             log.info(`Autorestarting worker after current request (${served} requests served).`)
             retire()

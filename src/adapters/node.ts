@@ -55,6 +55,7 @@ class Outlet implements AsyncIterator<Chunk> {
   private callbacks: Callback[] = []
   private waiter: { resolve(result: IteratorResult<Chunk>): void; reject(error: unknown): void } | undefined
   private failure: unknown
+  private trailerFields: [string, string][] | undefined
   private settleBody: { resolve(body: Body): void; reject(error: unknown): void } | undefined
 
   constructor(
@@ -69,7 +70,7 @@ class Outlet implements AsyncIterator<Chunk> {
 
   /** What the app returns to the exchange once the handler has returned. */
   body(): Body | Promise<Body> {
-    if (this.ended && !this.handedOver) return this.whole()
+    if (this.ended && !this.handedOver) return this.whole() ?? this.stream()
     if (this.queue.length > 0) return this.stream()
     return new Promise<Body>((resolve, reject) => (this.settleBody = { resolve, reject }))
   }
@@ -141,9 +142,20 @@ class Outlet implements AsyncIterator<Chunk> {
     if (this.settleBody !== undefined) {
       const { resolve } = this.settleBody
       this.settleBody = undefined
-      resolve(this.whole())
+      resolve(this.whole() ?? this.stream())
     }
     this.wake()
+  }
+
+  /** `res.addTrailers(headers)`: fields sent after a chunked body (Node drops them otherwise). */
+  addTrailers(headers: unknown): void {
+    const pairs = Array.isArray(headers) ? (headers as [string, unknown][]) : Object.entries(headers as Record<string, unknown>)
+    for (const [name, value] of pairs) (this.trailerFields ??= []).push([String(name), String(value)])
+  }
+
+  /** Read by the exchange when the streamed body ends. */
+  get trailers(): [string, string][] | undefined {
+    return this.trailerFields
   }
 
   /** The handler failed: before the head, the exchange answers 500; after, it cuts the
@@ -180,7 +192,10 @@ class Outlet implements AsyncIterator<Chunk> {
     return this
   }
 
-  private whole(): Body {
+  /** The body in one piece, or undefined when it must stream: trailers need a chunked body,
+   * as under node:http, where declaring a Trailer header makes the response chunked. */
+  private whole(): Body | undefined {
+    if (this.trailerFields !== undefined || this.res.hasHeader('trailer')) return undefined
     this.handedOver = true
     const chunks = this.queue
     this.queue = []
@@ -273,6 +288,10 @@ function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback
   return this
 }
 
+function addTrailers(this: ServerResponse, headers: unknown): void {
+  outletOf(this).addTrailers(headers)
+}
+
 function flushHeaders(this: ServerResponse): void {
   outletOf(this).flushHead()
 }
@@ -294,11 +313,27 @@ function readBody(this: BridgeRequest): void {
         this.push(chunk)
         return
       }
+      takeTrailers(this)
       this.complete = true
       this.push(null)
     },
     (error: Error) => this.destroy(error),
   )
+}
+
+/** Node fills `req.trailers` and `req.rawTrailers` when the body ends. */
+function takeTrailers(req: BridgeRequest): void {
+  const fields = req[INPUT].trailers
+  if (fields.length === 0) return
+  const trailers: Record<string, string> = {}
+  const raw: string[] = []
+  for (const [name, value] of fields) {
+    const key = name.toLowerCase()
+    trailers[key] = key in trailers ? `${trailers[key]}, ${value}` : value
+    raw.push(name, value)
+  }
+  req.trailers = trailers
+  req.rawTrailers = raw
 }
 
 /** A request destroyed before its body ended was aborted: the connection goes too. */
@@ -334,6 +369,7 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
   req._read = readBody
   req._destroy = destroyRequest
   if (input.ended && input.readableLength === 0) {
+    takeTrailers(req)
     req.complete = true
     req.push(null)
   }
@@ -343,7 +379,7 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
 function createResponse(req: IncomingMessage, socket: BridgeSocket, startResponse: StartResponse): BridgeResponse {
   const res = new ServerResponse(req) as BridgeResponse
   res[OUTLET] = new Outlet(res, socket, startResponse)
-  Object.assign(res, { socket, writeHead, write, end, flushHeaders, writeContinue })
+  Object.assign(res, { socket, writeHead, write, end, addTrailers, flushHeaders, writeContinue })
   return res
 }
 

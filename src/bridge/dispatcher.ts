@@ -14,8 +14,8 @@ const MAX_RESPONSE_HEADERS = 1024
 export interface Dispatcher {
   reqMeta: Int32Array
   resMeta: Int32Array
-  onRequest(text: string, body: Buffer | undefined): void
-  onEvent(kind: number, id: number, chunk: Buffer | undefined): void
+  onRequest(text: string, body: Buffer | undefined, trailers: string | undefined): void
+  onEvent(kind: number, id: number, chunk: Buffer | string | undefined): void
   /** Requests whose response is not complete yet. */
   inFlight(): number
 }
@@ -72,10 +72,10 @@ export function createDispatcher(
   return {
     reqMeta,
     resMeta,
-    onRequest(text, body) {
+    onRequest(text, body, trailers) {
       const id = reqMeta[M_ID]
       const complete = (reqMeta[M_FLAGS] & F_BODY_COMPLETE) !== 0
-      const input = new RequestInput(id, body, complete)
+      const input = new RequestInput(id, body, complete, trailers)
       const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
       if (timed) exchange.startTime = performance.now()
       if (!complete) live.set(id, exchange)
@@ -90,7 +90,7 @@ export function createDispatcher(
           exchange.input.push(chunk as Buffer)
           break
         case EV_BODY_END:
-          exchange.input.end()
+          exchange.input.end(chunk as string | undefined)
           break
         case EV_BODY_ERROR:
           exchange.input.fail(new RequestBodyError('the request body is malformed or was cut short'))

@@ -206,7 +206,7 @@ export class Exchange {
         if (chunk.length === 0) continue
         if (this.emit(chunk, true) === WRITE_FULL) await new Promise<void>((resolve) => (this.drainWaiter = resolve))
       }
-      if (!this.gone) this.finish()
+      if (!this.gone) this.finish(trailersOf(owner))
     } catch (err) {
       this.fail(err)
     } finally {
@@ -230,12 +230,16 @@ export class Exchange {
     return canWait ? status : 0
   }
 
-  private finish(): void {
+  /** `trailers`: the streamed body's trailer fields (docs/SPEC.md), sent when it is chunked. */
+  private finish(trailers?: HeaderList): void {
     if (this.finished) return
     if (!this.started) return this.complete('')
+    const count = trailers === undefined ? 0 : this.pack('', trailers)
+    // Throws on an invalid trailer, before the response is marked complete.
+    if (count > 0) native.end(this.id, this.packed, count)
+    else native.end(this.id)
     this.finished = true
     this.settle(true)
-    native.end(this.id)
   }
 
   private fail(err: unknown): void {
@@ -288,10 +292,13 @@ export class Exchange {
     if (this.status === undefined) throw new Error('the app did not call startResponse before its body began')
   }
 
-  /** Lays the status and headers out as one string plus lengths in the shared array. */
   private packHead(): number {
+    return this.pack(this.status as string, this.headers as HeaderList)
+  }
+
+  /** Lays a status and fields out as one string plus lengths in the shared array. */
+  private pack(status: string, fields: HeaderList): number {
     const meta = this.host.resMeta
-    const status = this.status as string
     let text = status
     meta[0] = status.length
     let count = 0
@@ -303,11 +310,10 @@ export class Exchange {
       text += name + v
       count++
     }
-    const headers = this.headers as HeaderList
-    if (Array.isArray(headers)) {
-      for (const pair of headers) add(String(pair[0]), pair[1])
+    if (Array.isArray(fields)) {
+      for (const pair of fields) add(String(pair[0]), pair[1])
     } else {
-      for (const name of Object.keys(headers)) add(name, (headers as Record<string, string | number>)[name])
+      for (const name of Object.keys(fields)) add(name, (fields as Record<string, string | number>)[name])
     }
     this.packed = text
     return count
@@ -331,6 +337,14 @@ function joinChunks(chunks: Chunk[]): Chunk {
   for (const c of chunks) if (typeof c !== 'string') allStrings = false
   if (allStrings) return chunks.join('')
   return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
+}
+
+/** A streamed body's `trailers`: a header list, or a function returning one once the last
+ * chunk is out. */
+function trailersOf(body: unknown): HeaderList | undefined {
+  const trailers = (body as { trailers?: unknown } | null)?.trailers
+  if (trailers === undefined || trailers === null) return undefined
+  return (typeof trailers === 'function' ? (trailers as () => HeaderList).call(body) : trailers) as HeaderList
 }
 
 /** WSGI's rule: the server calls the body's close() when it is done with it, whatever happened. */

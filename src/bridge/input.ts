@@ -11,6 +11,17 @@ export class RequestBodyError extends Error {
   name = 'RequestBodyError'
 }
 
+const NO_TRAILERS: [string, string][] = []
+
+function parseTrailers(lines: string): [string, string][] {
+  const fields: [string, string][] = []
+  for (const line of lines.split('\r\n')) {
+    const colon = line.indexOf(':')
+    if (colon > 0) fields.push([line.slice(0, colon), line.slice(colon + 2)])
+  }
+  return fields
+}
+
 export class RequestInput implements AsyncIterable<Buffer> {
   private chunks: Buffer[] = []
   private buffered = 0
@@ -23,12 +34,15 @@ export class RequestInput implements AsyncIterable<Buffer> {
    * @param id the connection carrying the request (0 with `ended` for a complete body)
    * @param body bytes that arrived with the head
    * @param ended whether `body` is the whole body
+   * @param trailerLines the trailer section of a whole chunked body, as `name: value\r\n` lines
    */
   constructor(
     private readonly id: number,
     body: Buffer | undefined,
     ended: boolean,
+    trailerLines?: string,
   ) {
+    if (trailerLines !== undefined) this.trailers = parseTrailers(trailerLines)
     if (body !== undefined && body.length > 0) {
       this.chunks.push(body)
       this.buffered = body.length
@@ -56,7 +70,11 @@ export class RequestInput implements AsyncIterable<Buffer> {
     this.wake()
   }
 
-  end(): void {
+  /** The trailer fields of a chunked body (names as sent), known once the body has ended. */
+  trailers: [string, string][] = NO_TRAILERS
+
+  end(trailerLines?: string): void {
+    if (trailerLines !== undefined) this.trailers = parseTrailers(trailerLines)
     this.allArrived = true
     this.wake()
   }

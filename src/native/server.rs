@@ -288,11 +288,7 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
   const INLINE: usize = 16;
   let mut inline: [(&[u8], &[u8]); INLINE] = [(&[], &[]); INLINE];
   let mut spilled = Vec::new();
-  let mut at = status_len;
-  for (i, pair) in lengths[1..].chunks_exact(2).enumerate() {
-    let (name_len, value_len) = (pair[0].max(0) as usize, pair[1].max(0) as usize);
-    let header = (&bytes[at..at + name_len], &bytes[at + name_len..at + name_len + value_len]);
-    at += name_len + value_len;
+  for (i, header) in field_pairs(&bytes, lengths).enumerate() {
     if count <= INLINE {
       inline[i] = header;
     } else {
@@ -310,6 +306,17 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
   finish_write(env, &glue, result)
 }
 
+/// The name and value slices of the fields packed after the status (see `respond`).
+fn field_pairs<'a>(bytes: &'a [u8], lengths: &'a [i32]) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+  let mut at = lengths[0].max(0) as usize;
+  lengths[1..].chunks_exact(2).map(move |pair| {
+    let (name_len, value_len) = (pair[0].max(0) as usize, pair[1].max(0) as usize);
+    let field = (&bytes[at..at + name_len], &bytes[at + name_len..at + name_len + value_len]);
+    at += name_len + value_len;
+    field
+  })
+}
+
 /// `write(id, chunk)`
 unsafe extern "C" fn write(env: Env, info: sys::napi_callback_info) -> Value {
   let [id, chunk] = raw::args::<2>(env, info);
@@ -324,12 +331,34 @@ unsafe extern "C" fn write(env: Env, info: sys::napi_callback_info) -> Value {
   finish_write(env, &glue, result)
 }
 
-/// `end(id)`
+/// `end(id, text?, trailerCount?)`: trailers are packed as `respond` packs headers, after an
+/// empty status.
 unsafe extern "C" fn end(env: Env, info: sys::napi_callback_info) -> Value {
-  let [id] = raw::args::<1>(env, info);
+  let [id, text, count] = raw::args::<3>(env, info);
   let Some(glue) = glue() else { return gone(env) };
   let id = ConnId::from_raw(raw::to_u32(env, id));
-  let result = with_server(|s| s.end(id));
+  // An absent count reads as 0: no trailers.
+  let count = raw::to_u32(env, count) as usize;
+  if count == 0 {
+    let result = with_server(|s| s.end(id, &[]));
+    return finish_write(env, &glue, result);
+  }
+  if 1 + 2 * count > glue.res_meta_len {
+    return raw::throw(env, "too many trailers");
+  }
+  let lengths = std::slice::from_raw_parts(glue.res_meta, 1 + 2 * count);
+  let mut units = glue.units.borrow_mut();
+  raw::utf16(env, text, &mut units);
+  let mut bytes = glue.bytes.borrow_mut();
+  bytes.clear();
+  if let Err(message) = latin1_fields(&units, lengths, &mut bytes) {
+    return raw::throw(env, &message);
+  }
+  let result = {
+    let trailers: Vec<_> = field_pairs(&bytes, lengths).collect();
+    with_server(|s| s.end(id, &trailers))
+  };
+  drop((units, bytes));
   finish_write(env, &glue, result)
 }
 
@@ -500,7 +529,7 @@ unsafe fn dispatch_events(glue: &Glue) {
           call_event(glue, EV_BODY, id, chunk);
         }
       }
-      EventKind::BodyEnd => call_event(glue, EV_BODY_END, id, raw::undefined(env)),
+      EventKind::BodyEnd => call_event(glue, EV_BODY_END, id, trailers_value(env, id)),
       EventKind::BodyError => call_event(glue, EV_BODY_ERROR, id, raw::undefined(env)),
       EventKind::Drain => call_event(glue, EV_DRAIN, id, raw::undefined(env)),
       EventKind::Closed => call_event(glue, EV_CLOSED, id, raw::undefined(env)),
@@ -566,10 +595,31 @@ unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
   })
   .flatten();
   let Some((text, body, had_body)) = prepared else { return };
+  let trailers = trailers_value(env, id);
   if had_body {
     with_server(|s| s.body_consumed(id));
   }
-  call(glue, glue.on_request.get(env), &[text, body]);
+  call(glue, glue.on_request.get(env), &[text, body, trailers]);
+}
+
+/// A request's trailer fields as one Latin-1 string of `name: value\r\n` lines, or undefined
+/// when it has none (the parser refused CR and LF inside fields).
+unsafe fn trailers_value(env: Env, id: ConnId) -> Value {
+  with_server(|s| {
+    let trailers = s.request_trailers(id);
+    if trailers.is_empty() {
+      return raw::undefined(env);
+    }
+    let mut lines = Vec::new();
+    for (name, value) in trailers {
+      lines.extend_from_slice(name);
+      lines.extend_from_slice(b": ");
+      lines.extend_from_slice(value);
+      lines.extend_from_slice(b"\r\n");
+    }
+    raw::latin1(env, &lines)
+  })
+  .unwrap_or_else(|| raw::undefined(env))
 }
 
 unsafe fn call_event(glue: &Glue, kind: i32, id: ConnId, chunk: Value) {

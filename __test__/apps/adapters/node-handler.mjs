@@ -69,6 +69,17 @@ export function app(req, res) {
       req.on('end', () => res.end(`got ${Buffer.concat(chunks).length}`))
       return
     }
+    case '/trailers-out':
+      res.setHeader('Trailer', 'X-Sum')
+      res.addTrailers({ 'X-Sum': '42' })
+      res.end('abc')
+      return
+    case '/trailers-in': {
+      let bytes = 0
+      req.on('data', (c) => (bytes += c.length))
+      req.on('end', () => res.end(JSON.stringify({ bytes, trailers: req.trailers, rawTrailers: req.rawTrailers })))
+      return
+    }
     case '/reject':
       return Promise.reject(new Error('rejected on purpose'))
     case '/bad-status':

@@ -161,7 +161,7 @@ fn find_lf(s: &[u8]) -> Option<usize> {
 
 /// RFC 9110 §6.5.1: fields that change routing, framing or authentication
 /// cannot arrive after the body has been framed.
-fn forbidden_in_trailer(name: &[u8]) -> bool {
+pub(crate) fn forbidden_in_trailer(name: &[u8]) -> bool {
     ["host", "content-length", "transfer-encoding", "trailer", "authorization", "te"]
         .iter()
         .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::Write;
 
-use crate::request::{is_token, trim_ows};
+use crate::request::{forbidden_in_trailer, is_token, trim_ows};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
@@ -40,6 +40,7 @@ pub enum ResponseError {
     HopByHopHeader(String),
     InvalidContentLength(String),
     ContentLengthMismatch { header: u64, body: u64 },
+    ForbiddenTrailer(String),
 }
 
 impl fmt::Display for ResponseError {
@@ -62,6 +63,9 @@ impl fmt::Display for ResponseError {
             }
             ResponseError::ContentLengthMismatch { header, body } => {
                 write!(f, "Content-Length header says {header} bytes but the body has {body} bytes")
+            }
+            ResponseError::ForbiddenTrailer(n) => {
+                write!(f, "{n:?} cannot be sent as a trailer: it frames, routes or authenticates the message (RFC 9110 §6.5.1)")
             }
         }
     }
@@ -272,9 +276,50 @@ pub fn encode_last_chunk(out: &mut Vec<u8>) {
     out.extend_from_slice(b"0\r\n\r\n");
 }
 
+/// The last chunk followed by a trailer section (RFC 9112 §7.1.2), checked as header fields
+/// are plus RFC 9110's fields forbidden in trailers; `out` is left unchanged on error.
+pub fn encode_last_chunk_with_trailers(out: &mut Vec<u8>, trailers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+    for &(name, value) in trailers {
+        if !is_token(name) {
+            return Err(ResponseError::InvalidHeaderName(lossy(name)));
+        }
+        if !value.iter().all(|&b| is_field_text(b)) {
+            return Err(ResponseError::InvalidHeaderValue(lossy(name)));
+        }
+        if forbidden_in_trailer(name) {
+            return Err(ResponseError::ForbiddenTrailer(lossy(name)));
+        }
+    }
+    out.extend_from_slice(b"0\r\n");
+    for &(name, value) in trailers {
+        push_header(out, name, value);
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_chunk_carries_checked_trailers() {
+        let mut out = b"x".to_vec();
+        encode_last_chunk_with_trailers(&mut out, &[(b"Server-Timing", b"db;dur=53"), (b"X-Checksum", b"abc")]).unwrap();
+        assert_eq!(out, b"x0\r\nServer-Timing: db;dur=53\r\nX-Checksum: abc\r\n\r\n");
+        let mut out = b"x".to_vec();
+        encode_last_chunk_with_trailers(&mut out, &[]).unwrap();
+        assert_eq!(out, b"x0\r\n\r\n");
+        for (name, value, want) in [
+            (&b"Content-Length"[..], &b"3"[..], ResponseError::ForbiddenTrailer("Content-Length".into())),
+            (b"bad name", b"v", ResponseError::InvalidHeaderName("bad name".into())),
+            (b"X-Split", b"a\r\nb", ResponseError::InvalidHeaderValue("X-Split".into())),
+        ] {
+            let mut out = b"x".to_vec();
+            assert_eq!(encode_last_chunk_with_trailers(&mut out, &[(name, value)]), Err(want));
+            assert_eq!(out, b"x", "nothing written on error");
+        }
+    }
 
     const V11: ResponseContext = ResponseContext { minor_version: 1, head_request: false, keep_alive: true };
     const V10: ResponseContext = ResponseContext { minor_version: 0, head_request: false, keep_alive: true };

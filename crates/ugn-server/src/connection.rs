@@ -63,6 +63,8 @@ pub(crate) struct Exchange {
   pub(crate) head: RequestHead,
   pub(crate) decoder: Option<BodyDecoder>,
   pub(crate) body_done: bool,
+  /// The chunked body's trailer fields, kept from the decoder when the body ends.
+  pub(crate) trailers: Vec<(Vec<u8>, Vec<u8>)>,
   pub(crate) body_paused: bool,
   pub(crate) body_event_pending: bool,
   pub(crate) response: Response,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_last_chunk, encode_response_head, forwarded_scheme, parse_request_head,
+  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
   parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
@@ -234,6 +234,14 @@ impl Server {
   }
 
   /// Decoded body bytes announced by a [`EventKind::Body`] event.
+  /// The request's trailer fields (names as sent), once its chunked body has ended.
+  pub fn request_trailers(&self, id: ConnId) -> &[(Vec<u8>, Vec<u8>)] {
+    match self.conn(id).map(|conn| &conn.state) {
+      Some(State::Active(exchange)) => &exchange.trailers,
+      _ => &[],
+    }
+  }
+
   pub fn body_chunk(&self, id: ConnId) -> Option<&[u8]> {
     Some(&self.conn(id)?.body_out)
   }
@@ -297,19 +305,21 @@ impl Server {
     .map_err(RespondError::Invalid)?;
     exchange.keep_alive = head.keep_alive;
     exchange.response = Response::Streaming { framing: head.framing, written: 0 };
-    self.append_body(id.index(), body, end)
+    self.append_body(id.index(), body, end.then_some(&[]))
   }
 
   /// Appends body bytes to a started response.
   pub fn write(&mut self, id: ConnId, body: &[u8]) -> Result<WriteStatus, RespondError> {
     self.check_streaming(id)?;
-    self.append_body(id.index(), body, false)
+    self.append_body(id.index(), body, None)
   }
 
   /// Completes a started response.
-  pub fn end(&mut self, id: ConnId) -> Result<WriteStatus, RespondError> {
+  /// Ends a streamed response. `trailers` become the chunked body's trailer section; with any
+  /// other framing (Content-Length, HTTP/1.0) there is no place for them and they are dropped.
+  pub fn end(&mut self, id: ConnId, trailers: &[(&[u8], &[u8])]) -> Result<WriteStatus, RespondError> {
     self.check_streaming(id)?;
-    self.append_body(id.index(), &[], true)
+    self.append_body(id.index(), &[], Some(trailers))
   }
 
   /// Drops the connection: the application failed after its response had started, so the
@@ -665,6 +675,7 @@ impl Server {
       head,
       body_done: decoder.is_none(),
       decoder,
+      trailers: Vec::new(),
       body_paused: false,
       body_event_pending: false,
       response: Response::NotStarted,
@@ -796,7 +807,8 @@ impl Server {
     }
   }
 
-  fn append_body(&mut self, idx: usize, body: &[u8], end: bool) -> Result<WriteStatus, RespondError> {
+  /// `end`: the trailers that close the body, or None while it goes on.
+  fn append_body(&mut self, idx: usize, body: &[u8], end: Option<&[(&[u8], &[u8])]>) -> Result<WriteStatus, RespondError> {
     let high_water = self.config.write_high_water;
     let conn = self.slots[idx].conn.as_mut().unwrap();
     let State::Active(exchange) = &mut conn.state else { return Err(RespondError::Gone) };
@@ -808,7 +820,7 @@ impl Server {
       Framing::NoBody => {}
       Framing::Length(declared) => {
         let total = *written + body.len() as u64;
-        if total > *declared || (end && total < *declared) {
+        if total > *declared || (end.is_some() && total < *declared) {
           mismatch = Some(RespondError::LengthMismatch { declared: *declared, written: total });
         } else {
           conn.wbuf.extend_from_slice(body);
@@ -816,8 +828,9 @@ impl Server {
       }
       Framing::Chunked => {
         encode_chunk(&mut conn.wbuf, body);
-        if end {
-          encode_last_chunk(&mut conn.wbuf);
+        if let Some(trailers) = end {
+          // Writes nothing when a trailer is invalid, and the response stays open.
+          encode_last_chunk_with_trailers(&mut conn.wbuf, trailers).map_err(RespondError::Invalid)?;
         }
       }
       Framing::CloseDelimited => conn.wbuf.extend_from_slice(body),
@@ -837,11 +850,11 @@ impl Server {
     } else {
       WriteStatus::Ready
     };
-    if end {
+    if end.is_some() {
       exchange.response = Response::Done;
     }
     self.mark_dirty(idx);
-    if end {
+    if end.is_some() {
       self.advance(idx);
     }
     Ok(status)
@@ -943,6 +956,7 @@ fn decode_available(conn: &mut Connection, limit: usize) -> Result<(), ParseErro
       BodyEvent::Done => {
         conn.rstart += used;
         exchange.body_done = true;
+        exchange.trailers = decoder.trailers().to_vec();
         exchange.decoder = None;
         break;
       }

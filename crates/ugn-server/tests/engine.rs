@@ -26,6 +26,8 @@ enum App {
   Silent,
   /// Answers "PEER PORT SCHEME": who the engine says the client is.
   Who,
+  /// Streams `abc` and ends with an `X-Sum` trailer.
+  Trailer,
 }
 
 struct Running {
@@ -140,6 +142,10 @@ fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut H
       }
     }
     App::Silent => {}
+    App::Trailer => {
+      server.respond(id, b"200 OK", &[(b"Trailer", b"X-Sum")], b"abc", false).unwrap();
+      server.end(id, &[(b"X-Sum", b"42")]).unwrap();
+    }
     App::Who => {
       server.respond(id, b"200 OK", &[], p.who.as_bytes(), true).unwrap();
     }
@@ -162,7 +168,7 @@ fn continue_stream(server: &mut Server, id: ConnId, streams: &mut HashMap<ConnId
     }
   }
   streams.remove(&id);
-  server.end(id).unwrap();
+  server.end(id, &[]).unwrap();
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -582,4 +588,18 @@ fn a_peer_not_allowed_to_send_a_proxy_header_is_refused_with_403() {
   let star = ServerConfig { proxy_allow_ips: allow("*"), ..proxy_config(ProxyProtocol::Auto) };
   let star = start(star, App::Who);
   assert!(who(&star, b"PROXY UNKNOWN\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("127.0.0.1 "));
+}
+
+#[test]
+fn trailers_close_a_chunked_body_and_are_dropped_without_one() {
+  let server = start(ServerConfig::default(), App::Trailer);
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.contains("Transfer-Encoding: chunked\r\n"), "{text}");
+  assert!(text.ends_with("\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n"), "{text}");
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.ends_with("\r\n\r\nabc"), "an HTTP/1.0 body is close-delimited, with no place for trailers: {text}");
 }
