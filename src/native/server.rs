@@ -10,7 +10,7 @@
 //! response header lengths in another (`resMeta`, written by JS, read here), so each crossing
 //! carries one string plus integers instead of an object built property by property.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::ptr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -270,18 +270,10 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
   let id = ConnId::from_raw(raw::to_u32(env, id));
   let count = raw::to_u32(env, count) as usize;
   let end = raw::to_bool(env, end);
-  if 1 + 2 * count > glue.res_meta_len {
-    return raw::throw(env, "too many response headers");
-  }
-  let lengths = std::slice::from_raw_parts(glue.res_meta, 1 + 2 * count);
-
-  let mut units = glue.units.borrow_mut();
-  raw::utf16(env, text, &mut units);
-  let mut bytes = glue.bytes.borrow_mut();
-  bytes.clear();
-  if let Err(message) = latin1_fields(&units, lengths, &mut bytes) {
-    return raw::throw(env, &message);
-  }
+  let (lengths, bytes) = match unpack_fields(env, &glue, text, count) {
+    Ok(unpacked) => unpacked,
+    Err(message) => return raw::throw(env, &message),
+  };
   let status_len = lengths[0].max(0) as usize;
   let status = &bytes[..status_len];
   // Typical responses carry a handful of headers: keep their slices on the stack.
@@ -302,8 +294,22 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
     return raw::throw(env, "a response body must be a string, a Uint8Array or undefined");
   };
   let result = with_server(|s| s.respond(id, status, headers, body, end));
-  drop((units, bytes, body_buf));
+  drop((bytes, body_buf));
   finish_write(env, &glue, result)
+}
+
+/// The lengths in `resMeta` and the Latin-1 bytes of a packed status and `count` fields.
+unsafe fn unpack_fields<'g>(env: Env, glue: &'g Glue, text: Value, count: usize) -> Result<(&'g [i32], RefMut<'g, Vec<u8>>), String> {
+  if 1 + 2 * count > glue.res_meta_len {
+    return Err(format!("too many fields: at most {}", (glue.res_meta_len - 1) / 2));
+  }
+  let lengths = std::slice::from_raw_parts(glue.res_meta, 1 + 2 * count);
+  let mut units = glue.units.borrow_mut();
+  raw::utf16(env, text, &mut units);
+  let mut bytes = glue.bytes.borrow_mut();
+  bytes.clear();
+  latin1_fields(&units, lengths, &mut bytes)?;
+  Ok((lengths, bytes))
 }
 
 /// The name and value slices of the fields packed after the status (see `respond`).
@@ -343,22 +349,15 @@ unsafe extern "C" fn end(env: Env, info: sys::napi_callback_info) -> Value {
     let result = with_server(|s| s.end(id, &[]));
     return finish_write(env, &glue, result);
   }
-  if 1 + 2 * count > glue.res_meta_len {
-    return raw::throw(env, "too many trailers");
-  }
-  let lengths = std::slice::from_raw_parts(glue.res_meta, 1 + 2 * count);
-  let mut units = glue.units.borrow_mut();
-  raw::utf16(env, text, &mut units);
-  let mut bytes = glue.bytes.borrow_mut();
-  bytes.clear();
-  if let Err(message) = latin1_fields(&units, lengths, &mut bytes) {
-    return raw::throw(env, &message);
-  }
+  let (lengths, bytes) = match unpack_fields(env, &glue, text, count) {
+    Ok(unpacked) => unpacked,
+    Err(message) => return raw::throw(env, &message),
+  };
   let result = {
     let trailers: Vec<_> = field_pairs(&bytes, lengths).collect();
     with_server(|s| s.end(id, &trailers))
   };
-  drop((units, bytes));
+  drop(bytes);
   finish_write(env, &glue, result)
 }
 
