@@ -77,6 +77,18 @@ test('--dogstatsd-tags follow every metric', async (t) => {
   t.is(await ugn.stop(), 0)
 })
 
+test('a worker that exits sends its last batch first', async (t) => {
+  const statsd = await statsdServer(t)
+  const ugn = await startUgn(appPath('hello.mjs'), ['--statsd-host', statsd.address, '--max-requests', '2'], { ready: false })
+  await getOnce(ugn.port, '/')
+  await getOnce(ugn.port, '/')
+  await ugn.waitForLog(/Worker exiting/)
+  const requests = () => statsd.metrics().filter((m) => m.startsWith('gunicorn.requests:')).reduce((sum, m) => sum + Number(/:(\d+)\|/.exec(m)[1]), 0)
+  await waitFor(() => requests() === 2, 2000, 'both requests counted')
+  t.pass()
+  await ugn.stop()
+})
+
 for (const bad of ['nonsense', 'localhost:99999', 'unix:///tmp/statsd.sock', '[nope]:8125']) {
   test(`--statsd-host ${bad} exits 2 naming the setting and what is allowed`, async (t) => {
     const r = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', '--statsd-host', bad])

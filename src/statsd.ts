@@ -62,6 +62,9 @@ export class Statsd {
       this.connected = true
       this.flush()
     })
+    // The last batch of an exiting process: Node tries a UDP send synchronously first, so it
+    // goes out even from the exit event.
+    process.on('exit', () => this.flush())
   }
 
   /** Counts the warning, error, critical and exception lines of this process, logged or not. */
