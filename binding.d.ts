@@ -75,6 +75,9 @@ export interface ReapInfo {
   signal?: string
 }
 
+/** Makes `fd` this process's stdout and stderr. */
+export declare function redirectOutput(fd: number): void
+
 /**
  * Starts a worker with `fds` at 3, 4, 5... and `env` on top of the master's environment; with
  * `output`, that descriptor becomes the worker's stdout and stderr.

@@ -2,7 +2,7 @@
 // --capture-output, which sends the workers' stdout and stderr to the error log file.
 import { spawn } from 'node:child_process'
 import dgram from 'node:dgram'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -124,6 +124,8 @@ async function startLogged(t, args) {
   const port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(read())[1])
   return {
     port,
+    file,
+    child,
     read,
     output: () => output,
     stop: () => {
@@ -144,6 +146,25 @@ test('--capture-output: console.log and console.error of the app land in the err
   t.regex(log, /\[INFO\] Booting worker/)
   t.is(await ugn.stop(), 0)
   t.is(ugn.output(), '')
+})
+
+test('--capture-output follows the error log when USR1 reopens it after a rotation', async (t) => {
+  const ugn = await startLogged(t, ['--capture-output'])
+  await waitFor(async () => (await getOnce(ugn.port, '/before')).status === 200, 10_000, 'a response')
+  renameSync(ugn.file, `${ugn.file}.1`)
+  ugn.child.kill('SIGUSR1')
+  await waitFor(() => /Handling signal: usr1/.test(readFileSync(`${ugn.file}.1`, 'utf8')), 5000, 'the USR1 line')
+  // The master reopens at once, its workers when the signal it sends them arrives.
+  await waitFor(
+    async () => {
+      await getOnce(ugn.port, '/after')
+      return ugn.read().includes('request /after: stdout')
+    },
+    5000,
+    'output in the new file',
+  )
+  t.regex(readFileSync(`${ugn.file}.1`, 'utf8'), /request \/before: stdout/)
+  t.is(await ugn.stop(), 0)
 })
 
 test("without --capture-output, the app writes to the master's stdout and stderr", async (t) => {

@@ -45,6 +45,7 @@ export interface Binding {
     parentDeathSignal?: number | null,
     output?: number | null,
   ): number
+  redirectOutput(fd: number): void
   killProcess(pid: number, signal: string): boolean
   tryReap(pid: number): ReapInfo | null
   heartbeatPipe(): [number, number]

@@ -14,7 +14,7 @@ import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
 import { engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log, setLogFile, setLogLevel } from './log.js'
+import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
 import { parseStatsdHost, Statsd } from './statsd.js'
 
@@ -207,6 +207,8 @@ async function main(): Promise<void> {
   process.on('SIGUSR1', () => {
     try {
       setLogFile(cfg.errorlog)
+      const fd = logFd()
+      if (cfg.capture_output && fd !== null) native.redirectOutput(fd)
     } catch (err) {
       log.error(`Cannot reopen the error log ${cfg.errorlog}: ${(err as Error).message}`)
     }

@@ -123,7 +123,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'access_log_format', ugn: 'access_log_format', note: "request headers are read from the environ, where repeats are joined with commas (Gunicorn logs the last one); b and B count the body really sent, also for the 500 of a failing app (Gunicorn logs 0); h is '-' on a Unix socket (Gunicorn leaves it empty); control characters in values are escaped" },
   { gunicorn: 'errorlog', ugn: 'errorlog' },
   { gunicorn: 'loglevel', ugn: 'loglevel' },
-  { gunicorn: 'capture_output', ugn: 'capture_output', note: "only the workers' output is redirected (Gunicorn redirects the master's too); a running worker keeps the file it started with across a USR1 reopen" },
+  { gunicorn: 'capture_output', ugn: 'capture_output', note: "only the workers' output is redirected (Gunicorn redirects the master's too)" },
   { gunicorn: 'logger_class', ugn: null, why: "a Python class loaded by dotted path; ugn's logger is built in" },
   { gunicorn: 'logconfig', ugn: null, why: PYTHON_LOGGING },
   { gunicorn: 'logconfig_dict', ugn: null, why: PYTHON_LOGGING },

@@ -665,7 +665,7 @@ export const settings = {
     parse: bool,
     help:
       "Send the workers' stdout and stderr (console.log, console.error) to the error log file. " +
-      "No effect when the error log is '-'. Workers opened after a USR1 reopen get the new file.",
+      "No effect when the error log is '-'. USR1 reopens it for the workers' output too.",
   },
   statsd_host: {
     name: 'statsd_host',

@@ -168,6 +168,12 @@ pub fn spawn_worker(
   ugn_process::spawn(&cmd).map_err(js_error)
 }
 
+/// Makes `fd` this process's stdout and stderr.
+#[napi]
+pub fn redirect_output(fd: i32) -> Result<()> {
+  ugn_process::redirect_output(fd).map_err(js_error)
+}
+
 /// Sends a signal named like `"TERM"` or `"SIGTERM"`; false if the process no longer exists.
 #[napi]
 pub fn kill_process(pid: u32, signal: String) -> Result<bool> {

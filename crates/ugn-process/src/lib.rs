@@ -25,4 +25,4 @@ pub use bind::{bind, BindOptions, Listener};
 pub use heartbeat::{drain, heartbeat_pipe, Beats};
 pub use reap::{try_reap, ExitStatus};
 pub use signal::{kill, signal_name, signal_number};
-pub use spawn::{spawn, WorkerCommand};
+pub use spawn::{redirect_output, spawn, WorkerCommand};

@@ -73,6 +73,18 @@ pub fn spawn(cmd: &WorkerCommand) -> io::Result<u32> {
   }
 }
 
+/// Points this process's stdout and stderr at `fd`, as [`WorkerCommand::output`] does at spawn:
+/// a worker capturing its output follows the error log to the file a reopen (USR1) opened.
+pub fn redirect_output(fd: RawFd) -> io::Result<()> {
+  for target in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+    // SAFETY: dup2 replaces `target` atomically; whatever wrote to it now writes to `fd`'s file.
+    if unsafe { libc::dup2(fd, target) } == -1 {
+      return Err(io::Error::last_os_error());
+    }
+  }
+  Ok(())
+}
+
 /// Everything the child needs, built before fork: after it, the child may not allocate.
 struct Exec {
   path: CString,
