@@ -848,5 +848,6 @@ module.exports.killProcess = nativeBinding.killProcess
 module.exports.lookupGroup = nativeBinding.lookupGroup
 module.exports.lookupUser = nativeBinding.lookupUser
 module.exports.openWorkerListener = nativeBinding.openWorkerListener
+module.exports.redirectOutput = nativeBinding.redirectOutput
 module.exports.spawnWorker = nativeBinding.spawnWorker
 module.exports.tryReap = nativeBinding.tryReap
