@@ -138,6 +138,12 @@ export class Server extends EventEmitter {
     return this
   }
 
+  /** node:http servers have a handle while they listen; tools such as supertest close only
+   * servers that have one, and an unclosed server keeps the process alive. */
+  get _handle(): this | null {
+    return this.listening ? this : null
+  }
+
   address(): AddressInfo | string | null {
     return this.listening ? (this.bound ?? null) : null
   }
