@@ -11,6 +11,10 @@ import { RequestBodyError, RequestInput } from './input.js'
 /** Response headers one call can carry. */
 const MAX_RESPONSE_HEADERS = 1024
 
+/** A connection id's low bits index the engine's connection table; the rest is the slot's
+ * generation (crates/ugn-server/src/id.rs, INDEX_BITS). */
+export const CONN_SLOT_MASK = (1 << 20) - 1
+
 export interface Dispatcher {
   reqMeta: Int32Array
   resMeta: Int32Array
@@ -41,11 +45,27 @@ export function createDispatcher(
   const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
   const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)
   // Only requests that outlive their dispatch call (a streamed body, an async answer) are
-  // tracked; the common synchronous request never touches the map.
-  const live = new Map<number, Exchange>()
+  // tracked; the common synchronous request never touches the table. It is indexed by
+  // connection slot and never rebuilt: a Map that sees a set and a delete per request replaces
+  // its hash table every few hundred requests, and each discarded table points to its
+  // successor. Once one of them is in the old generation, every later table and the exchanges
+  // in it survive each scavenge until the next full GC, which made minor GCs of async apps
+  // several times longer (docs/benchmarks.md).
+  const live: (Exchange | undefined)[] = []
+  let liveCount = 0
+  const track = (id: number, exchange: Exchange) => {
+    const slot = id & CONN_SLOT_MASK
+    // A different exchange here belongs to a closed connection and gets no more events.
+    if (live[slot] === undefined) liveCount++
+    live[slot] = exchange
+  }
   const timed = accessLog?.timed === true || statsd !== undefined
   const settle = (exchange: Exchange) => {
-    if (live.get(exchange.id) === exchange) live.delete(exchange.id)
+    const slot = exchange.id & CONN_SLOT_MASK
+    if (live[slot] === exchange) {
+      live[slot] = undefined
+      liveCount--
+    }
     hooks.post?.(exchange.environ, exchange.statusLine)
   }
   // Chosen once, so a server without an access log or statsd pays nothing for them when a
@@ -59,7 +79,7 @@ export function createDispatcher(
         }
   const host: ExchangeHost = {
     resMeta,
-    track: (id, exchange) => live.set(id, exchange),
+    track,
     settle:
       statsd === undefined
         ? logged
@@ -78,13 +98,13 @@ export function createDispatcher(
       const input = new RequestInput(id, body, complete, trailers)
       const exchange = new Exchange(id, buildEnviron(text, reqMeta, input, ctx), host)
       if (timed) exchange.startTime = performance.now()
-      if (!complete) live.set(id, exchange)
+      if (!complete) track(id, exchange)
       hooks.pre?.(exchange.environ)
       exchange.run(apps[reqMeta[M_LISTENER]])
     },
     onEvent(kind, id, chunk) {
-      const exchange = live.get(id)
-      if (exchange === undefined) return
+      const exchange = live[id & CONN_SLOT_MASK]
+      if (exchange?.id !== id) return
       switch (kind) {
         case EV_BODY:
           exchange.input.push(chunk as Buffer)
@@ -103,6 +123,6 @@ export function createDispatcher(
           break
       }
     },
-    inFlight: () => live.size,
+    inFlight: () => liveCount,
   }
 }
