@@ -82,11 +82,41 @@ export interface Binding {
 
 const require = createRequire(import.meta.url)
 
+/** The platform as napi-rs names binaries and packages: linux-x64-gnu, darwin-arm64, ... */
+function detectedPlatform(): string {
+  if (process.platform !== 'linux') return `${process.platform}-${process.arch}`
+  // glibc reports its version in the header; musl does not (one of binding.cjs's own checks).
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+  return `${process.platform}-${process.arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
+}
+
 function load(): Binding {
   if (process.platform === 'win32') {
     throw new Error('ugn runs on Linux and macOS only: its pre-fork model needs POSIX processes and signals')
   }
-  return require('../binding.cjs') as Binding
+  try {
+    return require('../binding.cjs') as Binding
+  } catch (err) {
+    // binding.cjs ends with "Cannot find native binding" and a hint about an npm bug; a user
+    // needs to know which binary was looked for and which platforms have one.
+    const platform = detectedPlatform()
+    const pkg = require('../package.json') as {
+      napi: { binaryName: string; packageName: string }
+      optionalDependencies?: Record<string, string>
+    }
+    const packages = Object.keys(pkg.optionalDependencies ?? {})
+    const wanted = `${pkg.napi.packageName}-${platform}`
+    const error = new Error(
+      `ugn could not load its native binary for ${platform} (${pkg.napi.binaryName}.${platform}.node, ` +
+        `from a local build or the package ${wanted}). ` +
+        `Prebuilt packages exist for: ${packages.join(', ')}. ` +
+        (packages.includes(wanted)
+          ? `Reinstall ugn so that npm installs ${wanted}, an optional dependency it may have skipped.`
+          : 'On another platform, build from source with a Rust toolchain (npm run build).'),
+    )
+    error.cause = err
+    throw error
+  }
 }
 
 export const native: Binding = load()
