@@ -211,6 +211,7 @@ test('node: flushHeaders sends the head before the body exists', async (t) => {
   t.notRegex(first, /data: late/)
   let rest = first
   socket.on('data', (d) => (rest += d))
+  t.is(await (await get(`${nodeServer.url}/release`)).text(), 'released')
   await waitFor(() => rest.includes('data: late'), 5000, 'the late event')
   socket.destroy()
 })

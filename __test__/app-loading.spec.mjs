@@ -94,7 +94,7 @@ const badFlags = [
 
 for (const [flags, message] of badFlags) {
   test(`bad flag ${flags.join(' ')}: exit 2 and a message naming the setting`, async (t) => {
-    const r = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', ...flags], 8000)
+    const r = await runUgn([appPath('hello.mjs'), '--bind', '127.0.0.1:0', ...flags])
     t.is(r.code, 2, r.stderr)
     t.regex(r.stderr, message)
     t.notRegex(r.stderr, /Starting ugn/, 'nothing starts')

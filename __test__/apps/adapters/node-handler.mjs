@@ -1,6 +1,9 @@
 // A plain Node (req, res) handler exercising what frameworks rely on.
 import { appendFileSync } from 'node:fs'
 
+/** Responses waiting for /release. */
+const held = []
+
 export function app(req, res) {
   const url = new URL(req.url, 'http://x')
   const file = url.searchParams.get('file')
@@ -33,7 +36,12 @@ export function app(req, res) {
     case '/flush':
       res.setHeader('content-type', 'text/event-stream')
       res.flushHeaders()
-      setTimeout(() => res.end('data: late\n\n'), 300)
+      // The body waits for /release, so the head provably left before it.
+      held.push(() => res.end('data: late\n\n'))
+      return
+    case '/release':
+      for (const release of held.splice(0)) release()
+      res.end('released')
       return
     case '/drain': {
       let drains = 0
