@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use ugn_http::{AllowList, Limits, ProxyProtocol, DEFAULT_SECURE_SCHEME_HEADERS};
@@ -34,6 +35,8 @@ pub struct ServerConfig {
   /// Peers that may connect when `proxy_protocol` is on (Gunicorn's `proxy_allow_ips`); others
   /// are answered 403 and closed.
   pub proxy_allow_ips: AllowList,
+  /// When set, every connection speaks TLS with this configuration (see [`crate::tls_config`]).
+  pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
       secure_scheme_headers: DEFAULT_SECURE_SCHEME_HEADERS.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect(),
       proxy_protocol: None,
       proxy_allow_ips: local_only(),
+      tls: None,
     }
   }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Connection {
   pub(crate) dirty: bool,
   /// The producer was told the response buffer is full and waits for a drain event.
   pub(crate) drain_wanted: bool,
+  /// The response was cut short, so the close must not look orderly: no TLS close_notify.
+  pub(crate) cut: bool,
   pub(crate) state: State,
   pub(crate) deadline: Option<Instant>,
   pub(crate) requests: u64,
@@ -104,6 +106,7 @@ impl Connection {
       write_interest: false,
       dirty: false,
       drain_wanted: false,
+      cut: false,
       state: State::Idle,
       deadline: None,
       requests: 0,
@@ -121,8 +124,9 @@ impl Connection {
     }
   }
 
+  /// Response bytes not yet with the kernel; nonzero too while only encrypted records wait.
   pub(crate) fn pending_write(&self) -> usize {
-    self.wbuf.len() - self.wpos
+    self.wbuf.len() - self.wpos + usize::from(self.stream.has_unsent())
   }
 
   /// Reads once into the free end of the buffer, first making room by moving unconsumed
@@ -154,7 +158,7 @@ impl Connection {
           // A stream socket's read returns everything queued, up to the space given: a short
           // read means the queue is empty now, and whatever arrives next raises a new edge. This
           // saves the read that would only have said EAGAIN.
-          if n < space {
+          if n < space && self.stream.short_read_drains() {
             self.readable = false;
           }
           return Ok(ReadOutcome::Data);
@@ -183,6 +187,7 @@ impl Connection {
     }
     self.wbuf.clear();
     self.wpos = 0;
-    Ok(true)
+    self.stream.send_unsent()?;
+    Ok(!self.stream.has_unsent())
   }
 }

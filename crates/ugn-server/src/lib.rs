@@ -16,9 +16,11 @@ mod id;
 mod listener;
 mod server;
 mod stream;
+mod tls;
 
 pub use config::ServerConfig;
 pub use event::{Event, EventKind};
 pub use id::ConnId;
 pub use listener::ListenerKind;
 pub use server::{RequestView, Server, WriteStatus, RespondError};
+pub use tls::{cipher_suite_names, tls_config, ClientAuth, TlsError, TlsSettings};

@@ -5,7 +5,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use mio::net::{TcpListener, UnixListener};
 use mio::{event::Source, Interest, Registry, Token};
 
-use crate::stream::Stream;
+use crate::stream::Socket;
 
 /// Whether a listener speaks TCP or over a Unix socket; the application sees it as the
 /// server address in its environ.
@@ -69,17 +69,17 @@ impl Listener {
   }
 
   /// A new connection and its peer's address (`None` over a Unix socket).
-  pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+  pub(crate) fn accept(&self) -> io::Result<(Socket, Option<SocketAddr>)> {
     match self {
       Listener::Tcp(l) => {
         let (stream, addr) = l.accept()?;
         // Responses leave in one write per batch already; Nagle would only delay the last one.
         stream.set_nodelay(true)?;
-        Ok((Stream::Tcp(stream), Some(addr)))
+        Ok((Socket::Tcp(stream), Some(addr)))
       }
       Listener::Unix(l) => {
         let (stream, _) = l.accept()?;
-        Ok((Stream::Unix(stream), None))
+        Ok((Socket::Unix(stream), None))
       }
     }
   }

@@ -15,7 +15,7 @@ use ugn_http::{
 use crate::connection::{Connection, Exchange, ReadOutcome, Response, State};
 use crate::id::{ConnId, MAX_SLOTS};
 use crate::listener::{Listener, ListenerKind, Peer};
-use crate::stream::Stream;
+use crate::stream::{Socket, Stream};
 use crate::{Event, EventKind, ServerConfig};
 
 /// Listener tokens sit above every connection index.
@@ -331,6 +331,7 @@ impl Server {
       return self.close(id.index(), true);
     }
     // What the app did send still goes out, then the connection closes mid-message.
+    conn.cut = true;
     conn.state = State::Closing { write_shut: false };
     conn.deadline = Some(Instant::now() + linger);
     self.mark_dirty(id.index());
@@ -435,7 +436,7 @@ impl Server {
     while self.live < self.config.max_connections {
       let Some(Some(listener)) = self.listeners.get(index) else { return };
       match listener.accept() {
-        Ok((stream, addr)) => self.add_connection(stream, index, addr),
+        Ok((socket, addr)) => self.add_connection(socket, index, addr),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
         // The client gave up before we accepted it, or we are out of descriptors; either way
@@ -446,7 +447,14 @@ impl Server {
     self.accept_paused = true;
   }
 
-  fn add_connection(&mut self, stream: Stream, listener: usize, addr: Option<SocketAddr>) {
+  fn add_connection(&mut self, socket: Socket, listener: usize, addr: Option<SocketAddr>) {
+    let stream = match &self.config.tls {
+      None => Stream::Plain(socket),
+      Some(tls) => match rustls::ServerConnection::new(tls.clone()) {
+        Ok(session) => Stream::tls(socket, session),
+        Err(_) => return,
+      },
+    };
     let ip = addr.map(|a| a.ip());
     let trusted = self.config.forwarded_allow_ips.allows(ip);
     let mut conn = Connection::new(stream, listener, Peer::of(addr), trusted);
@@ -535,7 +543,7 @@ impl Server {
         if shut_now {
           conn.state = State::Closing { write_shut: true };
           conn.deadline = Some(Instant::now() + linger);
-          if conn.stream.shutdown_write().is_err() || conn.peer_eof {
+          if conn.stream.shutdown_write(!conn.cut).is_err() || conn.peer_eof {
             self.close(idx, true);
             return;
           }
@@ -570,7 +578,15 @@ impl Server {
       };
       match step {
         Step::Again => continue,
-        Step::Wait => return,
+        Step::Wait => {
+          // Handshake records the kernel would not take during a read are sent once writable.
+          if let Some(conn) = self.slots[idx].conn.as_ref() {
+            if conn.stream.has_unsent() && !conn.write_interest {
+              self.mark_dirty(idx);
+            }
+          }
+          return;
+        }
         Step::Close => return self.close(idx, false),
       }
     }
@@ -680,7 +696,7 @@ impl Server {
       body_event_pending: false,
       response: Response::NotStarted,
       head_request,
-      https,
+      https: https || conn.stream.is_tls(),
     });
     // Decode whatever body arrived with the head, so a small request reaches the app whole.
     if let Err(e) = decode_available(conn, usize::MAX) {
@@ -840,6 +856,7 @@ impl Server {
       // The framing is broken for this client; closing is the only way to end the message.
       exchange.keep_alive = false;
       exchange.response = Response::Done;
+      conn.cut = true;
       conn.state = State::Closing { write_shut: false };
       self.mark_dirty(idx);
       return Err(error);

@@ -10,7 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ugn_http::{AllowList, ProxyProtocol};
-use ugn_server::{ConnId, Event, EventKind, Server, ServerConfig, WriteStatus};
+mod common;
+
+use common::continue_stream;
+use ugn_server::{ConnId, Event, EventKind, Server, ServerConfig};
 
 /// What the test app does with a complete request.
 #[derive(Clone, Copy)]
@@ -155,20 +158,6 @@ fn finish(server: &mut Server, id: ConnId, app: App, p: Pending, streams: &mut H
       continue_stream(server, id, streams);
     }
   }
-}
-
-fn continue_stream(server: &mut Server, id: ConnId, streams: &mut HashMap<ConnId, usize>) {
-  let Some(left) = streams.get_mut(&id) else { return };
-  let chunk = vec![b'x'; 64 * 1024];
-  while *left > 0 {
-    let n = (*left).min(chunk.len());
-    *left -= n;
-    if server.write(id, &chunk[..n]).unwrap() == WriteStatus::Full {
-      return;
-    }
-  }
-  streams.remove(&id);
-  server.end(id, &[]).unwrap();
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
