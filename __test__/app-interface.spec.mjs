@@ -121,7 +121,7 @@ test('an app that throws synchronously: 500 and "Error handling request" logged'
   t.is(res.status, 500)
   t.is(res.headers.get('server'), 'ugn')
   await res.text()
-  await errors.waitForLog(/Error handling request \/sync-throw[\s\S]*sync failure \(ugn-test-marker\)/)
+  await errors.waitForLog(/Error handling request GET \/sync-throw[\s\S]*sync failure \(ugn-test-marker\)/)
   t.pass()
 })
 
@@ -129,7 +129,7 @@ test('an async app that rejects: 500 and the error logged', async (t) => {
   const res = await get(`${errors.url}/async-reject`)
   t.is(res.status, 500)
   await res.text()
-  const m = await errors.waitForLog(/Error handling request \/async-reject[\s\S]*async failure \(ugn-test-marker\)/)
+  const m = await errors.waitForLog(/Error handling request GET \/async-reject[\s\S]*async failure \(ugn-test-marker\)/)
   t.truthy(m)
 })
 
@@ -147,7 +147,7 @@ for (const path of ['/throw-after-start', '/async-throw-after-start']) {
       t.false(res.complete)
       t.true('partial body;'.startsWith(res.body) || res.body.startsWith('partial body;'))
     }
-    await errors.waitForLog(new RegExp(`Error handling request ${path} after its response started`))
+    await errors.waitForLog(new RegExp(`Error handling request GET ${path} after its response started`))
   })
 }
 
@@ -172,14 +172,14 @@ test('returning without calling startResponse: 500', async (t) => {
   const res = await get(`${errors.url}/no-start`)
   t.is(res.status, 500)
   t.notRegex(await res.text(), /body without startResponse/)
-  await errors.waitForLog(/Error handling request \/no-start/)
+  await errors.waitForLog(/Error handling request GET \/no-start/)
 })
 
 test('returning something that is not a body: 500', async (t) => {
   const res = await get(`${errors.url}/bad-body`)
   t.is(res.status, 500)
   await res.text()
-  await errors.waitForLog(/Error handling request \/bad-body/)
+  await errors.waitForLog(/Error handling request GET \/bad-body/)
 })
 
 test('startResponse with excInfo before anything was sent replaces status and headers', async (t) => {

@@ -6,6 +6,8 @@
 import { EventEmitter } from 'node:events'
 
 import type { Environ } from '../bridge/environ.js'
+import { requestLine } from '../bridge/exchange.js'
+import { describe, log } from '../log.js'
 
 function family(address: string): 'IPv4' | 'IPv6' | undefined {
   if (address === '') return undefined
@@ -28,6 +30,8 @@ export class BridgeSocket extends EventEmitter {
   readable = true
   writable = true
   destroyed = false
+  /** The response went out whole: destroying the socket now cuts nothing short. */
+  responseComplete = false
   readonly writableLength = 0
   readonly readableHighWaterMark = 16 * 1024
   readonly writableHighWaterMark = 16 * 1024
@@ -51,6 +55,11 @@ export class BridgeSocket extends EventEmitter {
   /** Closes the connection; the response, if any was started, is cut short. */
   destroy(error?: Error): this {
     if (this.destroyed) return this
+    if (error !== undefined && !this.responseComplete) {
+      // `res.destroy(err)`, and `pipeline(source, res)` when the source fails: the app gives up
+      // on its response for a reason the error log must show, as for a failed body.
+      log.error(`Error handling request ${requestLine(this.environ)}: the response was destroyed; closing the connection\n${describe(error)}`)
+    }
     this.environ['ugn.abort']()
     this.closed(error)
     return this

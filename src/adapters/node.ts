@@ -9,7 +9,7 @@ import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 
 import type { Environ } from '../bridge/environ.js'
-import type { App, Body, Chunk, StartResponse, Write } from '../bridge/exchange.js'
+import { type App, type Body, type Chunk, requestLine, type StartResponse, type Write } from '../bridge/exchange.js'
 import type { RequestInput } from '../bridge/input.js'
 import { describe, log } from '../log.js'
 import { BridgeSocket } from './node-socket.js'
@@ -62,6 +62,7 @@ class Outlet implements AsyncIterator<Chunk> {
     private readonly res: BridgeResponse,
     private readonly socket: BridgeSocket,
     private readonly startResponse: StartResponse,
+    private readonly environ: Environ,
   ) {}
 
   get isEnded(): boolean {
@@ -107,7 +108,7 @@ class Outlet implements AsyncIterator<Chunk> {
       process.nextTick(() => {
         callback?.(error)
         if (this.res.listenerCount('error') > 0) this.res.emit('error', error)
-        else log.error(`Error in ${this.res.req.url}: ${describe(error)}`)
+        else log.error(`Error handling request ${requestLine(this.environ)} after its response ended\n${describe(error)}`)
       })
       return false
     }
@@ -169,7 +170,7 @@ class Outlet implements AsyncIterator<Chunk> {
       this.failure = error
       this.wake()
     } else {
-      log.error(`Error handling request ${this.res.req.url} after its response ended\n${describe(error)}`)
+      log.error(`Error handling request ${requestLine(this.environ)} after its response ended\n${describe(error)}`)
     }
   }
 
@@ -376,9 +377,9 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
   return req
 }
 
-function createResponse(req: IncomingMessage, socket: BridgeSocket, startResponse: StartResponse): BridgeResponse {
+function createResponse(req: IncomingMessage, socket: BridgeSocket, startResponse: StartResponse, environ: Environ): BridgeResponse {
   const res = new ServerResponse(req) as BridgeResponse
-  res[OUTLET] = new Outlet(res, socket, startResponse)
+  res[OUTLET] = new Outlet(res, socket, startResponse, environ)
   Object.assign(res, { socket, writeHead, write, end, addTrailers, flushHeaders, writeContinue })
   return res
 }
@@ -388,6 +389,7 @@ function createResponse(req: IncomingMessage, socket: BridgeSocket, startRespons
 function closeExchange(req: BridgeRequest, res: BridgeResponse, socket: BridgeSocket, completed: boolean): void {
   socket.setTimeout(0)
   if (completed) {
+    socket.responseComplete = true
     res.emit('finish')
     // An unread body is discarded, so the request still ends and closes as under node:http.
     if (!req.readableEnded) req.resume()
@@ -403,7 +405,7 @@ export function nodeApp(handler: NodeHandler): App {
   return (environ, startResponse) => {
     const socket = new BridgeSocket(environ)
     const req = createRequest(environ, socket)
-    const res = createResponse(req, socket, startResponse)
+    const res = createResponse(req, socket, startResponse, environ)
     const outlet = res[OUTLET]
     environ['ugn.on_close']((completed) => closeExchange(req, res, socket, completed))
     let result: unknown
@@ -411,7 +413,7 @@ export function nodeApp(handler: NodeHandler): App {
       result = handler(req, res)
     } catch (err) {
       if (!outlet.isEnded) throw err
-      log.error(`Error handling request ${environ.RAW_URI} after its response ended\n${describe(err)}`)
+      log.error(`Error handling request ${requestLine(environ)} after its response ended\n${describe(err)}`)
     }
     // Under node:http a rejected handler promise is an unhandled rejection; here it fails
     // only its own request.

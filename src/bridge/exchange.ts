@@ -41,6 +41,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
 }
 
+/** How log lines name a request: its method and target as sent, `GET /path?query`. */
+export function requestLine(environ: Environ): string {
+  return `${environ.REQUEST_METHOD} ${environ.RAW_URI}`
+}
+
 /** Links an environ to its exchange, for `environ['ugn.on_close']` and `environ['ugn.abort']`. */
 const EXCHANGE = Symbol('ugn.exchange')
 
@@ -157,8 +162,20 @@ export class Exchange {
     return this.environ['ugn.input']
   }
 
+  /** A write() that came too late was logged: later ones are dropped quietly. */
+  private lateWrite = false
+
   private readonly writeCallable: Write = (chunk) => {
-    if (this.finished) throw new Error('the response is already complete')
+    if (this.finished) {
+      // Writes to a client that went away are dropped (docs/SPEC.md). A write after the end is
+      // a bug in the app, often in a timer or an event handler where a throw would kill the
+      // worker with every request in it: it is logged once and dropped instead.
+      if (this.gone || this.lateWrite) return
+      this.lateWrite = true
+      const err = new Error('write() was called after the response was complete; the chunk was dropped')
+      log.error(`Error handling request ${requestLine(this.environ)} after its response ended\n${describe(err)}`)
+      return
+    }
     this.emit(chunk, false)
   }
 
@@ -243,22 +260,28 @@ export class Exchange {
   }
 
   private fail(err: unknown): void {
-    const uri = this.environ.RAW_URI
     if (this.gone) return
+    const line = requestLine(this.environ)
+    if (this.finished) {
+      // The response is complete and the connection may carry the next request already:
+      // nothing to cut short, and the request must not be counted as ended twice.
+      log.error(`Error handling request ${line} after its response ended\n${describe(err)}`)
+      return
+    }
     if (!this.started) {
-      log.error(`Error handling request ${uri}\n${describe(err)}`)
+      log.error(`Error handling request ${line}\n${describe(err)}`)
       this.status = INTERNAL_ERROR
       this.headers = [['Content-Type', 'text/plain']]
       this.finished = false
       try {
         this.complete('Internal Server Error\n')
       } catch (second) {
-        log.error(`Cannot send the error response for ${uri}: ${describe(second)}`)
+        log.error(`Cannot send the error response for ${line}: ${describe(second)}`)
         native.abort(this.id)
       }
       return
     }
-    log.error(`Error handling request ${uri} after its response started; closing the connection\n${describe(err)}`)
+    log.error(`Error handling request ${line} after its response started; closing the connection\n${describe(err)}`)
     this.finished = true
     this.settle(false)
     native.abort(this.id)
@@ -280,7 +303,7 @@ export class Exchange {
       try {
         listener(completed)
       } catch (err) {
-        log.error(`Error in a close listener of ${this.environ.RAW_URI}: ${describe(err)}`)
+        log.error(`Error in a close listener of ${requestLine(this.environ)}: ${describe(err)}`)
       }
     }
   }

@@ -1,0 +1,60 @@
+// Faults of a Node (req, res) handler, one per path (__test__/app-faults.spec.mjs).
+import { Readable, pipeline } from 'node:stream'
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function failingReadable(message) {
+  const body = new Readable({ read() {} })
+  body.push('partial;')
+  setTimeout(() => body.destroy(new Error(message)), 100)
+  return body
+}
+
+export function app(req, res) {
+  const url = new URL(req.url, 'http://x')
+  switch (url.pathname) {
+    case '/pid':
+      res.end(String(process.pid))
+      return
+    case '/throw':
+      throw new Error('reason: thrown at once')
+    case '/reject':
+      return pause(10).then(() => {
+        throw new Error('reason: rejected later')
+      })
+    case '/hang':
+      res.on('close', () => console.error(`hang released ${url.search.slice(1)}`))
+      return
+    case '/write-after-end':
+      res.end('done')
+      setTimeout(() => res.write('too late'), 20)
+      return
+    case '/reject-midway':
+      res.setHeader('Content-Type', 'text/plain')
+      res.write('partial;')
+      return pause(100).then(() => {
+        throw new Error('reason: rejected midway')
+      })
+    case '/stream-error':
+      res.setHeader('Content-Type', 'text/plain')
+      pipeline(failingReadable('reason: piped stream failed midway'), res, () => {})
+      return
+    case '/stream-error-length':
+      res.setHeader('Content-Type', 'text/plain')
+      res.setHeader('Content-Length', '100')
+      pipeline(failingReadable('reason: piped stream failed midway'), res, () => {})
+      return
+    case '/start-twice':
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      res.writeHead(500)
+      res.end('never sent')
+      return
+    case '/crlf':
+      res.setHeader('X-Injected', 'value\r\nSet-Cookie: evil=1')
+      res.end('never sent')
+      return
+    default:
+      res.statusCode = 404
+      res.end('not found')
+  }
+}
