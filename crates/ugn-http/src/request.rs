@@ -7,9 +7,8 @@
 //! does not have, the ones Gunicorn 26 and RFC 9112 add on top, as cheap
 //! checks around it:
 //!
-//! - before it, one pass over the line ends (`scan_request_line`,
-//!   `scan_fields`): httparse also takes a bare LF as a line end, which
-//!   Gunicorn refuses and which is a smuggling vector when a front end
+//! - before it, one pass over the line ends (`LineScan`, `FieldScan`):
+//!   httparse also takes a bare LF as a line end, which Gunicorn refuses and which is a smuggling vector when a front end
 //!   disagrees, so every LF must follow a CR. The same pass enforces the
 //!   limits while the head is still incomplete (414 for the request line,
 //!   431 for the field count and size), which bounds what a client can make
@@ -17,6 +16,11 @@
 //! - after it, the method convention, the target forms, the `_` name
 //!   policy, singleton fields and the body framing rules
 //!   (`parse_request_head` lists them).
+//!
+//! A head that arrives in pieces is parsed with a [`HeadReader`], which
+//! resumes the line-end pass where the previous piece left it and runs the
+//! full parse only when it may complete or fail, so its cost stays linear
+//! in the head's length however it is split.
 //!
 //! Gunicorn's `permit_obsolete_folding` and `strip_header_spaces` are not
 //! offered: they weaken request parsing and httparse has no request-side
@@ -167,85 +171,146 @@ pub(crate) fn forbidden_in_trailer(name: &[u8]) -> bool {
         .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
 }
 
-/// Where the request line lies, from the line-end pass.
-struct RequestLine {
-    /// After the skipped empty lines.
+/// The line-end pass over a request line. It can be resumed: given the same
+/// buffer grown at its end, it goes on from where it stopped, so a line
+/// that arrives in pieces is searched once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct LineScan {
+    /// Where the request line starts, after the skipped empty lines.
     start: usize,
+    /// No LF of the line lies before this offset.
+    searched: usize,
     /// Just past its CRLF, once it has one.
     end: Option<usize>,
 }
 
-/// Skips empty lines (RFC 9112 §2.2) and finds the end of the request line,
-/// which must be a CRLF; enforces `max_request_line` (skipped lines count)
-/// even before the line is complete.
-fn scan_request_line(buf: &[u8], limits: &Limits) -> Result<RequestLine, Error> {
-    let mut start = 0;
-    while buf[start..].starts_with(b"\r\n") {
-        start += 2;
-    }
-    let limit = limits.request_line();
-    let rest = &buf[start..];
-    let Some(lf) = find_lf(rest) else {
-        if limit.is_some_and(|l| start + known_line_len(rest) > l) {
+impl LineScan {
+    /// Skips empty lines (RFC 9112 §2.2) and finds the end of the request
+    /// line, which must be a CRLF; enforces `max_request_line` (skipped
+    /// lines count) even before the line is complete.
+    fn advance(&mut self, buf: &[u8], limits: &Limits) -> Result<(), Error> {
+        if self.end.is_some() {
+            return Ok(());
+        }
+        while buf[self.start..].starts_with(b"\r\n") {
+            self.start += 2;
+        }
+        // The bytes searched so far hold no LF, so no skipped pair ends
+        // beyond them: at most the start has moved past them.
+        self.searched = self.searched.max(self.start);
+        let (start, limit) = (self.start, limits.request_line());
+        let rest = &buf[start..];
+        let Some(lf) = find_lf(&buf[self.searched..]).map(|at| self.searched + at - start) else {
+            self.searched = buf.len();
+            if limit.is_some_and(|l| start + known_line_len(rest) > l) {
+                return Err(Error::RequestLineTooLong);
+            }
+            return Ok(());
+        };
+        // The line is `rest[..lf - 1]` when it ends in CRLF.
+        if limit.is_some_and(|l| start + lf > l + 1) {
             return Err(Error::RequestLineTooLong);
         }
-        return Ok(RequestLine { start, end: None });
-    };
-    // The line is `rest[..lf - 1]` when it ends in CRLF.
-    if limit.is_some_and(|l| start + lf > l + 1) {
-        return Err(Error::RequestLineTooLong);
+        if lf == 0 || rest[lf - 1] != b'\r' {
+            return Err(Error::InvalidRequestLine);
+        }
+        self.end = Some(start + lf + 1);
+        Ok(())
     }
-    if lf == 0 || rest[lf - 1] != b'\r' {
-        return Err(Error::InvalidRequestLine);
-    }
-    Ok(RequestLine { start, end: Some(start + lf + 1) })
 }
 
-/// A field section as seen by [`scan_fields`].
-struct Section {
+/// The line-end pass over a field section: every line ends in CRLF, none
+/// starts with SP/HTAB (obs-fold), and the count and size limits hold.
+/// Unfinished lines are checked as far as they go, so an unfinished section
+/// never exceeds max_headers * max_header_field_size bytes and a client
+/// cannot make us buffer without bound. Resumable like [`LineScan`]: a line
+/// ending's CR and LF may arrive in different pieces, since the CR is looked
+/// up in the buffer once the LF is found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct FieldScan {
+    /// Where the current line starts.
+    line: usize,
+    /// No LF of the current line lies before this offset.
+    searched: usize,
     /// Complete field lines.
     fields: usize,
     /// Just past the blank line, once it has arrived.
     end: Option<usize>,
 }
 
-/// The line-end pass over a field section starting at `pos`: every line
-/// ends in CRLF, none starts with SP/HTAB (obs-fold), and the count and
-/// size limits hold. Unfinished lines are checked as far as they go, so an
-/// unfinished section never exceeds max_headers * max_header_field_size
-/// bytes and a client cannot make us buffer without bound.
-fn scan_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Result<Section, Error> {
-    let (max_fields, field_size) = (limits.fields(), limits.field_size());
-    let mut fields = 0;
-    loop {
-        let rest = &buf[pos..];
-        let lf = find_lf(rest);
-        let line = match lf {
-            Some(lf) if lf > 0 && rest[lf - 1] == b'\r' => &rest[..lf - 1],
-            // A bare LF: httparse would take it as a line end.
-            Some(_) => return Err(Error::InvalidHeader),
-            None => &rest[..known_line_len(rest)],
-        };
-        if lf.is_some() && line.is_empty() {
-            return Ok(Section { fields, end: Some(pos + 2) });
+impl FieldScan {
+    fn at(pos: usize) -> FieldScan {
+        FieldScan { line: pos, searched: pos, fields: 0, end: None }
+    }
+
+    fn advance(&mut self, buf: &[u8], limits: &Limits) -> Result<(), Error> {
+        if self.end.is_some() {
+            return Ok(());
         }
-        if let Some(&first) = line.first() {
-            if is_ows(first) {
-                // httparse has no request-side obs-fold; name the cause.
-                return Err(if fields > 0 { Error::ObsoleteFolding } else { Error::InvalidHeaderName });
+        let (max_fields, field_size) = (limits.fields(), limits.field_size());
+        loop {
+            let rest = &buf[self.line..];
+            let lf = find_lf(&buf[self.searched..]).map(|at| self.searched + at - self.line);
+            let line = match lf {
+                Some(lf) if lf > 0 && rest[lf - 1] == b'\r' => &rest[..lf - 1],
+                // A bare LF: httparse would take it as a line end.
+                Some(_) => return Err(Error::InvalidHeader),
+                None => &rest[..known_line_len(rest)],
+            };
+            if lf.is_some() && line.is_empty() {
+                self.end = Some(self.line + 2);
+                return Ok(());
             }
-            if fields >= max_fields {
-                return Err(Error::TooManyHeaders);
+            if let Some(&first) = line.first() {
+                if is_ows(first) {
+                    // httparse has no request-side obs-fold; name the cause.
+                    return Err(if self.fields > 0 { Error::ObsoleteFolding } else { Error::InvalidHeaderName });
+                }
+                if self.fields >= max_fields {
+                    return Err(Error::TooManyHeaders);
+                }
+                if line.len() + 2 > field_size {
+                    return Err(Error::HeaderFieldTooLarge);
+                }
             }
-            if line.len() + 2 > field_size {
-                return Err(Error::HeaderFieldTooLarge);
-            }
+            let Some(lf) = lf else {
+                self.searched = buf.len();
+                return Ok(());
+            };
+            self.fields += 1;
+            self.line += lf + 1;
+            self.searched = self.line;
         }
-        let Some(lf) = lf else {
-            return Ok(Section { fields, end: None });
-        };
-        fields += 1;
-        pos += lf + 1;
+    }
+}
+
+/// The line-end pass over a field section starting at `pos`, in one go.
+fn scan_fields(buf: &[u8], pos: usize, limits: &Limits) -> Result<FieldScan, Error> {
+    let mut section = FieldScan::at(pos);
+    section.advance(buf, limits)?;
+    Ok(section)
+}
+
+/// The line-end pass over a whole head: the request line, then the fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct HeadScan {
+    line: LineScan,
+    /// Once the request line is complete.
+    fields: Option<FieldScan>,
+}
+
+impl HeadScan {
+    fn advance(&mut self, buf: &[u8], limits: &Limits) -> Result<(), Error> {
+        self.line.advance(buf, limits)?;
+        if let Some(end) = self.line.end {
+            self.fields.get_or_insert(FieldScan::at(end)).advance(buf, limits)?;
+        }
+        Ok(())
+    }
+
+    /// Just past the blank line that ends the head, once it has arrived.
+    fn end(&self) -> Option<usize> {
+        self.fields.and_then(|f| f.end)
     }
 }
 
@@ -428,11 +493,9 @@ struct RequestLineParts {
 pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
     headers.clear();
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
-    let line = scan_request_line(buf, limits)?;
-    let section = match line.end {
-        Some(end) => scan_fields(buf, end, limits)?,
-        None => Section { fields: 0, end: None },
-    };
+    let mut scan = HeadScan::default();
+    scan.advance(buf, limits)?;
+    let (line, section) = (scan.line, scan.fields.unwrap_or_default());
     let input = &buf[..section.end.unwrap_or(buf.len())];
 
     let parsed = with_slots(section.fields, |slots| {
@@ -560,9 +623,86 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
     }))
 }
 
+/// Parses a request head that arrives in pieces, in time linear in its
+/// length.
+///
+/// Calling [`parse_request_head`] on a buffer after every read starts again
+/// from its first byte each time, so a head trickled in small pieces costs
+/// time quadratic in its length (up to the engine's ceiling of about 830 KB
+/// with the default limits). A reader keeps the line-end pass's place
+/// between calls, so every call still enforces the limits, with the same
+/// errors as `parse_request_head` over the same bytes (414 for the request
+/// line, 431 for the field count and size, refused line ends and obs-fold),
+/// but searches only the bytes added since the last call. The full parse
+/// runs when the blank line that ends the head has arrived, when the
+/// request line has just been completed, on the first call, and whenever
+/// the buffer has doubled since the last full parse: malformed bytes that
+/// only httparse and the checks after it recognise (a bad method, target,
+/// version, field name or value) are refused at the latest when the head
+/// completes, and in an unfinished head no later than a doubling of the
+/// buffer. The total work is at most about three passes over the head.
+///
+/// Between calls the buffer may only grow at its end (it may move in
+/// memory: only offsets are kept). After `Complete` or an error the reader
+/// starts afresh, ready for the next head; call [`HeadReader::reset`] to
+/// drop an unfinished one. It holds a few integers and never allocates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeadReader {
+    scan: HeadScan,
+    /// The buffer's length at the last full parse; 0 before the first.
+    parsed: usize,
+    /// The buffer's length at the last call.
+    seen: usize,
+    /// Full parses of the current head (tests check that they stay few).
+    full_parses: u32,
+}
+
+impl HeadReader {
+    pub fn new() -> HeadReader {
+        HeadReader::default()
+    }
+
+    /// Forgets the head read so far.
+    pub fn reset(&mut self) {
+        *self = HeadReader::default();
+    }
+
+    /// Like [`parse_request_head`] over `buf`, the previous call's buffer
+    /// with the newly read bytes appended. On `Partial`, `headers` is empty.
+    pub fn parse(&mut self, buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+        let buf = &buf[..buf.len().min(u32::MAX as usize)];
+        if buf.len() < self.seen {
+            // Not the buffer of the previous call: start again.
+            self.reset();
+        }
+        self.seen = buf.len();
+        let had_line = self.scan.line.end.is_some();
+        let result = match self.scan.advance(buf, limits) {
+            Err(e) => Err(e),
+            Ok(()) if self.scan.end().is_none()
+                && self.parsed > 0
+                && buf.len() < 2 * self.parsed
+                && (had_line || self.scan.line.end.is_none()) =>
+            {
+                headers.clear();
+                return Ok(Parsed::Partial);
+            }
+            Ok(()) => {
+                self.parsed = buf.len();
+                self.full_parses += 1;
+                parse_request_head(buf, limits, headers)
+            }
+        };
+        if !matches!(result, Ok(Parsed::Partial)) {
+            self.reset();
+        }
+        result
+    }
+}
+
 /// Maps an httparse error to ours. It does not say where it failed, but the
 /// request line is what it read last when the version is missing.
-fn head_error(e: httparse::Error, req: &httparse::Request<'_, '_>, input: &[u8], line: &RequestLine) -> Error {
+fn head_error(e: httparse::Error, req: &httparse::Request<'_, '_>, input: &[u8], line: &LineScan) -> Error {
     match e {
         httparse::Error::Token if req.method.is_none() => Error::InvalidMethod,
         httparse::Error::Token => Error::InvalidRequestLine,
@@ -1086,5 +1226,210 @@ mod tests {
         assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"), Error::InvalidHeader);
         let (_, f) = head_with(b"GET / HTTP/1.0\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n", &Limits::default());
         assert_eq!(f.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    fn tight() -> Limits {
+        Limits { max_request_line: 40, max_headers: 4, max_header_field_size: 24, ..Limits::default() }
+    }
+
+    /// Heads that end, fail at a limit, fail on a line end or fail only in
+    /// httparse or the checks after it; several are cut short.
+    const INPUTS: &[&[u8]] = &[
+        b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nbody",
+        b"\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"\r\n\r",
+        b"\r\n\n",
+        b"GET / HTTP/1.1\n\r\n",
+        b"GET / HTTP/1.1\r\nA: 1\nB: 2\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: 1\r\n\n",
+        b"GET / HTTP/1.1\r\nA: 1\r\n b\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\tA: 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: x\ry\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: \x01\r\nB: 2\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA b: 1\r\n\r\n",
+        b"get / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"GET /a b HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+        b"GET /this/request/line/is/far/too/long/for/the/tight/limits HTTP/1.1\r\n\r\n",
+        b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA_1: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Long: \x01aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        b"GET / HTTP/1.1\r\nX: 1\r\nY: 2\r\nZ: 3\r\n",
+    ];
+
+    /// Feeds `input` ending at each of `ends` and compares every answer with
+    /// `parse_request_head` over the same bytes: a complete head and every
+    /// error of the line-end pass (limits included) come at the same byte; an
+    /// error only httparse and the later checks see may come later, at the
+    /// latest with the blank line.
+    fn check(input: &[u8], ends: &[usize], limits: &Limits) {
+        let mut reader = HeadReader::new();
+        let (mut got_fields, mut want_fields) = (Vec::new(), Vec::new());
+        for &end in ends {
+            let buf = &input[..end];
+            let got = reader.parse(buf, limits, &mut got_fields);
+            let want = parse_request_head(buf, limits, &mut want_fields);
+            let mut scan = HeadScan::default();
+            let scanned = scan.advance(buf, limits);
+            let context = format!("{:?} at {end} of {ends:?}", String::from_utf8_lossy(input));
+            if scanned.is_err() || scan.end().is_some() || got != Ok(Parsed::Partial) {
+                assert_eq!(got, want, "{context}");
+                assert_eq!(got_fields, want_fields, "{context}");
+            } else {
+                assert!(matches!(want, Ok(Parsed::Partial) | Err(_)), "{context}: {want:?}");
+                assert!(got_fields.is_empty());
+            }
+            if got != Ok(Parsed::Partial) {
+                assert_eq!(reader, HeadReader::new(), "starts afresh after {got:?}");
+                return;
+            }
+        }
+    }
+
+    #[test]
+    fn every_split_answers_as_a_full_parse() {
+        for limits in [Limits::default(), tight()] {
+            for input in INPUTS {
+                let n = input.len();
+                check(input, &(1..=n).collect::<Vec<_>>(), &limits);
+                for cut in 0..=n {
+                    check(input, &[cut, n], &limits);
+                    for cut2 in cut..=n {
+                        check(input, &[cut, cut2, n], &limits);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn crlf_split_between_reads() {
+        let limits = Limits::default();
+        let mut reader = HeadReader::new();
+        let mut fields = Vec::new();
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for end in [15, 16, 24, 25, 26] {
+            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial), "{end}");
+        }
+        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else { panic!() };
+        assert_eq!((head.head_len, fields.len()), (raw.len(), 1));
+        // A CR at the end of one read, followed by something other than LF.
+        let raw = b"GET / HTTP/1.1\r\nHost: x\rY\r\n\r\n";
+        assert_eq!(reader.parse(&raw[..24], &limits, &mut fields), Ok(Parsed::Partial));
+        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::InvalidHeader));
+        // A bare LF where the blank line should be, after a CRLF of the previous read.
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\n";
+        assert_eq!(reader.parse(&raw[..25], &limits, &mut fields), Ok(Parsed::Partial));
+        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::InvalidHeader));
+    }
+
+    #[test]
+    fn limits_are_enforced_on_every_read() {
+        let limits = tight();
+        let mut fields = Vec::new();
+        // 40 bytes of request line may still be followed by CRLF; the 41st is one too many.
+        let mut reader = HeadReader::new();
+        let line = [b'A'; 41];
+        for end in 1..=40 {
+            assert_eq!(reader.parse(&line[..end], &limits, &mut fields), Ok(Parsed::Partial));
+        }
+        assert_eq!(reader.parse(&line, &limits, &mut fields), Err(Error::RequestLineTooLong));
+        // A field line of 22 bytes and its CRLF fit in 24; the 23rd byte does not.
+        let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        raw.extend([b'v'; 20]);
+        let mut reader = HeadReader::new();
+        for end in 17..raw.len() {
+            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial), "{end}");
+        }
+        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::HeaderFieldTooLarge));
+        // The fifth field is refused from its first byte.
+        let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE";
+        let mut reader = HeadReader::new();
+        assert_eq!(reader.parse(&raw[..raw.len() - 1], &limits, &mut fields), Ok(Parsed::Partial));
+        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::TooManyHeaders));
+    }
+
+    #[test]
+    fn malformed_bytes_are_refused_early() {
+        let limits = Limits::default();
+        let mut fields = Vec::new();
+        // Not HTTP at all (a TLS ClientHello): refused by the first call.
+        let mut reader = HeadReader::new();
+        assert_eq!(reader.parse(b"\x16\x03\x01\x02\x00\x01", &limits, &mut fields), Err(Error::InvalidMethod));
+        // A bad method in a request line that took many reads: refused when the line ends.
+        let mut raw = b"get /".to_vec();
+        raw.extend([b'a'; 1000]);
+        let mut reader = HeadReader::new();
+        for end in (1..raw.len()).step_by(7) {
+            let _ = reader.parse(&raw[..end], &limits, &mut fields);
+        }
+        raw.extend_from_slice(b" HTTP/1.1\r\n");
+        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::InvalidMethod));
+        // A control byte in a field: refused by the next doubling of the buffer.
+        let mut raw = b"GET / HTTP/1.1\r\nA: \x01\r\n".to_vec();
+        let mut reader = HeadReader::new();
+        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::InvalidHeader));
+        raw.truncate(18);
+        assert_eq!(reader.parse(&raw, &limits, &mut fields), Ok(Parsed::Partial));
+        raw.extend_from_slice(b"\x01\r\n");
+        let mut result = reader.parse(&raw, &limits, &mut fields);
+        while result == Ok(Parsed::Partial) && raw.len() < 2 * 18 + 8 {
+            raw.extend_from_slice(b"B: 2\r\n");
+            result = reader.parse(&raw, &limits, &mut fields);
+        }
+        assert_eq!(result, Err(Error::InvalidHeader));
+    }
+
+    #[test]
+    fn a_trickled_head_is_parsed_in_full_a_few_times() {
+        // About 800 KB of head within the default limits, in 100-byte reads.
+        let limits = Limits::default();
+        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..98 {
+            raw.extend_from_slice(format!("X-Field-{i}: ").as_bytes());
+            raw.extend([b'v'; 8150]);
+            raw.extend_from_slice(b"\r\n");
+        }
+        assert!(raw.len() > 800_000);
+        let mut reader = HeadReader::new();
+        let mut fields = Vec::new();
+        let mut end = 0;
+        while end + 100 < raw.len() {
+            end += 100;
+            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial));
+        }
+        // The first read, the request line's end, then one parse per doubling from 100 bytes.
+        assert!(reader.full_parses <= 2 + 14, "{}", reader.full_parses);
+        raw.extend_from_slice(b"\r\n");
+        let Ok(Parsed::Complete(head)) = reader.parse(&raw, &limits, &mut fields) else { panic!() };
+        assert_eq!((head.head_len, fields.len()), (raw.len(), 98));
+    }
+
+    #[test]
+    fn a_new_buffer_starts_afresh() {
+        let limits = Limits::default();
+        let mut fields = Vec::new();
+        let mut reader = HeadReader::new();
+        assert_eq!(reader.parse(b"GET / HTTP/1.1\r\nHost: a", &limits, &mut fields), Ok(Parsed::Partial));
+        // Shorter than the last call: another buffer, read from its start.
+        let raw = b"PUT /x HTTP/1.1\r\n\r\n";
+        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else { panic!() };
+        assert_eq!(head.method.get(raw), b"PUT");
+        // After a complete head the reader is ready for the next one.
+        assert_eq!(reader, HeadReader::new());
+        reader.parse(b"GET / HTTP/1.1\r\n", &limits, &mut fields).unwrap();
+        reader.reset();
+        assert_eq!(reader, HeadReader::new());
     }
 }

@@ -101,14 +101,16 @@ enum Stage {
 }
 
 /// Feeds `data` in pieces ending at `cuts` (then the rest), the way the
-/// engine drives the codec: the (required) PROXY and head parsers are re-run on the
-/// whole buffered input each time it grows, the body decoder is called
+/// engine drives the codec: the (required) PROXY parser is re-run on the
+/// whole buffered input each time it grows, the head goes through a
+/// `HeadReader` (which resumes where the last piece left it), the body decoder is called
 /// until `NeedMore` and only the bytes it reports `used` are dropped. Every
 /// pass of the inner loop either consumes input (asserted) or waits for
 /// more, so a codec that stalls fails here instead of hanging.
 fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcome {
     let mut buf: Vec<u8> = Vec::new();
     let mut headers = Vec::new();
+    let mut reader = HeadReader::new();
     let mut messages = Vec::new();
     let mut stage = if proxy { Stage::Proxy } else { Stage::Head };
     let mut fed = 0;
@@ -128,7 +130,7 @@ fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcome {
                         stage = Stage::Head;
                     }
                 },
-                Stage::Head => match parse_request_head(&buf, limits, &mut headers) {
+                Stage::Head => match reader.parse(&buf, limits, &mut headers) {
                     Err(e) => return rejected(messages, e),
                     Ok(Parsed::Partial) if buf.len() >= max_head_bytes(limits) => {
                         return Outcome { messages, end: End::HeadTooLarge }

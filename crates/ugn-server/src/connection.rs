@@ -1,7 +1,7 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use ugn_http::{BodyDecoder, Framing, Header, ProxyProtocol, RequestHead};
+use ugn_http::{BodyDecoder, Framing, HeadReader, Header, ProxyProtocol, RequestHead};
 
 use crate::listener::Peer;
 use crate::stream::Stream;
@@ -43,6 +43,8 @@ pub(crate) struct Connection {
   /// The current request's head bytes followed by the peer address: exactly the text the
   /// embedder hands to the application, so it costs one string conversion per request.
   pub(crate) head_text: Vec<u8>,
+  /// Where parsing of the head in `rbuf[rstart..rend]` stands, so each read costs its own bytes.
+  pub(crate) head_reader: HeadReader,
   pub(crate) headers: Vec<Header>,
   /// Decoded request body bytes waiting for the embedder.
   pub(crate) body_out: Vec<u8>,
@@ -111,6 +113,7 @@ impl Connection {
       deadline: None,
       requests: 0,
       head_text: Vec::with_capacity(1024),
+      head_reader: HeadReader::new(),
       headers: Vec::with_capacity(32),
       body_out: Vec::new(),
     }

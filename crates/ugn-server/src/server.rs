@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
+  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme,
   parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
@@ -640,7 +640,9 @@ impl Server {
       };
     }
     let buffered = &conn.rbuf[conn.rstart..conn.rend];
-    match parse_request_head(buffered, &self.config.limits, &mut conn.headers) {
+    // A head that arrives in pieces is parsed in full only when it may be complete (or at each
+    // doubling of the buffer), while its limits are checked at every read.
+    match conn.head_reader.parse(buffered, &self.config.limits, &mut conn.headers) {
       Ok(Parsed::Complete(head)) => {
         let secure = &self.config.secure_scheme_headers;
         let https = if conn.trusted && !secure.is_empty() {

@@ -592,3 +592,56 @@ fn trailers_close_a_chunked_body_and_are_dropped_without_one() {
   let text = String::from_utf8(read_to_close(&mut s)).unwrap();
   assert!(text.ends_with("\r\n\r\nabc"), "an HTTP/1.0 body is close-delimited, with no place for trailers: {text}");
 }
+
+/// Writes `raw` in `piece`-byte writes, each sent at once, so the engine reads it in pieces.
+fn trickle(s: &mut TcpStream, raw: &[u8], piece: usize) {
+  s.set_nodelay(true).unwrap();
+  for chunk in raw.chunks(piece) {
+    s.write_all(chunk).unwrap();
+  }
+}
+
+#[test]
+fn a_large_head_sent_in_small_pieces_is_served_and_the_next_one_too() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let mut s = connect(server.addr);
+  let mut head = b"GET /first HTTP/1.1\r\nHost: a\r\n".to_vec();
+  for i in 0..40 {
+    head.extend_from_slice(format!("X-Field-{i}: {}\r\n", "v".repeat(5000)).as_bytes());
+  }
+  head.extend_from_slice(b"\r\n");
+  trickle(&mut s, &head, 100);
+  let r = read_responses(&mut s, 1).remove(0);
+  assert_eq!((r.0, &r.2[..]), (200, &b"GET /first "[..]));
+  // The same connection reads its next head from the start, its CRLFs split across writes.
+  trickle(&mut s, b"POST /second HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok", 3);
+  let r = read_responses(&mut s, 1).remove(0);
+  assert_eq!((r.0, &r.2[..]), (200, &b"POST /second ok"[..]));
+}
+
+#[test]
+fn a_head_sent_in_pieces_meets_the_same_limits() {
+  let server = start(ServerConfig::default(), App::Echo);
+  let pieces = |raw: Vec<u8>, piece: usize| raw.chunks(piece).map(<[u8]>::to_vec).collect::<Vec<_>>();
+  let refused = |raw: Vec<u8>, piece: usize| {
+    let chunks = pieces(raw, piece);
+    refusal(&server, &chunks.iter().map(Vec::as_slice).collect::<Vec<_>>()).0
+  };
+  // A request line longer than 4094 bytes, never finished.
+  assert_eq!(refused(format!("GET /{}", "a".repeat(5000)).into_bytes(), 1000), 414);
+  // A field line longer than 8190 bytes, never finished.
+  assert_eq!(refused(format!("GET / HTTP/1.1\r\nX: {}", "b".repeat(9000)).into_bytes(), 1000), 431);
+  // A 101st field.
+  let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+  for i in 0..101 {
+    raw.extend_from_slice(format!("X-{i}: {}\r\n", "c".repeat(50)).as_bytes());
+  }
+  assert_eq!(refused(raw, 700), 431);
+  // A control byte in a field value, in a head that then completes.
+  let mut raw = b"GET / HTTP/1.1\r\nA: \x01\r\n".to_vec();
+  for i in 0..50 {
+    raw.extend_from_slice(format!("X-{i}: {}\r\n", "d".repeat(50)).as_bytes());
+  }
+  raw.extend_from_slice(b"\r\n");
+  assert_eq!(refused(raw, 500), 400);
+}
