@@ -13,7 +13,7 @@ use serde_json::Value;
 use ugn_http::*;
 
 /// Inputs up to this long are also fed one byte at a time and with a cut at
-/// every position (the head is re-parsed per delivery, so this is quadratic).
+/// every position (as many feeds as bytes, so quadratic in the length).
 const EVERY_CUT_MAX_LEN: usize = 2048;
 /// Inputs up to this long are also fed with every pair of cuts.
 const EVERY_PAIR_MAX_LEN: usize = 128;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme,
+  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
   parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
@@ -660,13 +660,26 @@ impl Server {
         if !conn.readable {
           return Step::Wait;
         }
+        // At the ceiling or at the client's end of stream the head is parsed once in full: the
+        // reader may not have run the full parse over the last bytes yet, and a malformed head
+        // is answered as such (400) rather than 431 or a silent close.
+        let final_parse = |conn: &mut Connection, limits| {
+          parse_request_head(&conn.rbuf[conn.rstart..conn.rend], limits, &mut conn.headers).err()
+        };
         if conn.rend - conn.rstart >= max_head {
-          return self.reject(idx, 431, "Request Header Fields Too Large");
+          return match final_parse(conn, &self.config.limits) {
+            Some(e) => self.reject_parse_error(idx, e),
+            None => self.reject(idx, 431, "Request Header Fields Too Large"),
+          };
         }
         match conn.read_some(max_head) {
           Ok(ReadOutcome::Data) => Step::Again,
           Ok(ReadOutcome::WouldBlock) => Step::Wait,
-          Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+          Ok(ReadOutcome::Eof) => match final_parse(conn, &self.config.limits) {
+            Some(e) => self.reject_parse_error(idx, e),
+            None => Step::Close,
+          },
+          Err(_) => Step::Close,
         }
       }
       Err(e) => self.reject_parse_error(idx, e),

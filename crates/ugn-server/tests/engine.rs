@@ -645,3 +645,43 @@ fn a_head_sent_in_pieces_meets_the_same_limits() {
   raw.extend_from_slice(b"\r\n");
   assert_eq!(refused(raw, 500), 400);
 }
+
+#[test]
+fn a_malformed_head_cut_short_is_still_answered_400() {
+  let server = start(ServerConfig::default(), App::Echo);
+  // The first read is parsed in full; the control byte comes in a later, smaller read that does
+  // not double the buffer, so only the parse at the client's end of stream finds it.
+  let mut s = connect(server.addr);
+  s.write_all(format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(2000)).as_bytes()).unwrap();
+  thread::sleep(Duration::from_millis(50));
+  s.write_all(b"b\x01c").unwrap();
+  thread::sleep(Duration::from_millis(50));
+  s.shutdown(std::net::Shutdown::Write).unwrap();
+  let text = String::from_utf8_lossy(&read_to_close(&mut s)).into_owned();
+  assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+  // Without a malformed byte the connection just closes.
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.1\r\nX: a").unwrap();
+  s.shutdown(std::net::Shutdown::Write).unwrap();
+  assert_eq!(read_to_close(&mut s), b"");
+}
+
+#[test]
+fn a_malformed_byte_just_below_the_head_ceiling_is_answered_400_not_431() {
+  // An unlimited request line can reach the engine's ceiling on a buffered head.
+  let limits = ugn_http::Limits { max_request_line: 0, ..ugn_http::Limits::default() };
+  let server = start(ServerConfig { limits, ..ServerConfig::default() }, App::Echo);
+  let mut raw = b"GET /".to_vec();
+  raw.extend(std::iter::repeat_n(b'a', 830_000));
+  raw.push(0x01);
+  raw.extend(std::iter::repeat_n(b'a', 10_000));
+  let mut s = connect(server.addr);
+  s.set_nodelay(true).unwrap();
+  for chunk in raw.chunks(64 * 1024) {
+    if s.write_all(chunk).is_err() {
+      break;
+    }
+  }
+  let text = String::from_utf8_lossy(&read_to_close(&mut s)).into_owned();
+  assert!(text.starts_with("HTTP/1.1 400 "), "{}", &text[..text.len().min(200)]);
+}
