@@ -27,6 +27,9 @@ export declare function checkAllowList(list: string): void
 /** Checks a `--bind` value without binding it: the addresses it names, or the reason it is wrong. */
 export declare function checkBind(bind: string): Array<string>
 
+/** Loads the certificate files as a worker will; `null` when they are usable or TLS is off. */
+export declare function checkTls(certfile: string, keyfile: string, caCerts: string, certReqs: number, ciphers: string): TlsProblem | null
+
 /** Closes one end of a heartbeat pipe. */
 export declare function closeFd(fd: number): void
 
@@ -83,6 +86,15 @@ export declare function redirectOutput(fd: number): void
  * `output`, that descriptor becomes the worker's stdout and stderr.
  */
 export declare function spawnWorker(program: string, args: Array<string>, env: Record<string, string>, fds: Array<number>, parentDeathSignal?: number | undefined | null, output?: number | undefined | null): number
+
+/** The names `ciphers` accepts. */
+export declare function tlsCipherSuites(): Array<string>
+
+/** What is wrong with a TLS setting. */
+export interface TlsProblem {
+  setting: string
+  message: string
+}
 
 /** The worker's end if it has ended (reaping it), null while it runs. */
 export declare function tryReap(pid: number): ReapInfo | null

@@ -13,7 +13,7 @@ import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { engineTrust, PROXY_PROTOCOLS, settings } from './config/settings.js'
-import { type ListenerInfo, native } from './native.js'
+import { type ListenerInfo, native, NO_TLS } from './native.js'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -49,7 +49,7 @@ function startEngine(): Engine {
     secure_scheme_headers: settings.secure_scheme_headers.default(),
     proxy_allow_ips: settings.proxy_allow_ips.default(),
   })
-  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent, ...trust)
+  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent, ...trust, ...NO_TLS)
   return { dispatcher, apps, servers, open: 0 }
 }
 

@@ -26,11 +26,24 @@ export const EV_BODY_ERROR = 3
 export const EV_DRAIN = 4
 export const EV_CLOSED = 5
 
+export interface TlsProblem {
+  setting: string
+  message: string
+}
+
+/** certfile, keyfile, ca_certs (empty strings when unset), cert_reqs and ciphers. */
+export type TlsArgs = [certfile: string, keyfile: string, caCerts: string, certReqs: number, ciphers: string]
+
+export const NO_TLS: TlsArgs = ['', '', '', 0, '']
+
 export interface Binding {
   // Master side: sockets and processes (crates/ugn-process).
   bindListeners(binds: string[], backlog: number, reusePort: boolean, umask: number): ListenerInfo[]
   checkBind(bind: string): string[]
   checkAllowList(list: string): void
+  /** Loads the TLS files as a worker will; null when usable (or certfile is empty: no TLS). */
+  checkTls(certfile: string, keyfile: string, caCerts: string, certReqs: number, ciphers: string): TlsProblem | null
+  tlsCipherSuites(): string[]
   lookupUser(name: string): number | null
   lookupGroup(name: string): number | null
   openWorkerListener(fd: number): number
@@ -65,6 +78,7 @@ export interface Binding {
     forwardedAllowIps: string,
     secureSchemeHeaders: string,
     proxyAllowIps: string,
+    ...tls: TlsArgs
   ): void
   serverStop(): void
   /** Starts accepting on one more listening fd; returns its listener index. */

@@ -12,7 +12,7 @@ import type { App } from './bridge/exchange.js'
 import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
-import { engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
+import { engineTls, engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
             retire()
           }
         }
-  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, onRequest, dispatcher.onEvent, ...engineTrust(cfg))
+  native.serverStart(fds, options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, onRequest, dispatcher.onEvent, ...engineTrust(cfg), ...engineTls(cfg))
 
   await runHook(hooks, 'post_worker_init', self)
 

@@ -20,10 +20,10 @@ export class BridgeSocket extends EventEmitter {
   readonly remoteFamily: 'IPv4' | 'IPv6' | undefined
   readonly localAddress: string | undefined
   readonly localPort: number | undefined
-  /** Set on a TLS connection, as on a `tls.TLSSocket`. The engine terminates no TLS yet, and
-   * a scheme that a trusted proxy's headers set is not this socket's: frameworks apply their
-   * own proxy trust (Express's "trust proxy") to those headers. */
-  readonly encrypted: true | undefined = undefined
+  /** Set on a TLS connection, as on a `tls.TLSSocket`. A scheme that a trusted proxy's headers
+   * set is not this socket's: frameworks apply their own proxy trust (Express's "trust proxy")
+   * to those headers. */
+  readonly encrypted: true | undefined
   /** Open for reading and writing until the connection goes; the bytes themselves flow
    * through the request and response objects. (on-finished, used by Express's body parsers,
    * takes an unreadable socket to mean the request is over.) */
@@ -45,6 +45,7 @@ export class BridgeSocket extends EventEmitter {
     this.remoteFamily = family(remote)
     this.localAddress = environ.SERVER_PORT === '' ? undefined : environ.SERVER_NAME
     this.localPort = environ.SERVER_PORT === '' ? undefined : Number(environ.SERVER_PORT)
+    this.encrypted = environ['ugn.tls'] ? true : undefined
   }
 
   address(): { address: string; family: string; port: number } | Record<string, never> {
@@ -56,9 +57,9 @@ export class BridgeSocket extends EventEmitter {
   destroy(error?: Error): this {
     if (this.destroyed) return this
     if (error !== undefined && !this.responseComplete) {
-      // `res.destroy(err)`, and `pipeline(source, res)` when the source fails: the app gives up
-      // on its response for a reason the error log must show, as for a failed body.
-      log.error(`Error handling request ${requestLine(this.environ)}: the response was destroyed; closing the connection\n${describe(error)}`)
+      // `req.socket.destroy(err)`: the app gives up on its response for a reason the error log
+      // must show, as for a failed body. (`res.destroy(err)` fails the response instead.)
+      log.error(`Error handling request ${requestLine(this.environ)}: the app destroyed the connection\n${describe(error)}`)
     }
     this.environ['ugn.abort']()
     this.closed(error)

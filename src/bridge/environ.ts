@@ -22,8 +22,10 @@ export const F_BODY_COMPLETE = 2
 export const F_EXPECT_CONTINUE = 4
 export const F_UPGRADE = 8
 export const F_HAS_BODY = 16
-/** A trusted proxy said the client used https (secure_scheme_headers). */
+/** The client used https: the connection is TLS, or a trusted proxy said so (secure_scheme_headers). */
 export const F_HTTPS = 32
+/** The connection itself is TLS. */
+export const F_TLS = 64
 
 export function requestMetaLength(maxHeaders: number): number {
   return M_HEADERS + 4 * maxHeaders
@@ -50,6 +52,8 @@ export interface Environ {
   CONTENT_LENGTH?: string
   'ugn.version': readonly [number, number]
   'ugn.url_scheme': 'http' | 'https'
+  /** The connection is TLS (`--certfile`); `ugn.url_scheme` may say https without it, behind a proxy. */
+  'ugn.tls': boolean
   'ugn.input': RequestInput
   'ugn.errors': NodeJS.WritableStream
   'ugn.multithread': boolean
@@ -106,6 +110,7 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     REMOTE_PORT: m[M_PEER_PORT] === 0 ? '' : String(m[M_PEER_PORT]),
     'ugn.version': VERSION,
     'ugn.url_scheme': m[M_FLAGS] & F_HTTPS ? 'https' : 'http',
+    'ugn.tls': (m[M_FLAGS] & F_TLS) !== 0,
     'ugn.input': input,
     'ugn.errors': process.stderr,
     'ugn.multithread': false,

@@ -46,7 +46,7 @@ const PYTHON_LOGGING = "a Python logging module configuration format; ugn's logg
 const NO_UWSGI = 'ugn speaks HTTP only; nginx reaches it with proxy_pass (a unix socket works)'
 const NO_PASTE = 'PasteDeploy is a Python packaging convention with no Node counterpart'
 const NO_DIRTY = 'ugn has no side pool for long-running tasks; run them in worker_threads or a separate service'
-const PY_SSL = "a knob of Python's ssl module; ugn's TLS (issue 10) is a different stack"
+const PY_SSL = "a knob of Python's ssl module; ugn's TLS is rustls, a different stack"
 
 export const gunicornParity: readonly ParityRow[] = [
   // Config File
@@ -143,14 +143,14 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'default_proc_name', ugn: null, why: "internal to Gunicorn (filled from the app target); ugn's proc_name defaults to the app spec directly" },
 
   // SSL
-  { gunicorn: 'keyfile', ugn: null, planned: `${TLS} (TLS)` },
-  { gunicorn: 'certfile', ugn: null, planned: `${TLS} (TLS)` },
+  { gunicorn: 'keyfile', ugn: 'keyfile', note: 'optional: without it the key is read from certfile' },
+  { gunicorn: 'certfile', ugn: 'certfile', note: 'TLS by rustls in the engine; ALPN offers http/1.1' },
   { gunicorn: 'ssl_version', ugn: null, why: 'deprecated and ignored by Gunicorn since 21.0' },
-  { gunicorn: 'cert_reqs', ugn: null, planned: `${TLS} (client certificates)` },
-  { gunicorn: 'ca_certs', ugn: null, planned: `${TLS} (client certificates)` },
+  { gunicorn: 'cert_reqs', ugn: 'cert_reqs', note: 'also takes none, optional, required' },
+  { gunicorn: 'ca_certs', ugn: 'ca_certs' },
   { gunicorn: 'suppress_ragged_eofs', ugn: null, why: PY_SSL },
   { gunicorn: 'do_handshake_on_connect', ugn: null, why: PY_SSL },
-  { gunicorn: 'ciphers', ugn: null, planned: `${TLS} (TLS)` },
+  { gunicorn: 'ciphers', ugn: 'ciphers', note: 'IANA suite names (rustls), not an OpenSSL cipher string' },
 
   // HTTP/2
   { gunicorn: 'http_protocols', ugn: null, planned: HTTP2 },
@@ -188,7 +188,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'worker_exit', ugn: 'hook:worker_exit' },
   { gunicorn: 'nworkers_changed', ugn: 'hook:nworkers_changed' },
   { gunicorn: 'on_exit', ugn: 'hook:on_exit' },
-  { gunicorn: 'ssl_context', ugn: null, planned: `${TLS} (TLS)` },
+  { gunicorn: 'ssl_context', ugn: null, why: 'the TLS configuration is built in the Rust engine (rustls), out of reach of a JavaScript hook; the SSL settings cover what it is used for' },
 
   // Dirty Arbiter Hooks
   { gunicorn: 'on_dirty_starting', ugn: null, why: NO_DIRTY },

@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import type { Hooks } from '../hooks.js'
 import { splitArgs } from './args.js'
 import { findDefaultConfig, loadConfigFile } from './file.js'
-import { type Config, defaults, type Setting, SettingError, settings } from './settings.js'
+import { checkTls, type Config, defaults, type Setting, SettingError, settings } from './settings.js'
 
 export const CMD_ARGS_ENV = 'UGN_CMD_ARGS'
 
@@ -80,6 +80,7 @@ export async function resolveConfig(
     { values: fromEnv.values, where: CMD_ARGS_ENV },
     { values: cli.values, where: 'command line' },
   ])
+  checkTls(cfg)
   cfg.config = file?.path ?? null
   const app = cli.app ?? fromEnv.app ?? cfg.app
   return { cfg, hooks: file?.hooks ?? {}, configFile: file?.path ?? null, app }

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs'
 import path from 'node:path'
 
 import { compileAccessFormat, DEFAULT_ACCESS_LOG_FORMAT } from '../access-log.js'
-import { native } from '../native.js'
+import { native, type TlsArgs } from '../native.js'
 import { parseStatsdHost } from '../statsd.js'
 
 export class SettingError extends Error {
@@ -89,6 +89,26 @@ function optionalString(raw: unknown, name: string): string | null {
   if (raw === null) return null
   if (typeof raw !== 'string' || raw.trim() === '') throw new SettingError(name, `${JSON.stringify(raw)} is not a non-empty string`)
   return raw
+}
+
+const CERT_REQS = ['none', 'optional', 'required']
+
+function certReqs(raw: unknown, name: string): number {
+  const named = typeof raw === 'string' ? CERT_REQS.indexOf(raw.trim().toLowerCase().replace(/^cert_/, '')) : -1
+  if (named >= 0) return named
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN
+  if (n === 0 || n === 1 || n === 2) return n
+  throw new SettingError(name, `${JSON.stringify(raw)} is not one of the allowed values: 0 (none), 1 (optional), 2 (required)`)
+}
+
+function ciphers(raw: unknown, name: string): string | null {
+  const text = optionalString(raw, name)
+  if (text === null) return null
+  const known = native.tlsCipherSuites()
+  for (const suite of text.split(/[:,]/).map((s) => s.trim()).filter((s) => s !== '')) {
+    if (!known.includes(suite)) throw new SettingError(name, `${JSON.stringify(suite)} is not a cipher suite ugn offers: allowed are ${known.join(', ')}`)
+  }
+  return text
 }
 
 function accessLogFormat(raw: unknown, name: string): string {
@@ -556,6 +576,65 @@ export const settings = {
       'With proxy_protocol, the peers that may connect: comma-separated IP addresses and networks, or * for any. ' +
       'Unix-socket peers always may.',
   },
+  certfile: {
+    name: 'certfile',
+    section: 'SSL',
+    flags: ['--certfile'],
+    meta: 'FILE',
+    kind: 'string',
+    default: (): string | null => null,
+    parse: optionalString,
+    help:
+      'Serve HTTPS: a PEM file with the certificate chain, the server certificate first. Each worker reads it when it ' +
+      'starts, so HUP picks up a renewed certificate.',
+  },
+  keyfile: {
+    name: 'keyfile',
+    section: 'SSL',
+    flags: ['--keyfile'],
+    meta: 'FILE',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'the key in certfile',
+    parse: optionalString,
+    help: "A PEM file with certfile's private key (PKCS#8, PKCS#1 RSA or SEC1 EC).",
+  },
+  ca_certs: {
+    name: 'ca_certs',
+    section: 'SSL',
+    flags: ['--ca-certs'],
+    meta: 'FILE',
+    kind: 'string',
+    default: (): string | null => null,
+    parse: optionalString,
+    help: 'A PEM file of the certificate authorities whose client certificates cert_reqs accepts.',
+  },
+  cert_reqs: {
+    name: 'cert_reqs',
+    section: 'SSL',
+    flags: ['--cert-reqs'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 0,
+    parse: certReqs,
+    help:
+      'Client certificates, as Python\'s ssl module numbers them: 0 (none) asks for none, 1 (optional) verifies one if ' +
+      'the client sends it, 2 (required) refuses clients without a valid one. 1 and 2 need ca_certs.',
+  },
+  ciphers: {
+    name: 'ciphers',
+    section: 'SSL',
+    flags: ['--ciphers'],
+    meta: 'SUITES',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: "rustls's defaults",
+    parse: ciphers,
+    help:
+      'The cipher suites to offer, by IANA name, separated by colons or commas (e.g. ' +
+      'TLS13_AES_256_GCM_SHA384:TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384). OpenSSL cipher strings are not understood: ' +
+      'the engine is rustls, which offers only modern suites (TLS 1.2 and 1.3) to begin with.',
+  },
   proc_name: {
     name: 'proc_name',
     section: 'Process Naming',
@@ -725,6 +804,27 @@ export function defaults(): Config {
   const out: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(settings)) out[key] = (s as Setting).default()
   return out as Config
+}
+
+type TlsSettings = Pick<Config, 'certfile' | 'keyfile' | 'ca_certs' | 'cert_reqs' | 'ciphers'>
+
+/** The TLS settings as the engine's serverStart and checkTls take them. */
+export function engineTls(cfg: TlsSettings): TlsArgs {
+  return [cfg.certfile ?? '', cfg.keyfile ?? '', cfg.ca_certs ?? '', cfg.cert_reqs, cfg.ciphers ?? '']
+}
+
+/** Refuses TLS settings a worker could not serve with, naming the setting: settings that need
+ * certfile without it, and files that cannot be read or do not fit together. */
+export function checkTls(cfg: TlsSettings): void {
+  if (cfg.certfile === null) {
+    for (const name of ['keyfile', 'ca_certs', 'ciphers'] as const) {
+      if (cfg[name] !== null) throw new SettingError(name, `${JSON.stringify(cfg[name])} is set but certfile is not: TLS needs a certificate`)
+    }
+    if (cfg.cert_reqs !== 0) throw new SettingError('cert_reqs', `${cfg.cert_reqs} needs TLS: set certfile (and ca_certs)`)
+    return
+  }
+  const problem = native.checkTls(...engineTls(cfg))
+  if (problem !== null) throw new SettingError(problem.setting, problem.message)
 }
 
 /** The trust settings as the engine's serverStart takes them (src/native/server.rs). */

@@ -5,6 +5,7 @@
 mod process;
 mod raw;
 mod server;
+mod tls;
 mod uv;
 
 use napi::bindgen_prelude::*;

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 use ugn_http::{AllowList, Limits, ProxyProtocol};
-use ugn_server::{ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
+use ugn_server::{tls_config, ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
 
 use crate::raw::{self, Env, Ref, Value};
+use crate::tls::tls_settings;
 use crate::uv::{self, UvHandle};
 
 /// Event codes passed to the JavaScript `onEvent(kind, id, chunk)` callback.
@@ -48,6 +49,7 @@ const F_EXPECT_CONTINUE: i32 = 4;
 const F_UPGRADE: i32 = 8;
 const F_HAS_BODY: i32 = 16;
 const F_HTTPS: i32 = 32;
+const F_TLS: i32 = 64;
 
 /// Rounds of poll-and-dispatch per libuv callback before yielding to the rest of the loop.
 const MAX_ROUNDS: usize = 16;
@@ -112,11 +114,12 @@ pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
 }
 
 /// `serverStart(fds, options, serverHeader, reqMeta, resMeta, onRequest, onEvent,
-/// forwardedAllowIps, secureSchemeHeaders, proxyAllowIps)`: the allow lists as the settings
-/// take them (comma-separated), the scheme headers as `NAME=VALUE` lines.
+/// forwardedAllowIps, secureSchemeHeaders, proxyAllowIps, certfile, keyfile, caCerts, certReqs,
+/// ciphers)`: the allow lists as the settings take them (comma-separated), the scheme headers as
+/// `NAME=VALUE` lines, the TLS settings as `checkTls` takes them (an empty certfile: no TLS).
 unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Value {
-  let [fds, options, server_header, req_meta, res_meta, on_request, on_event, forwarded_allow, secure_headers, proxy_allow] =
-    raw::args::<10>(env, info);
+  let [fds, options, server_header, req_meta, res_meta, on_request, on_event, forwarded_allow, secure_headers, proxy_allow, certfile, keyfile, ca_certs, cert_reqs, ciphers] =
+    raw::args::<15>(env, info);
   if glue().is_some() {
     return raw::throw(env, "the server is already running in this thread");
   }
@@ -160,6 +163,13 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     .filter_map(|line| line.split_once('='))
     .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
     .collect();
+  let tls = match tls_settings(&text(certfile), &text(keyfile), &text(ca_certs), raw::to_u32(env, cert_reqs), &text(ciphers)) {
+    None => None,
+    Some(settings) => match tls_config(&settings) {
+      Ok(config) => Some(config),
+      Err(e) => return raw::throw(env, &e.to_string()),
+    },
+  };
   let config = ServerConfig {
     keep_alive: Duration::from_millis(opts[O_KEEP_ALIVE_MS].max(0) as u64),
     max_connections: opts[O_MAX_CONNECTIONS].max(1) as usize,
@@ -169,6 +179,7 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     secure_scheme_headers,
     proxy_protocol,
     proxy_allow_ips,
+    tls,
     ..ServerConfig::default()
   };
   let server = match Server::from_listener_fds(fds, config) {
@@ -558,6 +569,9 @@ unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
     }
     if view.https {
       flags |= F_HTTPS;
+    }
+    if view.tls {
+      flags |= F_TLS;
     }
     if !matches!(head.body, ugn_http::BodyKind::None | ugn_http::BodyKind::Length(0)) {
       flags |= F_HAS_BODY;

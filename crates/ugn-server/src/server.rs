@@ -74,8 +74,11 @@ pub struct RequestView<'a> {
   pub headers: &'a [Header],
   pub peer: Span,
   pub peer_port: u16,
-  /// A trusted proxy said the client used https (`secure_scheme_headers`).
+  /// The client used https: over this connection's TLS, or as a trusted proxy's
+  /// `secure_scheme_headers` say.
   pub https: bool,
+  /// The connection itself is TLS.
+  pub tls: bool,
   /// Index of the listener that accepted the connection.
   pub listener: usize,
   /// The whole body, when it arrived together with the head.
@@ -228,6 +231,7 @@ impl Server {
       peer: Span { start: head_len, end: conn.head_text.len() as u32 },
       peer_port: conn.peer.port,
       https: exchange.https,
+      tls: conn.stream.is_tls(),
       listener: conn.listener,
       body: (exchange.body_done && !exchange.body_event_pending).then_some(&conn.body_out[..]),
     })
@@ -451,7 +455,7 @@ impl Server {
     let stream = match &self.config.tls {
       None => Stream::Plain(socket),
       Some(tls) => match rustls::ServerConnection::new(tls.clone()) {
-        Ok(session) => Stream::tls(socket, session),
+        Ok(session) => Stream::tls(socket, session, self.config.proxy_protocol.is_some()),
         Err(_) => return,
       },
     };
@@ -565,6 +569,9 @@ impl Server {
     loop {
       let Some(conn) = self.slots[idx].conn.as_mut() else { return };
       let step = match &conn.state {
+        State::Idle | State::Active(_) if conn.stream.is_plain_http() => {
+          self.reject(idx, 400, "This port speaks HTTPS: plain HTTP was sent.")
+        }
         State::Proxy(mode) => {
           let mode = *mode;
           self.step_proxy(idx, mode)
@@ -602,6 +609,11 @@ impl Server {
           conn.peer = Peer::of(Some(source));
         }
         conn.consume(used);
+        match conn.stream.start_tls(&conn.rbuf[conn.rstart..conn.rend]) {
+          Ok(true) => conn.consume(conn.rend - conn.rstart),
+          Ok(false) => {}
+          Err(_) => return Step::Close,
+        }
         conn.state = State::Idle;
         Step::Again
       }

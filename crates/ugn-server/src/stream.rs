@@ -1,5 +1,6 @@
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 
 use mio::net::{TcpStream, UnixStream};
 use mio::{event::Source, Interest, Registry, Token};
@@ -21,9 +22,39 @@ pub(crate) enum Stream {
 pub(crate) struct TlsStream {
   socket: Socket,
   session: ServerConnection,
+  phase: Phase,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+  /// A PROXY header precedes the handshake and is read as it was sent.
+  BeforeTls,
+  /// TLS, once the first byte is seen to open a TLS record rather than a plaintext request.
+  Unchecked,
+  Tls,
+  /// The client spoke plain HTTP: its request is read as sent and answered with a plain 400
+  /// (nginx answers the same mistake with a 400 of its own), not with a TLS alert its HTTP
+  /// parser could not show.
+  PlainHttp,
 }
 
 impl Socket {
+  /// The next byte to read, left in the queue.
+  fn peek_byte(&self) -> io::Result<Option<u8>> {
+    let fd = match self {
+      Socket::Tcp(s) => s.as_raw_fd(),
+      Socket::Unix(s) => s.as_raw_fd(),
+    };
+    let mut byte = 0u8;
+    // SAFETY: fd is this socket's open descriptor and the buffer is one valid byte.
+    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK) };
+    match n {
+      -1 => Err(io::Error::last_os_error()),
+      0 => Ok(None),
+      _ => Ok(Some(byte)),
+    }
+  }
+
   fn shutdown_write(&self) -> io::Result<()> {
     match self {
       Socket::Tcp(s) => s.shutdown(Shutdown::Write),
@@ -55,8 +86,35 @@ impl Write for Socket {
 }
 
 impl Stream {
-  pub(crate) fn tls(socket: Socket, session: ServerConnection) -> Stream {
-    Stream::Tls(Box::new(TlsStream { socket, session }))
+  /// `after_proxy_header`: the handshake starts once [`Stream::start_tls`] is called.
+  pub(crate) fn tls(socket: Socket, session: ServerConnection, after_proxy_header: bool) -> Stream {
+    let phase = if after_proxy_header { Phase::BeforeTls } else { Phase::Unchecked };
+    Stream::Tls(Box::new(TlsStream { socket, session, phase }))
+  }
+
+  /// Begins TLS after the PROXY header, with the bytes already read past it; returns whether
+  /// the session took them (a plaintext request is left to be read as it is).
+  pub(crate) fn start_tls(&mut self, read_ahead: &[u8]) -> io::Result<bool> {
+    let Stream::Tls(t) = self else { return Ok(false) };
+    match read_ahead.first() {
+      None => t.phase = Phase::Unchecked,
+      Some(b'A'..=b'Z') => t.phase = Phase::PlainHttp,
+      Some(_) => {
+        t.phase = Phase::Tls;
+        let mut rest = read_ahead;
+        while !rest.is_empty() {
+          t.session.read_tls(&mut rest)?;
+          t.process()?;
+        }
+        return Ok(true);
+      }
+    }
+    Ok(false)
+  }
+
+  /// The client sent a plaintext request to this TLS connection; it is to be refused.
+  pub(crate) fn is_plain_http(&self) -> bool {
+    matches!(self, Stream::Tls(t) if t.phase == Phase::PlainHttp)
   }
 
   fn socket(&mut self) -> &mut Socket {
@@ -67,7 +125,7 @@ impl Stream {
   }
 
   pub(crate) fn is_tls(&self) -> bool {
-    matches!(self, Stream::Tls(_))
+    matches!(self, Stream::Tls(t) if t.phase == Phase::Tls)
   }
 
   /// Whether a read that returns fewer bytes than asked proves the kernel's queue is empty.
@@ -95,7 +153,8 @@ impl Stream {
   /// Ends the write side. An orderly end over TLS sends a close_notify first, so the client can
   /// tell a complete close-delimited body from a cut connection.
   pub(crate) fn shutdown_write(&mut self, orderly: bool) -> io::Result<()> {
-    if let (Stream::Tls(t), true) = (&mut *self, orderly) {
+    let close_notify = orderly && self.is_tls();
+    if let (Stream::Tls(t), true) = (&mut *self, close_notify) {
       t.session.send_close_notify();
       t.send_records()?;
     }
@@ -117,10 +176,24 @@ impl TlsStream {
     Ok(())
   }
 
+  /// Processes the records read; queued replies (handshake messages, or the alert that explains
+  /// a failure to the client) are sent at once.
+  fn process(&mut self) -> io::Result<()> {
+    let processed = self.session.process_new_packets();
+    let sent = self.send_records();
+    if let Err(e) = processed {
+      return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    sent
+  }
+
   /// Plaintext already decrypted comes first; otherwise one more batch of records is read from
-  /// the socket, processed (which may queue handshake replies, sent at once), and tried again.
-  /// `WouldBlock` means neither the session nor the socket has anything.
+  /// the socket, processed, and tried again. `WouldBlock` means neither the session nor the
+  /// socket has anything.
   fn read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    if matches!(self.phase, Phase::BeforeTls | Phase::PlainHttp) {
+      return self.socket.read(buf);
+    }
     loop {
       match self.session.reader().read(buf) {
         Ok(n) => return Ok(n),
@@ -130,18 +203,20 @@ impl TlsStream {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
         Err(e) => return Err(e),
       }
-      match self.session.read_tls(&mut self.socket) {
-        Ok(0) => return Ok(0),
-        Ok(_) => {}
-        Err(e) => return Err(e),
+      if self.phase == Phase::Unchecked {
+        match self.socket.peek_byte()? {
+          None => return Ok(0),
+          Some(b'A'..=b'Z') => {
+            self.phase = Phase::PlainHttp;
+            return self.socket.read(buf);
+          }
+          Some(_) => self.phase = Phase::Tls,
+        }
       }
-      let processed = self.session.process_new_packets();
-      // Handshake messages, or the alert that explains a failure to the client.
-      let sent = self.send_records();
-      if let Err(e) = processed {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+      if self.session.read_tls(&mut self.socket)? == 0 {
+        return Ok(0);
       }
-      sent?;
+      self.process()?;
     }
   }
 
@@ -149,6 +224,9 @@ impl TlsStream {
   /// While earlier records are still unsent, nothing more is taken: the response bytes stay in
   /// the engine's buffer, where its high-water mark sees them.
   fn write_plain(&mut self, buf: &[u8]) -> io::Result<usize> {
+    if self.phase == Phase::PlainHttp {
+      return self.socket.write(buf);
+    }
     self.send_records()?;
     if self.session.wants_write() {
       return Err(io::ErrorKind::WouldBlock.into());

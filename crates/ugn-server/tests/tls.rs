@@ -15,6 +15,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 mod common;
 
 use common::continue_stream;
+use ugn_http::ProxyProtocol;
 use ugn_server::{tls_config, ClientAuth, ConnId, EventKind, Server, ServerConfig, TlsSettings};
 
 struct Running {
@@ -32,8 +33,9 @@ impl Drop for Running {
   }
 }
 
-/// Answers `GET /big/N` with N bytes streamed in 64 KiB writes (waiting for drain events), and
-/// anything else with "SCHEME METHOD TARGET BODY-LENGTH".
+/// Answers `GET /big/N` with N bytes streamed in 64 KiB writes (waiting for drain events),
+/// `GET /peer` with "SCHEME PEER-ADDRESS 0", and anything else with
+/// "SCHEME METHOD TARGET BODY-LENGTH".
 fn start(config: ServerConfig) -> Running {
   let listener = TcpListener::bind("127.0.0.1:0").unwrap();
   let addr = listener.local_addr().unwrap();
@@ -54,7 +56,11 @@ fn start(config: ServerConfig) -> Running {
             let view = server.request(id).unwrap();
             let method = String::from_utf8_lossy(view.head.method.get(view.text)).into_owned();
             let target = String::from_utf8_lossy(view.head.target.get(view.text)).into_owned();
-            let line = format!("{} {method} {target}", if view.https { "https" } else { "http" });
+            let scheme = if view.https { "https" } else { "http" };
+            let line = match target.as_str() {
+              "/peer" => format!("{scheme} {}", String::from_utf8_lossy(view.peer.get(view.text))),
+              _ => format!("{scheme} {method} {target}"),
+            };
             match view.body.map(<[u8]>::len) {
               Some(len) => {
                 server.body_consumed(id);
@@ -138,8 +144,12 @@ impl Pki {
   }
 
   fn server(&self, client_auth: ClientAuth) -> Running {
+    self.server_with(client_auth, ServerConfig::default())
+  }
+
+  fn server_with(&self, client_auth: ClientAuth, config: ServerConfig) -> Running {
     let tls = tls_config(&self.settings(client_auth)).unwrap();
-    start(ServerConfig { tls: Some(tls), ..ServerConfig::default() })
+    start(ServerConfig { tls: Some(tls), ..config })
   }
 
   fn client_config(&self, with_cert: bool, alpn: &[&[u8]]) -> Arc<ClientConfig> {
@@ -170,7 +180,13 @@ impl Drop for Pki {
 type Tls = StreamOwned<ClientConnection, TcpStream>;
 
 fn connect(addr: SocketAddr, config: Arc<ClientConfig>) -> Tls {
-  let tcp = TcpStream::connect(addr).unwrap();
+  connect_after(addr, config, b"")
+}
+
+/// Connects, sends `preamble` in plaintext (a PROXY header), then speaks TLS.
+fn connect_after(addr: SocketAddr, config: Arc<ClientConfig>, preamble: &[u8]) -> Tls {
+  let mut tcp = TcpStream::connect(addr).unwrap();
+  tcp.write_all(preamble).unwrap();
   tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
   let session = ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
   StreamOwned::new(session, tcp)
@@ -290,7 +306,7 @@ fn a_connection_close_response_ends_with_close_notify() {
 }
 
 #[test]
-fn plaintext_and_refused_alpn_get_closed_and_the_worker_goes_on() {
+fn plain_http_gets_a_400_a_refused_alpn_a_failed_handshake_and_the_worker_goes_on() {
   let pki = Pki::new("refuse");
   let server = pki.server(ClientAuth::None);
 
@@ -299,7 +315,9 @@ fn plaintext_and_refused_alpn_get_closed_and_the_worker_goes_on() {
   plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
   let mut reply = Vec::new();
   let _ = plain.read_to_end(&mut reply);
-  assert!(!reply.starts_with(b"HTTP/"), "no plaintext answer on a TLS port");
+  let reply = String::from_utf8_lossy(&reply);
+  assert!(reply.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{reply}");
+  assert!(reply.ends_with("\r\n\r\nThis port speaks HTTPS: plain HTTP was sent.\n"), "{reply}");
 
   let mut h2_only = connect(server.addr, pki.client_config(false, &[b"h2"]));
   let refused = h2_only.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").and_then(|_| h2_only.read(&mut [0; 64]));
@@ -336,4 +354,23 @@ fn optional_client_certificates_admit_clients_without_one() {
     s.write_all(b"GET /opt HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     assert_eq!(read_response(&mut s).1, b"https GET /opt 0");
   }
+}
+
+#[test]
+fn a_proxy_header_before_the_handshake_names_the_client() {
+  let pki = Pki::new("proxy");
+  let config = ServerConfig { proxy_protocol: Some(ProxyProtocol::Auto), ..ServerConfig::default() };
+  let server = pki.server_with(ClientAuth::None, config);
+  let header = b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\n";
+  let mut s = connect_after(server.addr, pki.client_config(false, &[]), header);
+  s.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+  assert_eq!(read_response(&mut s).1, b"https 203.0.113.7 0");
+
+  // Plain HTTP after the header is refused as it is without one.
+  let mut plain = TcpStream::connect(server.addr).unwrap();
+  plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+  plain.write_all(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+  let mut reply = Vec::new();
+  let _ = plain.read_to_end(&mut reply);
+  assert!(reply.starts_with(b"HTTP/1.1 400 Bad Request\r\n"), "{}", String::from_utf8_lossy(&reply));
 }
