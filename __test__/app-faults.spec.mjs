@@ -66,19 +66,26 @@ const faults = [
   ['native', '/reject', '500', /reason: rejected later/],
   ['native', '/number', '500', /the app returned \[object Number\], which is not a response body/],
   ['native', '/object', '500', /the app returned \[object Object\], which is not a response body/],
+  ['native', '/no-start', '500', /the app did not call startResponse before its body began/],
   ['native', '/start-twice', '500', /startResponse was already called/],
+  ['native', '/stream-error-at-once', '500', /reason: generator failed before its first chunk/],
+  ['native', '/crlf-status', '500', /invalid response status "200 OK\\r\\nSet-Cookie: evil=1"/],
   ['native', '/crlf', '500', /invalid value for response header "X-Injected"/],
   ['native', '/crlf-streaming', '500', /invalid value for response header "X-Injected"/],
   ['native', '/stream-error', 'chunked-cut', /after its response started; closing the connection\n.*reason: generator failed midway/],
   ['native', '/readable-error', 'chunked-cut', /after its response started; closing the connection\n.*reason: readable failed midway/],
   ['native', '/start-twice-streaming', 'chunked-cut', /after its response started; closing the connection\n.*startResponse was already called/],
   ['native', '/stream-error-length', 'length-cut', /after its response started; closing the connection\n.*reason: generator failed midway/],
+  ['native', '/crlf-trailer', 'chunked-cut', /after its response started; closing the connection\n.*invalid value for response header "X-Checksum"/],
   ['native', '/write-after-end', 'complete', /after its response ended\n.*write\(\) was called after the response was complete/],
 
   ['fetch', '/throw', '500', /reason: thrown at once/],
   ['fetch', '/reject', '500', /reason: rejected later/],
   ['fetch', '/number', '500', /fetch\(\) returned \[object Number\], not a Response/],
   ['fetch', '/object', '500', /fetch\(\) returned \[object Object\], not a Response/],
+  ['fetch', '/response-like', '500', /fetch\(\) returned \[object Object\], not a Response/],
+  ['fetch', '/stream-error-at-once', '500', /reason: stream failed before its first chunk/],
+  ['fetch', '/crlf-status', '500', /invalid response status "200 OK\\r\\nSet-Cookie: evil=1"/],
   ['fetch', '/crlf', '500', /invalid value for response header "X-Injected"/],
   ['fetch', '/crlf-headers', '500', /is an invalid header value/],
   ['fetch', '/stream-error', 'chunked-cut', /after its response started; closing the connection\n.*reason: stream failed midway/],
@@ -88,9 +95,14 @@ const faults = [
   ['node', '/reject', '500', /reason: rejected later/],
   ['node', '/start-twice', '500', /Cannot write headers after they are sent to the client/],
   ['node', '/crlf', '500', /Invalid character in header content \["X-Injected"\]/],
+  ['node', '/crlf-status', '500', /invalid response status "200 OK\\r\\nSet-Cookie: evil=1"/],
+  ['node', '/crlf-status-message', '500', /invalid response status "200 OK\\r\\nSet-Cookie: evil=1"/],
+  ['node', '/destroy-at-once', '500', /reason: destroyed before the first byte/],
+  ['node', '/stream-error-at-once', '500', /reason: piped stream failed before its first chunk/],
   ['node', '/reject-midway', 'chunked-cut', /after its response started; closing the connection\n.*reason: rejected midway/],
-  ['node', '/stream-error', 'chunked-cut', /the response was destroyed; closing the connection\n.*reason: piped stream failed midway/],
-  ['node', '/stream-error-length', 'length-cut', /the response was destroyed; closing the connection\n.*reason: piped stream failed midway/],
+  ['node', '/stream-error', 'chunked-cut', /after its response started; closing the connection\n.*reason: piped stream failed midway/],
+  ['node', '/stream-error-length', 'length-cut', /after its response started; closing the connection\n.*reason: piped stream failed midway/],
+  ['node', '/socket-destroy', 'chunked-cut', /: the app destroyed the connection\n.*reason: socket destroyed midway/],
   ['node', '/write-after-end', 'complete', /after its response ended\n.*write after end/],
 ]
 
@@ -143,6 +155,14 @@ for (const [name, path, outcome, reason] of faults) {
     await sameWorker(t, name)
   })
 }
+
+// The other side of the bad-type line: a Response from another copy of undici is not an
+// instance of the global class, yet it is a Response (status, headers, a ReadableStream body).
+test('fetch /foreign-response: a Response from another copy of undici is served', async (t) => {
+  const res = await getOnce(servers.fetch.port, '/foreign-response')
+  t.is(res.status, 201)
+  t.is(res.body, 'foreign body')
+})
 
 // A handler that never answers: the worker's JavaScript thread is not stuck, so its heartbeat
 // goes on and --timeout does not end the request (docs/SPEC.md, "Errors"). The request waits

@@ -24,8 +24,18 @@ const executionContext = Object.freeze({
   },
 })
 
+/** A Response, or one from another copy of undici (its class is not the global one): an
+ * integer status, headers that can be walked, and a body that is null or a ReadableStream.
+ * Anything else (a plain object with a string body, say) is the app's mistake, not a body. */
 function isResponse(value: unknown): value is Response {
-  return value instanceof Response || (typeof (value as Response)?.status === 'number' && typeof (value as Response)?.headers?.forEach === 'function')
+  if (value instanceof Response) return true
+  const candidate = value as Response | null | undefined
+  const body = candidate?.body as { getReader?: unknown } | null | undefined
+  return (
+    Number.isInteger(candidate?.status) &&
+    typeof candidate?.headers?.forEach === 'function' &&
+    (body === null || typeof body?.getReader === 'function')
+  )
 }
 
 type Header = [string, string]

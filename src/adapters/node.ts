@@ -71,6 +71,8 @@ class Outlet implements AsyncIterator<Chunk> {
 
   /** What the app returns to the exchange once the handler has returned. */
   body(): Body | Promise<Body> {
+    // The response was destroyed with an error before the handler returned: nothing went out.
+    if (this.failure !== undefined) return Promise.reject(this.failure)
     if (this.ended && !this.handedOver) return this.whole() ?? this.stream()
     if (this.queue.length > 0) return this.stream()
     return new Promise<Body>((resolve, reject) => (this.settleBody = { resolve, reject }))
@@ -159,14 +161,15 @@ class Outlet implements AsyncIterator<Chunk> {
     return this.trailerFields
   }
 
-  /** The handler failed: before the head, the exchange answers 500; after, it cuts the
-   * response short; after the end, there is nothing left to spoil and it is only logged. */
+  /** The handler failed, or destroyed its response with an error: before the head, the
+   * exchange answers 500; after, it cuts the response short; after the end, there is nothing
+   * left to spoil and it is only logged. */
   fail(error: unknown): void {
     if (this.settleBody !== undefined) {
       const { reject } = this.settleBody
       this.settleBody = undefined
       reject(error)
-    } else if (this.handedOver && !this.ended) {
+    } else if (!this.ended) {
       this.failure = error
       this.wake()
     } else {
@@ -289,6 +292,19 @@ function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback
   return this
 }
 
+/** `res.destroy(err)`, which `pipeline(source, res)` calls when the source fails: with an
+ * error and a response not yet ended, the response fails as a failed body does (a 500 while
+ * nothing was sent, else the connection closes with the body cut short, logged once).
+ * Otherwise the connection closes, as under node:http. */
+function destroy(this: ServerResponse, error?: Error): ServerResponse {
+  if (this.destroyed) return this
+  const outlet = outletOf(this)
+  if (error === undefined || error === null || outlet.isEnded) return ServerResponse.prototype.destroy.call(this, error ?? undefined)
+  this.destroyed = true
+  outlet.fail(error)
+  return this
+}
+
 function addTrailers(this: ServerResponse, headers: unknown): void {
   outletOf(this).addTrailers(headers)
 }
@@ -380,7 +396,7 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
 function createResponse(req: IncomingMessage, socket: BridgeSocket, startResponse: StartResponse, environ: Environ): BridgeResponse {
   const res = new ServerResponse(req) as BridgeResponse
   res[OUTLET] = new Outlet(res, socket, startResponse, environ)
-  Object.assign(res, { socket, writeHead, write, end, addTrailers, flushHeaders, writeContinue })
+  Object.assign(res, { socket, writeHead, write, end, destroy, addTrailers, flushHeaders, writeContinue })
   return res
 }
 

@@ -30,6 +30,22 @@ export default {
         return 42
       case '/object':
         return { status: 200, body: 'a Response-like without headers' }
+      case '/response-like':
+        return { status: 200, headers: new Headers(), body: 'a string is not a Response body' }
+      case '/foreign-response':
+        // What a Response from another copy of undici looks like: not the global class.
+        return { status: 201, statusText: 'Created', headers: new Headers({ 'x-kind': 'foreign' }), body: new Response('foreign body').body }
+      case '/stream-error-at-once':
+        return new Response(
+          new ReadableStream({
+            async pull(controller) {
+              await pause(10)
+              controller.error(new Error('reason: stream failed before its first chunk'))
+            },
+          }),
+        )
+      case '/crlf-status':
+        return new Response('never sent', { statusText: 'OK\r\nSet-Cookie: evil=1' })
       case '/stream-error':
         return new Response(failingStream('reason: stream failed midway'))
       case '/stream-error-length':

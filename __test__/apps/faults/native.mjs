@@ -63,6 +63,26 @@ export function app(environ, startResponse) {
         startResponse('500 Internal Server Error', text)
         yield 'never sent'
       })()
+    case '/no-start':
+      return 'a body without startResponse'
+    case '/stream-error-at-once':
+      startResponse('200 OK', text)
+      return (async function* () {
+        await pause(10)
+        throw new Error('reason: generator failed before its first chunk')
+      })()
+    case '/crlf-status':
+      startResponse('200 OK\r\nSet-Cookie: evil=1', text)
+      return 'never sent'
+    case '/crlf-trailer': {
+      startResponse('200 OK', [...text, ['Trailer', 'X-Checksum']])
+      const body = (async function* () {
+        yield 'partial;'
+        await pause(100)
+      })()
+      body.trailers = [['X-Checksum', 'abc\r\nSet-Cookie: evil=1']]
+      return body
+    }
     case '/crlf':
       startResponse('200 OK', [...text, ['X-Injected', 'value\r\nSet-Cookie: evil=1']])
       return 'never sent'

@@ -44,6 +44,28 @@ export function app(req, res) {
       res.setHeader('Content-Length', '100')
       pipeline(failingReadable('reason: piped stream failed midway'), res, () => {})
       return
+    case '/stream-error-at-once': {
+      const source = new Readable({ read() {} })
+      setTimeout(() => source.destroy(new Error('reason: piped stream failed before its first chunk')), 10)
+      pipeline(source, res, () => {})
+      return
+    }
+    case '/destroy-at-once':
+      res.destroy(new Error('reason: destroyed before the first byte'))
+      return
+    case '/socket-destroy':
+      res.setHeader('Content-Type', 'text/plain')
+      res.write('partial;')
+      setTimeout(() => res.socket.destroy(new Error('reason: socket destroyed midway')), 100)
+      return
+    case '/crlf-status':
+      res.writeHead(200, 'OK\r\nSet-Cookie: evil=1')
+      res.end('never sent')
+      return
+    case '/crlf-status-message':
+      res.statusMessage = 'OK\r\nSet-Cookie: evil=1'
+      res.end('never sent')
+      return
     case '/start-twice':
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       res.writeHead(500)
