@@ -23,7 +23,20 @@ pub(crate) struct TlsStream {
   socket: Socket,
   session: ServerConnection,
   phase: Phase,
+  /// The last read from the socket took everything queued.
+  drained: bool,
+  /// Records read from the socket that the session had no room for yet (rare: only when one
+  /// read completes records holding more than [`PLAINTEXT_HELD`] bytes of plaintext).
+  unfed: Vec<u8>,
 }
+
+/// Decrypted bytes the session holds before it is given more records; rustls refuses more
+/// past 16 KiB.
+const PLAINTEXT_HELD: usize = 16 * 1024;
+
+/// Bytes read from the socket at once through TLS: a whole record of the largest size. Read
+/// into the stack and handed to the session, so a short read can tell the queue is empty.
+const RECORDS_PER_READ: usize = 5 + 16 * 1024 + 256;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -89,7 +102,7 @@ impl Stream {
   /// `after_proxy_header`: the handshake starts once [`Stream::start_tls`] is called.
   pub(crate) fn tls(socket: Socket, session: ServerConnection, after_proxy_header: bool) -> Stream {
     let phase = if after_proxy_header { Phase::BeforeTls } else { Phase::Unchecked };
-    Stream::Tls(Box::new(TlsStream { socket, session, phase }))
+    Stream::Tls(Box::new(TlsStream { socket, session, phase, drained: false, unfed: Vec::new() }))
   }
 
   /// Begins TLS after the PROXY header, with the bytes already read past it; returns whether
@@ -101,11 +114,8 @@ impl Stream {
       Some(b'A'..=b'Z') => t.phase = Phase::PlainHttp,
       Some(_) => {
         t.phase = Phase::Tls;
-        let mut rest = read_ahead;
-        while !rest.is_empty() {
-          t.session.read_tls(&mut rest)?;
-          t.process()?;
-        }
+        let used = t.feed(read_ahead)?;
+        t.unfed.extend_from_slice(&read_ahead[used..]);
         return Ok(true);
       }
     }
@@ -129,9 +139,12 @@ impl Stream {
   }
 
   /// Whether a read that returns fewer bytes than asked proves the kernel's queue is empty.
-  /// Through TLS it does not: one read may have decrypted only part of what is queued.
+  /// Through TLS, only if the socket read behind it was short too.
   pub(crate) fn short_read_drains(&self) -> bool {
-    matches!(self, Stream::Plain(_))
+    match self {
+      Stream::Plain(_) => true,
+      Stream::Tls(t) => t.drained && t.unfed.is_empty(),
+    }
   }
 
   /// Encrypted bytes (handshake messages, or response records) the kernel has not taken yet.
@@ -178,13 +191,12 @@ impl TlsStream {
 
   /// Processes the records read; queued replies (handshake messages, or the alert that explains
   /// a failure to the client) are sent at once.
-  fn process(&mut self) -> io::Result<()> {
+  fn process(&mut self) -> io::Result<rustls::IoState> {
     let processed = self.session.process_new_packets();
     let sent = self.send_records();
-    if let Err(e) = processed {
-      return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-    }
-    sent
+    let state = processed.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    sent?;
+    Ok(state)
   }
 
   /// Plaintext already decrypted comes first; otherwise one more batch of records is read from
@@ -213,11 +225,38 @@ impl TlsStream {
           Some(_) => self.phase = Phase::Tls,
         }
       }
-      if self.session.read_tls(&mut self.socket)? == 0 {
-        return Ok(0);
+      if !self.unfed.is_empty() {
+        let unfed = std::mem::take(&mut self.unfed);
+        let used = self.feed(&unfed)?;
+        self.unfed = unfed[used..].to_vec();
+        continue;
       }
-      self.process()?;
+      let mut records = [0u8; RECORDS_PER_READ];
+      let n = match self.socket.read(&mut records) {
+        Ok(0) => return Ok(0),
+        Ok(n) => n,
+        Err(e) => return Err(e),
+      };
+      self.drained = n < records.len();
+      let used = self.feed(&records[..n])?;
+      self.unfed.extend_from_slice(&records[used..n]);
     }
+  }
+
+  /// Hands received records to the session until they are used up, or its plaintext buffer
+  /// is full, or a close_notify ends what it takes; returns the bytes taken.
+  fn feed(&mut self, records: &[u8]) -> io::Result<usize> {
+    let mut rest = records;
+    while !rest.is_empty() {
+      if self.session.read_tls(&mut rest)? == 0 {
+        // After a close_notify nothing more is read; the reader reports the end.
+        return Ok(records.len());
+      }
+      if self.process()?.plaintext_bytes_to_read() >= PLAINTEXT_HELD {
+        break;
+      }
+    }
+    Ok(records.len() - rest.len())
   }
 
   /// Encrypts what the session will buffer (rustls bounds it, 64 KiB by default), then sends.
