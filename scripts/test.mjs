@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every suite (the Rust crates with cargo, the end-to-end tests with ava, Express's own
-// tests on ugn's engine) and ends with one line summing them: "N passed, M failed".
+// Runs every suite (the Rust crates with cargo, the codec's fuzz targets for a minute, the
+// end-to-end tests with ava, Express's own tests on ugn's engine) and ends with one line
+// summing them: "N passed, M failed".
 
 import { spawn } from 'node:child_process'
 
@@ -36,6 +37,9 @@ const EXPRESS = 'compat/express'
 
 const suites = [
   ['cargo', ['test', '--workspace', '--exclude', 'ugn-binding', '--color', 'never'], cargoCounts],
+  // The codec's fuzz targets for 60 s in all (installs cargo-fuzz if missing): one passed per
+  // target that found nothing.
+  ['node', ['scripts/fuzz.mjs', '60'], tapCounts],
   ['npx', ['ava', '--tap'], tapCounts],
   // The compatibility suite has its own dependencies (Express at the tests' version, mocha,
   // supertest), installed from its lockfile.
