@@ -12,7 +12,7 @@ import { createDispatcher, type Dispatcher } from './bridge/dispatcher.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
-import { engineTrust, PROXY_PROTOCOLS, settings } from './config/settings.js'
+import { defaults, engineOptions, engineTrust, settings } from './config/settings.js'
 import { type ListenerInfo, native, NO_TLS } from './native.js'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
@@ -36,20 +36,9 @@ function startEngine(): Engine {
   const servers: ServerAddress[] = []
   const fields = settings.limit_request_fields.default()
   const dispatcher = createDispatcher(apps, fields, { servers, multiprocess: false, fileWrapper: FileWrapper })
-  const options = Int32Array.of(
-    Math.round(settings.keepalive.default() * 1000),
-    settings.worker_connections.default(),
-    settings.limit_request_line.default(),
-    fields,
-    settings.limit_request_field_size.default(),
-    PROXY_PROTOCOLS.indexOf(settings.proxy_protocol.default()),
-  )
-  const trust = engineTrust({
-    forwarded_allow_ips: settings.forwarded_allow_ips.default(),
-    secure_scheme_headers: settings.secure_scheme_headers.default(),
-    proxy_allow_ips: settings.proxy_allow_ips.default(),
-  })
-  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent, ...trust, ...NO_TLS)
+  const cfg = defaults()
+  const options = engineOptions(cfg, fields)
+  native.serverStart(new Int32Array(0), options, 'ugn', dispatcher.reqMeta, dispatcher.resMeta, dispatcher.onRequest, dispatcher.onEvent, ...engineTrust(cfg), ...NO_TLS)
   return { dispatcher, apps, servers, open: 0 }
 }
 

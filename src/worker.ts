@@ -12,7 +12,7 @@ import type { App } from './bridge/exchange.js'
 import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
 import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
-import { engineTls, engineTrust, PROXY_PROTOCOLS } from './config/settings.js'
+import { engineOptions, engineTls, engineTrust } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
 import { native } from './native.js'
@@ -151,14 +151,8 @@ async function main(): Promise<void> {
     statsd,
   )
   const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
-  const options = Int32Array.of(
-    sync ? 0 : Math.round(cfg.keepalive * 1000),
-    sync ? 1 : cfg.worker_connections,
-    cfg.limit_request_line,
-    maxHeaders,
-    cfg.limit_request_field_size,
-    PROXY_PROTOCOLS.indexOf(cfg.proxy_protocol),
-  )
+  // The sync worker class: one connection at a time, no keep-alive.
+  const options = engineOptions(sync ? { ...cfg, keepalive: 0, worker_connections: 1 } : cfg, maxHeaders)
   // max_requests: this worker's quota, spread by the jitter so workers do not all retire together.
   const quota = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0
   let served = 0

@@ -414,6 +414,32 @@ export const settings = {
     parse: num(0),
     help: 'Seconds to wait for the next request on a keep-alive connection (0 disables keep-alive).',
   },
+  header_timeout: {
+    name: 'header_timeout',
+    section: 'Security',
+    flags: ['--header-timeout'],
+    meta: 'SECONDS',
+    kind: 'number',
+    default: () => 30,
+    parse: num(1),
+    help:
+      'Seconds a client may take to send a request head, counted from its first byte (from the accept for a new ' +
+      "connection's first request); then it gets 408 and is closed. Slow clients trickling headers (slowloris) hold " +
+      "a connection no longer than this. Like Gunicorn's sync worker, whose socket reads time out after --timeout.",
+  },
+  body_timeout: {
+    name: 'body_timeout',
+    section: 'Security',
+    flags: ['--body-timeout'],
+    meta: 'SECONDS',
+    kind: 'number',
+    default: () => 30,
+    parse: num(1),
+    help:
+      'Seconds a request body the app is reading, or a response, may make no progress: no body byte arrives, or the ' +
+      'client takes no response byte. A stalled body gets 408 (the app sees its input fail), or a close once the ' +
+      'response has started; a stalled response is closed.',
+  },
   limit_request_line: {
     name: 'limit_request_line',
     section: 'Security',
@@ -804,6 +830,26 @@ export function defaults(): Config {
   const out: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(settings)) out[key] = (s as Setting).default()
   return out as Config
+}
+
+type EngineSettings = Pick<
+  Config,
+  'keepalive' | 'worker_connections' | 'limit_request_line' | 'limit_request_field_size' | 'proxy_protocol' | 'header_timeout' | 'body_timeout'
+>
+
+/** The engine's numeric settings as serverStart's options Int32Array lays them out
+ * (src/native/server.rs, O_*); `maxHeaders` is limit_request_fields with 0 made concrete. */
+export function engineOptions(cfg: EngineSettings, maxHeaders: number): Int32Array {
+  return Int32Array.of(
+    Math.round(cfg.keepalive * 1000),
+    cfg.worker_connections,
+    cfg.limit_request_line,
+    maxHeaders,
+    cfg.limit_request_field_size,
+    PROXY_PROTOCOLS.indexOf(cfg.proxy_protocol),
+    Math.round(cfg.header_timeout * 1000),
+    Math.round(cfg.body_timeout * 1000),
+  )
 }
 
 type TlsSettings = Pick<Config, 'certfile' | 'keyfile' | 'ca_certs' | 'cert_reqs' | 'ciphers'>

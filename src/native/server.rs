@@ -62,7 +62,9 @@ const O_LIMIT_REQUEST_FIELDS: usize = 3;
 const O_LIMIT_REQUEST_FIELD_SIZE: usize = 4;
 /// 0 off, 1 v1, 2 v2, 3 auto: the index in `proxy_protocol`'s choices.
 const O_PROXY_PROTOCOL: usize = 5;
-const O_LEN: usize = 6;
+const O_HEADER_TIMEOUT_MS: usize = 6;
+const O_BODY_TIMEOUT_MS: usize = 7;
+const O_LEN: usize = 8;
 
 struct Glue {
   env: Env,
@@ -172,6 +174,8 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
   };
   let config = ServerConfig {
     keep_alive: Duration::from_millis(opts[O_KEEP_ALIVE_MS].max(0) as u64),
+    header_timeout: Duration::from_millis(opts[O_HEADER_TIMEOUT_MS].max(1) as u64),
+    body_timeout: Duration::from_millis(opts[O_BODY_TIMEOUT_MS].max(1) as u64),
     max_connections: opts[O_MAX_CONNECTIONS].max(1) as usize,
     limits,
     server_header: header,
@@ -491,8 +495,12 @@ unsafe extern "C" fn on_idle(_handle: *mut uv::Handle) {
   }
 }
 
+/// Expired deadlines may answer a client (408) and tell the app a body or response stalled.
 unsafe extern "C" fn on_tick(_handle: *mut uv::Handle) {
   with_server(|s| s.tick(Instant::now()));
+  if let Some(glue) = glue() {
+    run_batch(&glue);
+  }
 }
 
 /// Handles every ready socket and every request they carry, then flushes all responses.

@@ -12,6 +12,13 @@ pub struct ServerConfig {
   /// Most connections served at once (Gunicorn's `--worker-connections`); at the cap the
   /// worker stops accepting and the kernel's backlog holds new clients.
   pub max_connections: usize,
+  /// How long a client may take to send a request head, from its first byte (or from the
+  /// connection's accept, for the first one); then 408 and close. The slowloris defence.
+  pub header_timeout: Duration,
+  /// How long a request body, or a response, may make no progress: no body bytes arrive from
+  /// a client the app is reading, or a client takes none of the response bytes waiting for it.
+  /// A stalled body gets 408 (or a close, once the response started); a stalled response, a close.
+  pub body_timeout: Duration,
   /// Request head limits and parser strictness.
   pub limits: Limits,
   /// Value of the `Server` response header; empty to send none.
@@ -43,6 +50,8 @@ impl Default for ServerConfig {
   fn default() -> Self {
     ServerConfig {
       keep_alive: Duration::from_secs(2),
+      header_timeout: Duration::from_secs(30),
+      body_timeout: Duration::from_secs(30),
       max_connections: 1000,
       limits: Limits::default(),
       server_header: b"ugn".to_vec(),

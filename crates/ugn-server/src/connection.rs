@@ -38,7 +38,10 @@ pub(crate) struct Connection {
   /// The response was cut short, so the close must not look orderly: no TLS close_notify.
   pub(crate) cut: bool,
   pub(crate) state: State,
+  /// When an idle, lingering or head-reading connection is given up (see [`ServerConfig`]).
   pub(crate) deadline: Option<Instant>,
+  /// When a request body or a response that makes no progress is given up.
+  pub(crate) stall_deadline: Option<Instant>,
   pub(crate) requests: u64,
   /// The current request's head bytes followed by the peer address: exactly the text the
   /// embedder hands to the application, so it costs one string conversion per request.
@@ -111,6 +114,7 @@ impl Connection {
       cut: false,
       state: State::Idle,
       deadline: None,
+      stall_deadline: None,
       requests: 0,
       head_text: Vec::with_capacity(1024),
       head_reader: HeadReader::new(),

@@ -22,8 +22,6 @@ use crate::{Event, EventKind, ServerConfig};
 const LISTENER_TOKEN_BASE: usize = MAX_SLOTS;
 /// Request bytes read ahead of the application (pipelined requests) before reading pauses.
 const READ_AHEAD: usize = 64 * 1024;
-/// How long a fresh connection may take to send its first request head.
-const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest PROXY header: a v2 header's 16 fixed bytes and its 16-bit length.
 const MAX_PROXY_HEADER: usize = 16 + u16::MAX as usize;
 
@@ -356,10 +354,46 @@ impl Server {
   /// to send a first request, and lingering closes.
   pub fn tick(&mut self, now: Instant) {
     for idx in 0..self.slots.len() {
-      let expired = matches!(&self.slots[idx].conn, Some(c) if c.deadline.is_some_and(|d| d <= now));
-      if expired {
-        self.close(idx, true);
+      let Some(conn) = self.slots[idx].conn.as_ref() else { continue };
+      if conn.stall_deadline.is_some_and(|d| d <= now) {
+        self.give_up_stalled(idx);
+        continue;
       }
+      if !conn.deadline.is_some_and(|d| d <= now) {
+        continue;
+      }
+      match conn.state {
+        // A keep-alive period that ran out while a response is still leaving waits for it:
+        // the stall deadline watches that.
+        State::Idle if conn.pending_write() > 0 => {}
+        // A head begun and not finished in time: the slowloris case.
+        State::Idle | State::Proxy(_) if conn.rend > conn.rstart => {
+          let _ = self.reject(idx, 408, "Request Timeout");
+          self.advance(idx);
+        }
+        _ => self.close(idx, true),
+      }
+    }
+  }
+
+  /// The client stopped sending the request body the app is reading, or stopped taking the
+  /// response: the app is told, the client gets a 408 if no response has started, and the
+  /// connection closes.
+  fn give_up_stalled(&mut self, idx: usize) {
+    let id = self.id_of(idx);
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    conn.stall_deadline = None;
+    match &conn.state {
+      State::Active(exchange) if !exchange.body_done && matches!(exchange.response, Response::NotStarted) => {
+        self.queue.push_back(Event { kind: EventKind::BodyError, id });
+        let _ = self.reject(idx, 408, "Request Timeout");
+        self.advance(idx);
+      }
+      State::Active(exchange) if !exchange.body_done => {
+        self.queue.push_back(Event { kind: EventKind::BodyError, id });
+        self.close(idx, false);
+      }
+      _ => self.close(idx, false),
     }
   }
 
@@ -479,7 +513,7 @@ impl Server {
       self.free.push(idx);
       return;
     }
-    conn.deadline = Some(Instant::now() + FIRST_REQUEST_TIMEOUT);
+    conn.deadline = Some(Instant::now() + self.config.header_timeout);
     conn.readable = true;
     self.slots[idx].conn = Some(conn);
     self.live += 1;
@@ -527,8 +561,18 @@ impl Server {
   fn flush_one(&mut self, idx: usize) {
     let high_water = self.config.write_high_water;
     let linger = self.config.linger;
+    let body_timeout = self.config.body_timeout;
     let Some(conn) = self.slots[idx].conn.as_mut() else { return };
+    let before = conn.pending_write();
     let written = conn.write_pending();
+    if let Ok(all_written) = written {
+      let reading_body = matches!(&conn.state, State::Active(e) if !e.body_done && !e.body_paused);
+      if !all_written && (conn.pending_write() < before || conn.stall_deadline.is_none()) {
+        conn.stall_deadline = Some(Instant::now() + body_timeout);
+      } else if all_written && !reading_body {
+        conn.stall_deadline = None;
+      }
+    }
     if let Ok(all_written) = written {
       if all_written == conn.write_interest {
         let interest = if all_written { Interest::READABLE } else { Interest::READABLE | Interest::WRITABLE };
@@ -643,7 +687,7 @@ impl Server {
       return match conn.read_some(max_head) {
         Ok(ReadOutcome::Data) => {
           if conn.requests > 0 {
-            conn.deadline = Some(Instant::now() + FIRST_REQUEST_TIMEOUT);
+            conn.deadline = Some(Instant::now() + self.config.header_timeout);
           }
           Step::Again
         }
@@ -733,6 +777,9 @@ impl Server {
     let conn = self.slots[idx].conn.as_mut().unwrap();
     let State::Active(exchange) = &mut conn.state else { unreachable!() };
     let body_done = exchange.body_done;
+    if !body_done {
+      conn.stall_deadline = Some(Instant::now() + self.config.body_timeout);
+    }
     let has_partial_body = !body_done && !conn.body_out.is_empty();
     if has_partial_body {
       exchange.body_event_pending = true;
@@ -749,6 +796,7 @@ impl Server {
 
   fn step_active(&mut self, idx: usize) -> Step {
     let body_high_water = self.config.body_high_water;
+    let body_timeout = self.config.body_timeout;
     let id = self.id_of(idx);
     let conn = self.slots[idx].conn.as_mut().unwrap();
     let State::Active(exchange) = &mut conn.state else { unreachable!() };
@@ -758,6 +806,10 @@ impl Server {
       // After the response, unread body bytes are discarded so the connection can be reused.
       let limit = if response_done { usize::MAX } else { body_high_water };
       if !response_done && (exchange.body_paused || conn.body_out.len() >= body_high_water) {
+        // Waiting for the app, not for the client.
+        if conn.pending_write() == 0 {
+          conn.stall_deadline = None;
+        }
         return Step::Wait;
       }
       match decode_available(conn, limit) {
@@ -780,17 +832,27 @@ impl Server {
         }
       }
       if exchange.body_done {
+        if conn.pending_write() == 0 {
+          conn.stall_deadline = None;
+        }
         return Step::Again;
       }
       if conn.rstart != conn.rend && conn.body_out.len() < body_high_water {
         return Step::Again;
       }
       if !conn.readable {
+        conn.stall_deadline.get_or_insert_with(|| Instant::now() + body_timeout);
         return Step::Wait;
       }
       return match conn.read_some(body_high_water) {
-        Ok(ReadOutcome::Data) => Step::Again,
-        Ok(ReadOutcome::WouldBlock) => Step::Wait,
+        Ok(ReadOutcome::Data) => {
+          conn.stall_deadline = Some(Instant::now() + body_timeout);
+          Step::Again
+        }
+        Ok(ReadOutcome::WouldBlock) => {
+          conn.stall_deadline.get_or_insert_with(|| Instant::now() + body_timeout);
+          Step::Wait
+        }
         Ok(ReadOutcome::Eof) | Err(_) => {
           if !response_done {
             self.queue.push_back(Event { kind: EventKind::BodyError, id });

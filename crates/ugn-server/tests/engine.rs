@@ -685,3 +685,61 @@ fn a_malformed_byte_just_below_the_head_ceiling_is_answered_400_not_431() {
   let text = String::from_utf8_lossy(&read_to_close(&mut s)).into_owned();
   assert!(text.starts_with("HTTP/1.1 400 "), "{}", &text[..text.len().min(200)]);
 }
+
+fn quick_timeouts() -> ServerConfig {
+  ServerConfig {
+    header_timeout: Duration::from_millis(300),
+    body_timeout: Duration::from_millis(300),
+    ..ServerConfig::default()
+  }
+}
+
+#[test]
+fn a_head_trickled_past_the_header_timeout_gets_408() {
+  let server = start(quick_timeouts(), App::Echo);
+  let mut s = connect(server.addr);
+  let started = Instant::now();
+  for byte in b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: 1" {
+    if s.write_all(&[*byte]).is_err() {
+      break;
+    }
+    thread::sleep(Duration::from_millis(20));
+  }
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{text}");
+  assert!(started.elapsed() < Duration::from_secs(3));
+
+  // A connection that never sends a byte is closed without an answer.
+  let mut idle = connect(server.addr);
+  assert!(read_to_close(&mut idle).is_empty());
+}
+
+#[test]
+fn a_request_body_that_stalls_gets_408_and_a_slow_one_is_read_whole() {
+  let server = start(quick_timeouts(), App::Echo);
+  let mut s = connect(server.addr);
+  s.write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+  let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{text}");
+
+  // A body that keeps coming, if slowly, is read whole.
+  let mut slow = connect(server.addr);
+  slow.write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n").unwrap();
+  for byte in b"hello" {
+    thread::sleep(Duration::from_millis(150));
+    slow.write_all(&[*byte]).unwrap();
+  }
+  assert_eq!(read_responses(&mut slow, 1)[0].2, b"POST /upload hello");
+}
+
+#[test]
+fn a_client_that_stops_reading_a_response_is_closed_and_the_app_told() {
+  let server = start(quick_timeouts(), App::Big(256 << 20));
+  let s = connect(server.addr);
+  (&s).write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  let deadline = Instant::now() + Duration::from_secs(10);
+  while server.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+    thread::sleep(Duration::from_millis(20));
+  }
+  assert_eq!(server.closed.load(Ordering::SeqCst), 1, "the stalled response was given up");
+}
