@@ -3,11 +3,10 @@ use std::time::Instant;
 
 use ugn_http::{BodyDecoder, Framing, HeadReader, Header, ProxyProtocol, RequestHead};
 
+use crate::buffers::CHUNK;
 use crate::listener::Peer;
 use crate::stream::Stream;
 
-/// Bytes asked of the kernel per `read`; also the read buffer's starting size.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// One accepted client and everything in flight on it.
 pub(crate) struct Connection {
@@ -17,7 +16,8 @@ pub(crate) struct Connection {
   /// The socket's peer may set the scheme through `secure_scheme_headers`.
   pub(crate) trusted: bool,
   /// Received bytes not yet consumed live in `rbuf[rstart..rend]`; the buffer is kept fully
-  /// initialised so reads go straight into it.
+  /// initialised so reads go straight into it. Both buffers are lent by the server's pool
+  /// while the connection has bytes to handle, and empty while it is idle.
   pub(crate) rbuf: Vec<u8>,
   pub(crate) rstart: usize,
   pub(crate) rend: usize,
@@ -101,10 +101,10 @@ impl Connection {
       listener,
       peer,
       trusted,
-      rbuf: vec![0; READ_CHUNK],
+      rbuf: Vec::new(),
       rstart: 0,
       rend: 0,
-      wbuf: Vec::with_capacity(READ_CHUNK),
+      wbuf: Vec::new(),
       wpos: 0,
       readable: false,
       peer_eof: false,
@@ -145,7 +145,7 @@ impl Connection {
         self.rend -= self.rstart;
         self.rstart = 0;
       } else if self.rbuf.len() < max_buffered {
-        let grown = (self.rbuf.len() * 2).min(max_buffered.max(READ_CHUNK));
+        let grown = (self.rbuf.len() * 2).min(max_buffered.max(CHUNK));
         self.rbuf.resize(grown, 0);
       }
       if self.rend == self.rbuf.len() {

@@ -9,6 +9,7 @@
 //! is what lets the embedder call JavaScript with no Rust borrow alive, and lets a response that
 //! is produced synchronously be corked together with the others of the same batch.
 
+mod buffers;
 mod config;
 mod connection;
 mod event;

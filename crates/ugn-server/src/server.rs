@@ -12,6 +12,7 @@ use ugn_http::{
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
 
+use crate::buffers::BufferPool;
 use crate::connection::{Connection, Exchange, ReadOutcome, Response, State};
 use crate::id::{ConnId, MAX_SLOTS};
 use crate::listener::{Listener, ListenerKind, Peer};
@@ -102,6 +103,7 @@ pub struct Server {
   date: DateCache,
   accept_paused: bool,
   shutting_down: bool,
+  buffers: BufferPool,
 }
 
 impl Server {
@@ -130,6 +132,7 @@ impl Server {
       date: DateCache::new(),
       accept_paused: false,
       shutting_down: false,
+      buffers: BufferPool::default(),
     })
   }
 
@@ -536,6 +539,7 @@ impl Server {
       self.queue.push_back(Event { kind: EventKind::Closed, id: self.id_of(idx) });
     }
     let _ = self.poll.registry().deregister(&mut conn.stream);
+    Self::lend_back(&mut self.buffers, &mut conn);
     drop(conn);
     let slot = &mut self.slots[idx];
     slot.generation = ConnId::next_generation(slot.generation);
@@ -547,6 +551,12 @@ impl Server {
         self.accept_all(index);
       }
     }
+  }
+
+  /// Returns a connection's buffers to the pool (it is idle, or closing for good).
+  fn lend_back(buffers: &mut BufferPool, conn: &mut Connection) {
+    buffers.recycle_read(std::mem::take(&mut conn.rbuf));
+    buffers.recycle_write(std::mem::take(&mut conn.wbuf));
   }
 
   fn mark_dirty(&mut self, idx: usize) {
@@ -571,6 +581,10 @@ impl Server {
         conn.stall_deadline = Some(Instant::now() + body_timeout);
       } else if all_written && !reading_body {
         conn.stall_deadline = None;
+      }
+      // The last response of a now idle connection has left: nothing for its buffers to hold.
+      if all_written && matches!(conn.state, State::Idle) && conn.rstart == conn.rend && !conn.readable {
+        Self::lend_back(&mut self.buffers, conn);
       }
     }
     if let Ok(all_written) = written {
@@ -612,6 +626,9 @@ impl Server {
   fn advance(&mut self, idx: usize) {
     loop {
       let Some(conn) = self.slots[idx].conn.as_mut() else { return };
+      if conn.rbuf.is_empty() && conn.readable {
+        conn.rbuf = self.buffers.read_buffer();
+      }
       let step = match &conn.state {
         State::Idle | State::Active(_) if conn.stream.is_plain_http() => {
           self.reject(idx, 400, "This port speaks HTTPS: plain HTTP was sent.")
@@ -682,6 +699,10 @@ impl Server {
     }
     if conn.rstart == conn.rend {
       if !conn.readable {
+        // Idle with nothing to handle: the buffers go back to the pool until bytes arrive.
+        if conn.pending_write() == 0 {
+          Self::lend_back(&mut self.buffers, conn);
+        }
         return Step::Wait;
       }
       return match conn.read_some(max_head) {
@@ -746,6 +767,9 @@ impl Server {
     let id = self.id_of(idx);
     let limits = &self.config.limits;
     let conn = self.slots[idx].conn.as_mut().unwrap();
+    if conn.wbuf.capacity() == 0 {
+      conn.wbuf = self.buffers.write_buffer();
+    }
     conn.head_text.clear();
     conn.head_text.extend_from_slice(&conn.rbuf[conn.rstart..conn.rstart + head.head_len]);
     conn.head_text.extend_from_slice(conn.peer.addr.as_bytes());

@@ -1,0 +1,75 @@
+//! Read and write buffers lent to connections while they have bytes to handle, so an idle
+//! keep-alive connection holds none: a thousand idle clients cost their sockets and a few
+//! small fields each, not 32 KiB of buffers.
+
+/// Bytes asked of the kernel per `read`; a read buffer's size, and a write buffer's capacity.
+pub(crate) const CHUNK: usize = 16 * 1024;
+
+/// Buffers kept for reuse beyond those in use; the rest of a burst's buffers are freed.
+const KEPT: usize = 64;
+
+#[derive(Default)]
+pub(crate) struct BufferPool {
+  read: Vec<Vec<u8>>,
+  write: Vec<Vec<u8>>,
+}
+
+impl BufferPool {
+  /// A read buffer: `CHUNK` initialised bytes, so reads go straight into it.
+  pub(crate) fn read_buffer(&mut self) -> Vec<u8> {
+    self.read.pop().unwrap_or_else(|| vec![0; CHUNK])
+  }
+
+  /// An empty write buffer with room for `CHUNK` bytes.
+  pub(crate) fn write_buffer(&mut self) -> Vec<u8> {
+    self.write.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK))
+  }
+
+  /// Takes a read buffer back; one grown for a large head is freed rather than kept.
+  pub(crate) fn recycle_read(&mut self, buf: Vec<u8>) {
+    if buf.len() == CHUNK && self.read.len() < KEPT {
+      self.read.push(buf);
+    }
+  }
+
+  /// Takes a write buffer back; one grown for a large response is freed rather than kept.
+  pub(crate) fn recycle_write(&mut self, mut buf: Vec<u8>) {
+    if buf.capacity() == CHUNK && self.write.len() < KEPT {
+      buf.clear();
+      self.write.push(buf);
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn buffers_come_back_for_reuse_unless_grown_or_beyond_the_kept_number() {
+    let mut pool = BufferPool::default();
+    let read = pool.read_buffer();
+    let address = read.as_ptr();
+    pool.recycle_read(read);
+    let again = pool.read_buffer();
+    assert_eq!(again.as_ptr(), address);
+    pool.recycle_read(again);
+    pool.read.clear();
+
+    let mut grown = pool.read_buffer();
+    grown.resize(2 * CHUNK, 0);
+    pool.recycle_read(grown);
+    assert!(pool.read.is_empty());
+
+    let mut write = pool.write_buffer();
+    write.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    pool.recycle_write(write);
+    let again = pool.write_buffer();
+    assert!(again.is_empty() && again.capacity() == CHUNK);
+
+    for _ in 0..KEPT + 10 {
+      pool.recycle_write(Vec::with_capacity(CHUNK));
+    }
+    assert_eq!(pool.write.len(), KEPT);
+  }
+}
