@@ -67,6 +67,9 @@ const faults = [
   ['native', '/number', '500', /the app returned \[object Number\], which is not a response body/],
   ['native', '/object', '500', /the app returned \[object Object\], which is not a response body/],
   ['native', '/no-start', '500', /the app did not call startResponse before its body began/],
+  ['native', '/status-number', '500', /the status must be a string like "200 OK", not number/],
+  ['native', '/headers-string', '500', /the headers must be an array of \[name, value\] pairs or an object, not string/],
+  ['native', '/header-undefined', '500', /the value of response header "X-Missing" must be a string or a number, not undefined/],
   ['native', '/start-twice', '500', /startResponse was already called/],
   ['native', '/stream-error-at-once', '500', /reason: generator failed before its first chunk/],
   ['native', '/crlf-status', '500', /invalid response status "200 OK\\r\\nSet-Cookie: evil=1"/],
@@ -186,3 +189,27 @@ for (const name of ['native', 'fetch', 'node']) {
     await sameWorker(t, name)
   })
 }
+
+// Outside the request's reach: an 'error' event nobody listens to is an uncaught exception, as
+// in any Node process (docs/SPEC.md): the worker exits and the master starts another one. On a
+// server of its own, so the other tests' worker stays the same.
+test('node /pipe-unhandled: a source\'s unheard error ends the worker, the master replaces it', async (t) => {
+  const server = await startUgn(appPath('faults/node.mjs'), ['--interface', 'node'], { readyPath: '/pid' })
+  try {
+    const [pid] = server.workerPids()
+    const { data, closed } = await rawExchange(server.port, 'GET /pipe-unhandled HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.true(closed)
+    const res = parseResponse(data)
+    t.is(res.status, 200)
+    t.false(res.complete, 'the body is cut short')
+    await server.waitForLog(new RegExp(`Worker \\(pid:${pid}\\) exited with code 1`))
+    t.regex(server.log(), /reason: an error event nobody listens to/)
+    await waitFor(async () => {
+      const next = await getOnce(server.port, '/pid')
+      return next.status === 200 && Number(next.body) !== pid
+    }, 10_000, 'a new worker serving')
+    t.is(server.bootedPids().length, 2)
+  } finally {
+    await server.stop('SIGTERM')
+  }
+})

@@ -326,7 +326,7 @@ export class Exchange {
     meta[0] = status.length
     let count = 0
     const add = (name: string, value: string | number) => {
-      const v = typeof value === 'string' ? value : String(value)
+      const v = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : badValue(name, value)
       if (1 + 2 * (count + 1) > meta.length) throw new Error(`too many response headers (the limit is ${(meta.length - 1) / 2})`)
       meta[1 + 2 * count] = name.length
       meta[2 + 2 * count] = v.length
@@ -335,8 +335,10 @@ export class Exchange {
     }
     if (Array.isArray(fields)) {
       for (const pair of fields) add(String(pair[0]), pair[1])
-    } else {
+    } else if (fields !== null && typeof fields === 'object') {
       for (const name of Object.keys(fields)) add(name, (fields as Record<string, string | number>)[name])
+    } else {
+      throw new TypeError(`the headers must be an array of [name, value] pairs or an object, not ${typeName(fields)}`)
     }
     this.packed = text
     return count
@@ -347,6 +349,16 @@ export class Exchange {
     this.drainWaiter = undefined
     waiter?.()
   }
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : typeof value
+}
+
+/** A header value must be a string or a number (docs/SPEC.md): `undefined` or an object would
+ * otherwise go out as the text `undefined` or `[object Object]`. */
+function badValue(name: string, value: unknown): never {
+  throw new TypeError(`the value of response header "${name}" must be a string or a number, not ${typeName(value)}`)
 }
 
 function byteLength(chunk: Chunk): number {

@@ -51,6 +51,15 @@ export function app(environ, startResponse) {
       setTimeout(() => body.destroy(new Error('reason: readable failed midway')), 100)
       return body
     }
+    case '/status-number':
+      startResponse(200, text)
+      return 'never sent'
+    case '/headers-string':
+      startResponse('200 OK', 'Content-Type: text/plain')
+      return 'never sent'
+    case '/header-undefined':
+      startResponse('200 OK', [...text, ['X-Missing', undefined]])
+      return 'never sent'
     case '/start-twice':
       startResponse('200 OK', text)
       startResponse('200 OK', text)

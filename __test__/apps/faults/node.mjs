@@ -58,6 +58,11 @@ export function app(req, res) {
       res.write('partial;')
       setTimeout(() => res.socket.destroy(new Error('reason: socket destroyed midway')), 100)
       return
+    case '/pipe-unhandled':
+      // pipe() leaves the source's 'error' to the app: unheard, it is an uncaught exception.
+      res.setHeader('Content-Type', 'text/plain')
+      failingReadable('reason: an error event nobody listens to').pipe(res)
+      return
     case '/crlf-status':
       res.writeHead(200, 'OK\r\nSet-Cookie: evil=1')
       res.end('never sent')
