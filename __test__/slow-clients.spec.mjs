@@ -107,3 +107,25 @@ test('a client that stops reading a response is closed after --body-timeout and 
   t.is((await getOnce(server.port, '/')).status, 200)
   await waitFor(() => server.workerPids().length === 1, 5000, 'the same single worker')
 })
+
+test('--limit-request-body: a larger Content-Length gets 413 unread, a chunked body past it 413 and a failed read', async (t) => {
+  const server = await serve(['--limit-request-body', '1000'])
+  const declared = await openSocket(server.port)
+  declared.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n')
+  await declared.until((_, closed) => closed, 10_000, 'the refusal')
+  t.true(declared.data().startsWith('HTTP/1.1 413 Content Too Large\r\n'), declared.data())
+
+  const chunked = await openSocket(server.port)
+  chunked.write('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+  chunked.write(`3e8\r\n${'a'.repeat(1000)}\r\n`)
+  await sleep(100)
+  chunked.write('1\r\nb\r\n0\r\n\r\n')
+  await chunked.until((_, closed) => closed, 10_000, 'the refusal')
+  t.true(chunked.data().startsWith('HTTP/1.1 413 Content Too Large\r\n'), chunked.data())
+  await server.waitForLog(/upload failed: /)
+
+  const within = await openSocket(server.port)
+  within.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n${'a'.repeat(1000)}`)
+  await within.until((_, closed) => closed, 10_000, 'the answer')
+  t.regex(within.data(), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n1000$/)
+})

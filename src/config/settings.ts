@@ -414,6 +414,20 @@ export const settings = {
     parse: num(0),
     help: 'Seconds to wait for the next request on a keep-alive connection (0 disables keep-alive).',
   },
+  limit_request_body: {
+    name: 'limit_request_body',
+    section: 'Security',
+    flags: ['--limit-request-body'],
+    meta: 'BYTES',
+    kind: 'int',
+    default: () => 0,
+    defaultText: '0 (no limit)',
+    parse: int(0),
+    help:
+      'Most bytes of a request body. A larger Content-Length is answered 413 before the app is called (and before ' +
+      '100 Continue); a chunked body that grows past it, 413 as well (or a close once the response has started, the ' +
+      "app's read failing). 0: no limit, as in Gunicorn and node:http.",
+  },
   header_timeout: {
     name: 'header_timeout',
     section: 'Security',
@@ -834,7 +848,14 @@ export function defaults(): Config {
 
 type EngineSettings = Pick<
   Config,
-  'keepalive' | 'worker_connections' | 'limit_request_line' | 'limit_request_field_size' | 'proxy_protocol' | 'header_timeout' | 'body_timeout'
+  | 'keepalive'
+  | 'worker_connections'
+  | 'limit_request_line'
+  | 'limit_request_field_size'
+  | 'limit_request_body'
+  | 'proxy_protocol'
+  | 'header_timeout'
+  | 'body_timeout'
 >
 
 /** The engine's numeric settings as serverStart's options Int32Array lays them out
@@ -849,6 +870,8 @@ export function engineOptions(cfg: EngineSettings, maxHeaders: number): Int32Arr
     PROXY_PROTOCOLS.indexOf(cfg.proxy_protocol),
     Math.round(cfg.header_timeout * 1000),
     Math.round(cfg.body_timeout * 1000),
+    cfg.limit_request_body % 2 ** 32,
+    Math.floor(cfg.limit_request_body / 2 ** 32),
   )
 }
 

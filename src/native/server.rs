@@ -64,7 +64,10 @@ const O_LIMIT_REQUEST_FIELD_SIZE: usize = 4;
 const O_PROXY_PROTOCOL: usize = 5;
 const O_HEADER_TIMEOUT_MS: usize = 6;
 const O_BODY_TIMEOUT_MS: usize = 7;
-const O_LEN: usize = 8;
+/// `limit_request_body` in two 32-bit halves, as it may pass 2 GiB.
+const O_MAX_BODY_LOW: usize = 8;
+const O_MAX_BODY_HIGH: usize = 9;
+const O_LEN: usize = 10;
 
 struct Glue {
   env: Env,
@@ -176,6 +179,7 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     keep_alive: Duration::from_millis(opts[O_KEEP_ALIVE_MS].max(0) as u64),
     header_timeout: Duration::from_millis(opts[O_HEADER_TIMEOUT_MS].max(1) as u64),
     body_timeout: Duration::from_millis(opts[O_BODY_TIMEOUT_MS].max(1) as u64),
+    max_body: (opts[O_MAX_BODY_HIGH] as u32 as u64) << 32 | opts[O_MAX_BODY_LOW] as u32 as u64,
     max_connections: opts[O_MAX_CONNECTIONS].max(1) as usize,
     limits,
     server_header: header,

@@ -19,6 +19,10 @@ pub struct ServerConfig {
   /// a client the app is reading, or a client takes none of the response bytes waiting for it.
   /// A stalled body gets 408 (or a close, once the response started); a stalled response, a close.
   pub body_timeout: Duration,
+  /// Most bytes of a request body (`--limit-request-body`); 0 for no limit. A larger
+  /// Content-Length is refused with 413 before the app is called; a chunked body, when it
+  /// grows past it.
+  pub max_body: u64,
   /// Request head limits and parser strictness.
   pub limits: Limits,
   /// Value of the `Server` response header; empty to send none.
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
     ServerConfig {
       keep_alive: Duration::from_secs(2),
       header_timeout: Duration::from_secs(30),
+      max_body: 0,
       body_timeout: Duration::from_secs(30),
       max_connections: 1000,
       limits: Limits::default(),

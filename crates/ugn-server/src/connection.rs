@@ -72,6 +72,8 @@ pub(crate) struct Exchange {
   pub(crate) body_done: bool,
   /// The chunked body's trailer fields, kept from the decoder when the body ends.
   pub(crate) trailers: Vec<(Vec<u8>, Vec<u8>)>,
+  /// Decoded body bytes so far, held against `ServerConfig::max_body`.
+  pub(crate) body_received: u64,
   pub(crate) body_paused: bool,
   pub(crate) body_event_pending: bool,
   pub(crate) response: Response,

@@ -776,6 +776,13 @@ impl Server {
     conn.consume(head.head_len);
     conn.deadline = None;
     let head_request = head.method.get(&conn.head_text) == b"HEAD";
+    if let BodyKind::Length(declared) = head.body {
+      // Refused before the app is called, and before a 100 Continue invites the body.
+      if self.config.max_body > 0 && declared > self.config.max_body {
+        let _ = self.reject(idx, 413, "Content Too Large");
+        return;
+      }
+    }
     let decoder = match head.body {
       BodyKind::None | BodyKind::Length(0) => None,
       kind => Some(BodyDecoder::new(kind, limits)),
@@ -787,6 +794,7 @@ impl Server {
       body_done: decoder.is_none(),
       decoder,
       trailers: Vec::new(),
+      body_received: 0,
       body_paused: false,
       body_event_pending: false,
       response: Response::NotStarted,
@@ -794,9 +802,16 @@ impl Server {
       https: https || conn.stream.is_tls(),
     });
     // Decode whatever body arrived with the head, so a small request reaches the app whole.
-    if let Err(e) = decode_available(conn, usize::MAX) {
-      let _ = self.reject_parse_error(idx, e);
-      return;
+    match decode_available(conn, usize::MAX, self.config.max_body) {
+      Ok(()) => {}
+      Err(BodyFailure::Invalid(e)) => {
+        let _ = self.reject_parse_error(idx, e);
+        return;
+      }
+      Err(BodyFailure::TooLarge) => {
+        let _ = self.reject(idx, 413, "Content Too Large");
+        return;
+      }
     }
     let conn = self.slots[idx].conn.as_mut().unwrap();
     let State::Active(exchange) = &mut conn.state else { unreachable!() };
@@ -836,10 +851,13 @@ impl Server {
         }
         return Step::Wait;
       }
-      match decode_available(conn, limit) {
-        Err(_) => {
+      match decode_available(conn, limit, self.config.max_body) {
+        Err(failure) => {
           self.queue.push_back(Event { kind: EventKind::BodyError, id });
-          return self.reject(idx, 400, "Bad Request");
+          return match failure {
+            BodyFailure::Invalid(_) => self.reject(idx, 400, "Bad Request"),
+            BodyFailure::TooLarge => self.reject(idx, 413, "Content Too Large"),
+          };
         }
         Ok(()) => {}
       }
@@ -1067,8 +1085,16 @@ enum Step {
   Close,
 }
 
-/// Decodes buffered body bytes into `body_out`, up to `limit` bytes held.
-fn decode_available(conn: &mut Connection, limit: usize) -> Result<(), ParseError> {
+/// Why decoding a request body stopped short.
+enum BodyFailure {
+  Invalid(ParseError),
+  /// Past `ServerConfig::max_body`.
+  TooLarge,
+}
+
+/// Decodes buffered body bytes into `body_out`, up to `limit` bytes held, refusing a body that
+/// grows past `max_body` (0: no limit).
+fn decode_available(conn: &mut Connection, limit: usize, max_body: u64) -> Result<(), BodyFailure> {
   let State::Active(exchange) = &mut conn.state else { return Ok(()) };
   let Some(decoder) = exchange.decoder.as_mut() else {
     exchange.body_done = true;
@@ -1076,9 +1102,15 @@ fn decode_available(conn: &mut Connection, limit: usize) -> Result<(), ParseErro
   };
   while conn.body_out.len() < limit {
     let input = &conn.rbuf[conn.rstart..conn.rend];
-    let (used, event) = decoder.decode(input)?;
+    let (used, event) = decoder.decode(input).map_err(BodyFailure::Invalid)?;
     match event {
-      BodyEvent::Data { start, end } => conn.body_out.extend_from_slice(&input[start..end]),
+      BodyEvent::Data { start, end } => {
+        exchange.body_received += (end - start) as u64;
+        if max_body > 0 && exchange.body_received > max_body {
+          return Err(BodyFailure::TooLarge);
+        }
+        conn.body_out.extend_from_slice(&input[start..end]);
+      }
       BodyEvent::NeedMore => {
         conn.rstart += used;
         break;

@@ -743,3 +743,23 @@ fn a_client_that_stops_reading_a_response_is_closed_and_the_app_told() {
   }
   assert_eq!(server.closed.load(Ordering::SeqCst), 1, "the stalled response was given up");
 }
+
+#[test]
+fn bodies_past_the_limit_get_413_whether_declared_or_chunked() {
+  let server = start(ServerConfig { max_body: 10, ..ServerConfig::default() }, App::Echo);
+  let mut declared = connect(server.addr);
+  declared.write_all(b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut declared)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 413 Content Too Large\r\n"), "413 and no 100 Continue: {text}");
+
+  let mut chunked = connect(server.addr);
+  chunked.write_all(b"POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n").unwrap();
+  thread::sleep(Duration::from_millis(50));
+  chunked.write_all(b"5\r\nghijk\r\n0\r\n\r\n").unwrap();
+  let text = String::from_utf8(read_to_close(&mut chunked)).unwrap();
+  assert!(text.starts_with("HTTP/1.1 413 Content Too Large\r\n"), "{text}");
+
+  let mut within = connect(server.addr);
+  within.write_all(b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n").unwrap();
+  assert_eq!(read_responses(&mut within, 1)[0].2, b"POST /c 0123456789");
+}
