@@ -15,6 +15,7 @@ import { native, type ListenerInfo } from './native.js'
 import { Reloader } from './reloader.js'
 import { WorkerSlots } from './slots.js'
 import { parseStatsdHost, Statsd } from './statsd.js'
+import { activatedSockets } from './systemd.js'
 import { VERSION } from './version.js'
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
@@ -225,12 +226,15 @@ export class Arbiter {
     }
   }
 
-  /** Binds the configured addresses, or after a USR2 upgrade serves the old master's sockets
-   * instead, its worker slots included. */
+  /** Binds the configured addresses, or serves sockets it was given instead: after a USR2
+   * upgrade the old master's, its worker slots included, or systemd's. */
   private bindListeners(): void {
     const cfg = this.cfg
     const inherited = takeOver()
-    const binds = inherited ? inherited.listeners.map((fd) => `fd://${fd}`) : cfg.bind
+    const activated = activatedSockets()
+    if (activated && !inherited) log.info(`Serving ${activated.length} socket(s) from systemd socket activation; bind is not used`)
+    const given = inherited?.listeners ?? activated
+    const binds = given ? given.map((fd) => `fd://${fd}`) : cfg.bind
     this.listeners = native.bindListeners(binds, cfg.backlog, cfg.reuse_port, cfg.umask)
     this.slots = new WorkerSlots(this.listeners)
     if (inherited) this.slots.adopt(inherited.slots)
