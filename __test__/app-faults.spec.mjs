@@ -12,8 +12,9 @@ const pids = {}
 test.before(async () => {
   await Promise.all(
     ['native', 'fetch', 'node'].map(async (name) => {
-      // --timeout 2: a request that hangs must not get its worker killed (see the hang tests).
-      servers[name] = await startUgn(appPath(`faults/${name}.mjs`), ['--interface', name, '--timeout', '2'], { readyPath: '/pid' })
+      // --timeout 2, --body-timeout 1: a request that hangs outlasts both (see the hang tests).
+      const args = ['--interface', name, '--timeout', '2', '--body-timeout', '1']
+      servers[name] = await startUgn(appPath(`faults/${name}.mjs`), args, { readyPath: '/pid' })
       const res = await getOnce(servers[name].port, '/pid')
       pids[name] = Number(res.body)
     }),
@@ -168,10 +169,11 @@ test('fetch /foreign-response: a Response from another copy of undici is served'
 })
 
 // A handler that never answers: the worker's JavaScript thread is not stuck, so its heartbeat
-// goes on and --timeout does not end the request (docs/SPEC.md, "Errors"). The request waits
-// until the client goes away, and the app hears of it; the worker serves others meanwhile.
+// goes on and --timeout does not end the request, nor does --body-timeout, which times the
+// client, not the app (docs/SPEC.md, "Errors"). The request waits until the client goes away,
+// and the app hears of it; the worker serves others meanwhile.
 for (const name of ['native', 'fetch', 'node']) {
-  test(`${name} /hang: unanswered past --timeout, the worker serves on, the app is told when the client leaves`, async (t) => {
+  test(`${name} /hang: unanswered past --timeout and --body-timeout, the worker serves on, the app is told when the client leaves`, async (t) => {
     const server = servers[name]
     const tag = newTag()
     const conn = await openSocket(server.port)
