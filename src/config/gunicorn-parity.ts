@@ -37,7 +37,6 @@ export interface Planned {
 export type ParityRow = Mapped | NotOffered | Planned
 
 const LIFECYCLE = 'issue 4: arbiter lifecycle'
-const LIMITS = 'issue 6: robustness limits'
 const LOGGING = 'issue 9: logging and metrics'
 const TLS = 'issue 10: TLS and proxies'
 const HTTP2 = 'issue 11: WebSockets and HTTP/2'
@@ -110,11 +109,11 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'raw_paste_global_conf', ugn: null, why: NO_PASTE },
   { gunicorn: 'permit_obsolete_folding', ugn: null, why: 'it weakens request parsing (RFC 9112 says to refuse obs-fold); see docs/conformance.md' },
   { gunicorn: 'strip_header_spaces', ugn: null, why: 'it weakens request parsing (space before the colon is a smuggling vector); see docs/conformance.md' },
-  { gunicorn: 'permit_unconventional_http_method', ugn: null, planned: LIMITS, note: 'the Rust parser already has the switch' },
+  { gunicorn: 'permit_unconventional_http_method', ugn: 'permit_unconventional_http_method' },
   { gunicorn: 'permit_unconventional_http_version', ugn: null, why: 'the parser accepts only HTTP/1.0 and HTTP/1.1' },
-  { gunicorn: 'casefold_http_method', ugn: null, planned: LIMITS, note: 'deprecated in Gunicorn; the Rust parser already has the switch' },
+  { gunicorn: 'casefold_http_method', ugn: null, why: 'deprecated by Gunicorn itself: methods are case-sensitive (RFC 9110 §9.1)' },
   { gunicorn: 'forwarder_headers', ugn: null, planned: `${TLS} (forwarded headers)` },
-  { gunicorn: 'header_map', ugn: null, planned: LIMITS, note: 'ugn always drops header names containing `_` (Gunicorn\'s default); the Rust parser already has refuse and dangerous' },
+  { gunicorn: 'header_map', ugn: 'header_map' },
   { gunicorn: 'root_path', ugn: null, planned: `${TLS} (mount prefix in SCRIPT_NAME)`, note: 'SCRIPT_NAME is always empty for now' },
 
   // Logging

@@ -92,6 +92,7 @@ function optionalString(raw: unknown, name: string): string | null {
 }
 
 const CERT_REQS = ['none', 'optional', 'required']
+export const HEADER_MAPS = ['drop', 'refuse', 'dangerous'] as const
 
 function certReqs(raw: unknown, name: string): number {
   const named = typeof raw === 'string' ? CERT_REQS.indexOf(raw.trim().toLowerCase().replace(/^cert_/, '')) : -1
@@ -427,6 +428,28 @@ export const settings = {
       'Most bytes of a request body. A larger Content-Length is answered 413 before the app is called (and before ' +
       '100 Continue); a chunked body that grows past it, 413 as well (or a close once the response has started, the ' +
       "app's read failing). 0: no limit, as in Gunicorn and node:http.",
+  },
+  header_map: {
+    name: 'header_map',
+    section: 'Security',
+    flags: ['--header-map'],
+    meta: 'MODE',
+    kind: 'choice',
+    choices: HEADER_MAPS,
+    default: (): (typeof HEADER_MAPS)[number] => 'drop',
+    parse: choice(HEADER_MAPS),
+    help:
+      'Request header names containing _ (which the environ cannot tell from -, so X_Auth could pose as X-Auth): ' +
+      'drop them, refuse the request with 400, or (dangerous) keep them.',
+  },
+  permit_unconventional_http_method: {
+    name: 'permit_unconventional_http_method',
+    section: 'Security',
+    flags: ['--permit-unconventional-http-method'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help: 'Accept methods in lower case, containing #, or shorter than 3 or longer than 20 characters (any token is a method by RFC 9110; Gunicorn refuses these by default).',
   },
   header_timeout: {
     name: 'header_timeout',
@@ -856,6 +879,8 @@ type EngineSettings = Pick<
   | 'proxy_protocol'
   | 'header_timeout'
   | 'body_timeout'
+  | 'header_map'
+  | 'permit_unconventional_http_method'
 >
 
 /** The engine's numeric settings as serverStart's options Int32Array lays them out
@@ -872,6 +897,8 @@ export function engineOptions(cfg: EngineSettings, maxHeaders: number): Int32Arr
     Math.round(cfg.body_timeout * 1000),
     cfg.limit_request_body % 2 ** 32,
     Math.floor(cfg.limit_request_body / 2 ** 32),
+    HEADER_MAPS.indexOf(cfg.header_map),
+    cfg.permit_unconventional_http_method ? 1 : 0,
   )
 }
 

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use napi::sys;
-use ugn_http::{AllowList, Limits, ProxyProtocol};
+use ugn_http::{AllowList, HeaderMap, Limits, ProxyProtocol};
 use ugn_server::{tls_config, ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
 
 use crate::raw::{self, Env, Ref, Value};
@@ -67,7 +67,10 @@ const O_BODY_TIMEOUT_MS: usize = 7;
 /// `limit_request_body` in two 32-bit halves, as it may pass 2 GiB.
 const O_MAX_BODY_LOW: usize = 8;
 const O_MAX_BODY_HIGH: usize = 9;
-const O_LEN: usize = 10;
+/// `header_map`: 0 drop, 1 refuse, 2 dangerous.
+const O_HEADER_MAP: usize = 10;
+const O_PERMIT_UNCONVENTIONAL_METHOD: usize = 11;
+const O_LEN: usize = 12;
 
 struct Glue {
   env: Env,
@@ -142,6 +145,12 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     max_request_line: opts[O_LIMIT_REQUEST_LINE].max(0) as usize,
     max_headers: opts[O_LIMIT_REQUEST_FIELDS].max(0) as usize,
     max_header_field_size: opts[O_LIMIT_REQUEST_FIELD_SIZE].max(0) as usize,
+    header_map: match opts[O_HEADER_MAP] {
+      1 => HeaderMap::Refuse,
+      2 => HeaderMap::Dangerous,
+      _ => HeaderMap::Drop,
+    },
+    permit_unconventional_http_method: opts[O_PERMIT_UNCONVENTIONAL_METHOD] != 0,
     ..Limits::default()
   };
   if M_HEADERS + 4 * limits.max_headers > req.len() {
