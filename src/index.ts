@@ -1,4 +1,4 @@
-// ugn's public API: the types an app (and a config file, later) is written against, and
+// ugn's public API: the types an app and a config file are written against, and
 // createServer, node:http's counterpart on ugn's engine in one process (src/in-process.ts).
 
 export type { Environ } from './bridge/environ.js'
@@ -7,5 +7,7 @@ export { FileWrapper } from './bridge/file-wrapper.js'
 export type { RequestInput } from './bridge/input.js'
 export { RequestBodyError } from './bridge/input.js'
 export type { Config } from './config/settings.js'
+export type { ArbiterInfo, ServerHooks, Settings, UserConfig, WorkerInfo, WorkerProcess } from './config/types.js'
+export { defineConfig } from './config/types.js'
 export { VERSION } from './version.js'
 export { createServer, Server } from './in-process.js'
