@@ -63,6 +63,19 @@ pub(crate) enum State {
   /// Flushing a final response; then the write side is shut and the client's leftover bytes
   /// are drained until it closes or the linger deadline passes.
   Closing { write_shut: bool },
+  /// After an upgrade (a 101 response, or the embedder taking the connection over): bytes pass
+  /// through unframed both ways until either side closes.
+  Tunnel(Tunnel),
+}
+
+#[derive(Default)]
+pub(crate) struct Tunnel {
+  /// The embedder has not taken the last bytes it was given.
+  pub(crate) event_pending: bool,
+  /// The embedder asked for no more bytes for now.
+  pub(crate) paused: bool,
+  /// The client ended its side; told once.
+  pub(crate) peer_ended: bool,
 }
 
 /// One request and its response.

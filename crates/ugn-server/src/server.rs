@@ -13,7 +13,7 @@ use ugn_http::{
 };
 
 use crate::buffers::BufferPool;
-use crate::connection::{Connection, Exchange, ReadOutcome, Response, State};
+use crate::connection::{Connection, Exchange, ReadOutcome, Response, State, Tunnel};
 use crate::id::{ConnId, MAX_SLOTS};
 use crate::listener::{Listener, ListenerKind, Peer};
 use crate::stream::{Socket, Stream};
@@ -255,8 +255,10 @@ impl Server {
   pub fn body_consumed(&mut self, id: ConnId) {
     let Some(conn) = self.conn_mut(id) else { return };
     conn.body_out.clear();
-    if let State::Active(exchange) = &mut conn.state {
-      exchange.body_event_pending = false;
+    match &mut conn.state {
+      State::Active(exchange) => exchange.body_event_pending = false,
+      State::Tunnel(tunnel) => tunnel.event_pending = false,
+      _ => {}
     }
     self.advance(id.index());
   }
@@ -264,8 +266,10 @@ impl Server {
   /// Stops (or resumes) reading the request body until the application wants more.
   pub fn set_body_paused(&mut self, id: ConnId, paused: bool) {
     let Some(conn) = self.conn_mut(id) else { return };
-    if let State::Active(exchange) = &mut conn.state {
-      exchange.body_paused = paused;
+    match &mut conn.state {
+      State::Active(exchange) => exchange.body_paused = paused,
+      State::Tunnel(tunnel) => tunnel.paused = paused,
+      _ => {}
     }
     if !paused {
       self.advance(id.index());
@@ -296,6 +300,11 @@ impl Server {
       head_request: exchange.head_request,
       keep_alive: exchange.keep_alive && !config.keep_alive.is_zero() && !*shutting_down,
     };
+    if status.starts_with(b"101") && !(exchange.head.upgrade && exchange.body_done) {
+      return Err(RespondError::WrongState(
+        "101 Switching Protocols answers only a request that asks for an upgrade and whose body is read",
+      ));
+    }
     let body_len = end.then_some(body.len() as u64);
     // On error the encoder leaves the buffer as it was: nothing of this response is sent.
     let head = encode_response_head(
@@ -309,20 +318,76 @@ impl Server {
     )
     .map_err(RespondError::Invalid)?;
     exchange.keep_alive = head.keep_alive;
+    if head.upgrade {
+      // The connection now speaks the new protocol; `body` is its first bytes.
+      self.enter_tunnel(id.index());
+      return Ok(self.append_raw(id.index(), body));
+    }
     exchange.response = Response::Streaming { framing: head.framing, written: 0 };
     self.append_body(id.index(), body, end.then_some(&[]))
   }
 
   /// Appends body bytes to a started response.
   pub fn write(&mut self, id: ConnId, body: &[u8]) -> Result<WriteStatus, RespondError> {
+    if let Some(Connection { state: State::Tunnel(_), .. }) = self.conn(id) {
+      return Ok(self.append_raw(id.index(), body));
+    }
     self.check_streaming(id)?;
     self.append_body(id.index(), body, None)
+  }
+
+  /// Takes a connection over from HTTP (a WebSocket handshake the application answers itself):
+  /// from here on `write` sends bytes as they are, [`EventKind::Body`] events carry the client's
+  /// bytes as they arrive (those already read past the request head first), `BodyEnd` says the
+  /// client ended its side, and `end` closes ours. Only a request with nothing of its response
+  /// sent and no request body left to read can be taken over.
+  pub fn detach(&mut self, id: ConnId) -> Result<(), RespondError> {
+    let conn = self.conn_mut(id).ok_or(RespondError::Gone)?;
+    match &conn.state {
+      State::Active(exchange) if matches!(exchange.response, Response::NotStarted) && exchange.body_done => {}
+      State::Active(_) => return Err(RespondError::WrongState("only a request whose body is read and whose response has not started can be taken over")),
+      _ => return Err(RespondError::Gone),
+    }
+    self.enter_tunnel(id.index());
+    Ok(())
+  }
+
+  fn enter_tunnel(&mut self, idx: usize) {
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    conn.state = State::Tunnel(Tunnel::default());
+    conn.deadline = None;
+    conn.stall_deadline = None;
+    // Bytes read past the head belong to the new protocol: they go out with the first event.
+    self.advance(idx);
+  }
+
+  fn append_raw(&mut self, idx: usize, bytes: &[u8]) -> WriteStatus {
+    let high_water = self.config.write_high_water;
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    conn.wbuf.extend_from_slice(bytes);
+    let status = if conn.pending_write() >= high_water {
+      conn.drain_wanted = true;
+      WriteStatus::Full
+    } else {
+      WriteStatus::Ready
+    };
+    self.mark_dirty(idx);
+    status
   }
 
   /// Completes a started response.
   /// Ends a streamed response. `trailers` become the chunked body's trailer section; with any
   /// other framing (Content-Length, HTTP/1.0) there is no place for them and they are dropped.
   pub fn end(&mut self, id: ConnId, trailers: &[(&[u8], &[u8])]) -> Result<WriteStatus, RespondError> {
+    let linger = self.config.linger;
+    if let Some(conn @ Connection { state: State::Tunnel(_), .. }) = self.conn_mut(id) {
+      // Our side is done: what is buffered goes out, then the write side is shut and the
+      // client's last bytes are drained until it closes.
+      conn.state = State::Closing { write_shut: false };
+      conn.deadline = Some(Instant::now() + linger);
+      self.mark_dirty(id.index());
+      return Ok(WriteStatus::Ready);
+    }
     self.check_streaming(id)?;
     self.append_body(id.index(), &[], Some(trailers))
   }
@@ -533,7 +598,7 @@ impl Server {
     let Some(mut conn) = self.slots[idx].conn.take() else { return };
     let in_flight = matches!(
       &conn.state,
-      State::Active(Exchange { response: Response::NotStarted | Response::Streaming { .. }, .. })
+      State::Active(Exchange { response: Response::NotStarted | Response::Streaming { .. }, .. }) | State::Tunnel(_)
     );
     if in_flight && !quiet {
       self.queue.push_back(Event { kind: EventKind::Closed, id: self.id_of(idx) });
@@ -643,6 +708,7 @@ impl Server {
           let write_shut = *write_shut;
           self.step_closing(idx, write_shut)
         }
+        State::Tunnel(_) => self.step_tunnel(idx),
       };
       match step {
         Step::Again => continue,
@@ -927,6 +993,42 @@ impl Server {
       Ok(ReadOutcome::Data) => Step::Again,
       Ok(ReadOutcome::WouldBlock) => Step::Wait,
       Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+    }
+  }
+
+  /// Hands the client's bytes to the embedder one batch at a time, reading more while it has
+  /// not paused and the read-ahead is below the body high-water mark.
+  fn step_tunnel(&mut self, idx: usize) -> Step {
+    let high_water = self.config.body_high_water;
+    let id = self.id_of(idx);
+    let conn = self.slots[idx].conn.as_mut().unwrap();
+    let State::Tunnel(tunnel) = &mut conn.state else { unreachable!() };
+    if conn.rstart != conn.rend && !tunnel.event_pending && !tunnel.paused {
+      conn.body_out.extend_from_slice(&conn.rbuf[conn.rstart..conn.rend]);
+      conn.rstart = 0;
+      conn.rend = 0;
+      tunnel.event_pending = true;
+      self.queue.push_back(Event { kind: EventKind::Body, id });
+    }
+    if tunnel.paused || !conn.readable || conn.rend - conn.rstart >= high_water || tunnel.peer_ended {
+      return Step::Wait;
+    }
+    match conn.read_some(high_water) {
+      Ok(ReadOutcome::Data) => Step::Again,
+      Ok(ReadOutcome::WouldBlock) => Step::Wait,
+      Ok(ReadOutcome::Eof) => {
+        let State::Tunnel(tunnel) = &mut conn.state else { unreachable!() };
+        if conn.rstart != conn.rend {
+          // The last bytes go out first; the end is told on a later pass.
+          conn.readable = true;
+          conn.peer_eof = false;
+          return Step::Wait;
+        }
+        tunnel.peer_ended = true;
+        self.queue.push_back(Event { kind: EventKind::BodyEnd, id });
+        Step::Wait
+      }
+      Err(_) => Step::Close,
     }
   }
 
