@@ -2,96 +2,64 @@
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::IntoRawFd;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 mod common;
 
-use common::continue_stream;
+use common::{continue_stream, serve, Running};
 use ugn_http::ProxyProtocol;
 use ugn_server::{tls_config, ClientAuth, ConnId, EventKind, Server, ServerConfig, TlsSettings};
-
-struct Running {
-  addr: SocketAddr,
-  stop: Arc<AtomicBool>,
-  thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for Running {
-  fn drop(&mut self) {
-    self.stop.store(true, Ordering::SeqCst);
-    if let Some(t) = self.thread.take() {
-      t.join().unwrap();
-    }
-  }
-}
 
 /// Answers `GET /big/N` with N bytes streamed in 64 KiB writes (waiting for drain events),
 /// `GET /peer` with "SCHEME PEER-ADDRESS 0", and anything else with
 /// "SCHEME METHOD TARGET BODY-LENGTH".
 fn start(config: ServerConfig) -> Running {
-  let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-  let addr = listener.local_addr().unwrap();
-  let fd = listener.into_raw_fd();
-  let stop = Arc::new(AtomicBool::new(false));
-  let stop2 = stop.clone();
-  let thread = thread::spawn(move || {
-    // SAFETY: the fd is a listening socket this thread now owns alone.
-    let mut server = unsafe { Server::from_listener_fds(&[fd], config) }.unwrap();
-    let mut requests: HashMap<ConnId, (String, usize)> = HashMap::new();
-    let mut streams: HashMap<ConnId, usize> = HashMap::new();
-    while !stop2.load(Ordering::SeqCst) {
-      server.poll_io(Some(Duration::from_millis(5))).unwrap();
-      while let Some(event) = server.next_event() {
-        let id = event.id;
-        match event.kind {
-          EventKind::Request => {
-            let view = server.request(id).unwrap();
-            let method = String::from_utf8_lossy(view.head.method.get(view.text)).into_owned();
-            let target = String::from_utf8_lossy(view.head.target.get(view.text)).into_owned();
-            let scheme = if view.https { "https" } else { "http" };
-            let line = match target.as_str() {
-              "/peer" => format!("{scheme} {}", String::from_utf8_lossy(view.peer.get(view.text))),
-              _ => format!("{scheme} {method} {target}"),
-            };
-            match view.body.map(<[u8]>::len) {
-              Some(len) => {
-                server.body_consumed(id);
-                answer(&mut server, id, &line, len, &mut streams);
-              }
-              None => {
-                requests.insert(id, (line, 0));
-              }
-            }
-          }
-          EventKind::Body => {
-            let n = server.body_chunk(id).unwrap().len();
+  let mut requests: HashMap<ConnId, (String, usize)> = HashMap::new();
+  let mut streams: HashMap<ConnId, usize> = HashMap::new();
+  serve(config, move |server, event| {
+    let id = event.id;
+    match event.kind {
+      EventKind::Request => {
+        let view = server.request(id).unwrap();
+        let method = String::from_utf8_lossy(view.head.method.get(view.text)).into_owned();
+        let target = String::from_utf8_lossy(view.head.target.get(view.text)).into_owned();
+        let scheme = if view.https { "https" } else { "http" };
+        let line = match target.as_str() {
+          "/peer" => format!("{scheme} {}", String::from_utf8_lossy(view.peer.get(view.text))),
+          _ => format!("{scheme} {method} {target}"),
+        };
+        match view.body.map(<[u8]>::len) {
+          Some(len) => {
             server.body_consumed(id);
-            requests.get_mut(&id).unwrap().1 += n;
+            answer(server, id, &line, len, &mut streams);
           }
-          EventKind::BodyEnd => {
-            let (line, len) = requests.remove(&id).unwrap();
-            answer(&mut server, id, &line, len, &mut streams);
-          }
-          EventKind::Drain => continue_stream(&mut server, id, &mut streams),
-          EventKind::BodyError | EventKind::Closed => {
-            requests.remove(&id);
-            streams.remove(&id);
+          None => {
+            requests.insert(id, (line, 0));
           }
         }
       }
-      server.flush();
-      server.tick(Instant::now());
+      EventKind::Body => {
+        let n = server.body_chunk(id).unwrap().len();
+        server.body_consumed(id);
+        requests.get_mut(&id).unwrap().1 += n;
+      }
+      EventKind::BodyEnd => {
+        let (line, len) = requests.remove(&id).unwrap();
+        answer(server, id, &line, len, &mut streams);
+      }
+      EventKind::Drain => continue_stream(server, id, &mut streams),
+      EventKind::BodyError | EventKind::Closed => {
+        requests.remove(&id);
+        streams.remove(&id);
+      }
     }
-  });
-  Running { addr, stop, thread: Some(thread) }
+  })
 }
 
 fn answer(server: &mut Server, id: ConnId, line: &str, body_len: usize, streams: &mut HashMap<ConnId, usize>) {

@@ -1,80 +1,68 @@
 //! Upgraded connections: after a 101 (or a takeover by the embedder) bytes pass unframed.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::IntoRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{serve, Running};
 use ugn_server::{EventKind, Server, ServerConfig};
-
-struct Running {
-  addr: SocketAddr,
-  stop: Arc<AtomicBool>,
-  thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for Running {
-  fn drop(&mut self) {
-    self.stop.store(true, Ordering::SeqCst);
-    self.thread.take().unwrap().join().unwrap();
-  }
-}
 
 /// An echo server in the new protocol: each batch of bytes comes back upper-cased, "bye" makes
 /// the server end its side, and the client's end is answered with "END". `/takeover` is
 /// detached with the app writing its own 101; any other upgrade is answered with a 101 by
 /// `respond`; a request without an upgrade gets a plain 200.
 fn start() -> Running {
-  let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-  let addr = listener.local_addr().unwrap();
-  let fd = listener.into_raw_fd();
-  let stop = Arc::new(AtomicBool::new(false));
-  let stop2 = stop.clone();
-  let thread = thread::spawn(move || {
-    // SAFETY: the fd is a listening socket this thread now owns alone.
-    let mut server = unsafe { Server::from_listener_fds(&[fd], ServerConfig::default()) }.unwrap();
-    while !stop2.load(Ordering::SeqCst) {
-      server.poll_io(Some(Duration::from_millis(5))).unwrap();
-      while let Some(event) = server.next_event() {
-        let id = event.id;
-        match event.kind {
-          EventKind::Request => {
-            let view = server.request(id).unwrap();
-            let (upgrade, takeover) = (view.head.upgrade, view.head.target.get(view.text) == b"/takeover");
-            if takeover {
-              server.detach(id).unwrap();
-              server.write(id, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").unwrap();
-            } else if upgrade {
-              server.respond(id, b"101 Switching Protocols", &[(b"Upgrade", b"echo")], b"hello", false).unwrap();
-            } else {
-              server.respond(id, b"200 OK", &[], b"plain", true).unwrap();
-            }
-          }
-          EventKind::Body => {
-            let bytes = server.body_chunk(id).unwrap().to_ascii_uppercase();
-            server.body_consumed(id);
-            if bytes.ends_with(b"BYE") {
-              server.write(id, &bytes).unwrap();
-              server.end(id, &[]).unwrap();
-            } else {
-              server.write(id, &bytes).unwrap();
-            }
-          }
-          EventKind::BodyEnd => {
-            server.write(id, b"END").unwrap();
-            server.end(id, &[]).unwrap();
-          }
-          _ => {}
+  serve(ServerConfig::default(), |server, event| {
+    let id = event.id;
+    match event.kind {
+      EventKind::Request => {
+        let view = server.request(id).unwrap();
+        let (upgrade, takeover) = (
+          view.head.upgrade,
+          view.head.target.get(view.text) == b"/takeover",
+        );
+        if takeover {
+          server.detach(id).unwrap();
+          server
+            .write(
+              id,
+              b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
+            )
+            .unwrap();
+        } else if upgrade {
+          server
+            .respond(
+              id,
+              b"101 Switching Protocols",
+              &[(b"Upgrade", b"echo")],
+              b"hello",
+              false,
+            )
+            .unwrap();
+        } else {
+          server.respond(id, b"200 OK", &[], b"plain", true).unwrap();
         }
       }
-      server.flush();
-      server.tick(Instant::now());
+      EventKind::Body => {
+        let bytes = server.body_chunk(id).unwrap().to_ascii_uppercase();
+        server.body_consumed(id);
+        if bytes.ends_with(b"BYE") {
+          server.write(id, &bytes).unwrap();
+          server.end(id, &[]).unwrap();
+        } else {
+          server.write(id, &bytes).unwrap();
+        }
+      }
+      EventKind::BodyEnd => {
+        server.write(id, b"END").unwrap();
+        server.end(id, &[]).unwrap();
+      }
+      _ => {}
     }
-  });
-  Running { addr, stop, thread: Some(thread) }
+  })
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -96,7 +84,8 @@ fn read_until(s: &mut TcpStream, want: &[u8]) -> Vec<u8> {
   got
 }
 
-const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+const UPGRADE: &[u8] =
+  b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
 
 #[test]
 fn a_101_turns_the_connection_into_a_byte_stream_both_ways() {
@@ -105,27 +94,44 @@ fn a_101_turns_the_connection_into_a_byte_stream_both_ways() {
   // The first bytes of the new protocol travel with the request head.
   s.write_all(&[UPGRADE, b"early"].concat()).unwrap();
   let got = String::from_utf8(read_until(&mut s, b"EARLY")).unwrap();
-  assert!(got.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{got}");
-  assert!(got.contains("Upgrade: echo\r\n") && got.contains("Connection: upgrade\r\n\r\nhello"), "{got}");
+  assert!(
+    got.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+    "{got}"
+  );
+  assert!(
+    got.contains("Upgrade: echo\r\n") && got.contains("Connection: upgrade\r\n\r\nhello"),
+    "{got}"
+  );
   assert!(got.ends_with("helloEARLY"), "{got}");
   for word in ["one", "two", "GET / HTTP/1.1\r\n\r\n"] {
     s.write_all(word.as_bytes()).unwrap();
     let back = read_until(&mut s, word.to_ascii_uppercase().as_bytes());
-    assert_eq!(back, word.to_ascii_uppercase().as_bytes(), "HTTP-looking bytes are data now");
+    assert_eq!(
+      back,
+      word.to_ascii_uppercase().as_bytes(),
+      "HTTP-looking bytes are data now"
+    );
   }
   s.write_all(b"bye").unwrap();
   let mut rest = Vec::new();
   s.read_to_end(&mut rest).unwrap();
-  assert_eq!(rest, b"BYE", "the server ended its side after its last bytes");
+  assert_eq!(
+    rest, b"BYE",
+    "the server ended its side after its last bytes"
+  );
 }
 
 #[test]
 fn the_embedder_may_take_over_and_write_its_own_handshake() {
   let server = start();
   let mut s = connect(server.addr);
-  s.write_all(b"GET /takeover HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").unwrap();
+  s.write_all(b"GET /takeover HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+    .unwrap();
   let head = read_until(&mut s, b"\r\n\r\n");
-  assert_eq!(head, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+  assert_eq!(
+    head,
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+  );
   s.write_all(b"abc").unwrap();
   assert_eq!(read_until(&mut s, b"ABC"), b"ABC");
   // The client ends its side: the app is told and answers before closing.
@@ -140,7 +146,9 @@ fn a_101_for_a_request_that_asked_no_upgrade_is_refused() {
   let listener = TcpListener::bind("127.0.0.1:0").unwrap();
   let addr = listener.local_addr().unwrap();
   // SAFETY: the fd is a listening socket owned by this server alone.
-  let mut server = unsafe { Server::from_listener_fds(&[listener.into_raw_fd()], ServerConfig::default()) }.unwrap();
+  let mut server =
+    unsafe { Server::from_listener_fds(&[listener.into_raw_fd()], ServerConfig::default()) }
+      .unwrap();
   let mut s = connect(addr);
   s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
   let deadline = Instant::now() + Duration::from_secs(5);
@@ -151,6 +159,17 @@ fn a_101_for_a_request_that_asked_no_upgrade_is_refused() {
     }
     assert!(Instant::now() < deadline, "no request event");
   };
-  assert!(server.respond(id, b"101 Switching Protocols", &[(b"Upgrade", b"x")], b"", false).is_err());
-  assert!(server.respond(id, b"200 OK", &[], b"fine", true).is_ok(), "nothing was sent by the refused 101");
+  assert!(server
+    .respond(
+      id,
+      b"101 Switching Protocols",
+      &[(b"Upgrade", b"x")],
+      b"",
+      false
+    )
+    .is_err());
+  assert!(
+    server.respond(id, b"200 OK", &[], b"fine", true).is_ok(),
+    "nothing was sent by the refused 101"
+  );
 }
