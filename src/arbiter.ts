@@ -10,7 +10,7 @@ import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './
 import type { Config } from './config/settings.js'
 import { handOver, takeOver } from './handover.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
+import { describe, log, logFd, setLogFile, setLogFormat, setLogLevel } from './log.js'
 import { native, type ListenerInfo } from './native.js'
 import { Reloader } from './reloader.js'
 import { WorkerSlots } from './slots.js'
@@ -207,6 +207,7 @@ export class Arbiter {
     }
     process.title = `ugn: master [${cfg.proc_name ?? this.app}]${this.oldMaster !== undefined ? '.2' : ''}`
     setLogLevel(cfg.loglevel)
+    setLogFormat(cfg.log_format)
   }
 
   private start(): void {

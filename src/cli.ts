@@ -13,7 +13,7 @@ import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './boot.js'
 import { type Layer, resolveConfig, CMD_ARGS_ENV, explicitValues } from './config/resolve.js'
 import { type Config, type Setting, SettingError, settings } from './config/settings.js'
 import type { Hooks } from './hooks.js'
-import { describe, setLogFile, setLogLevel } from './log.js'
+import { describe, setLogFile, setLogFormat, setLogLevel } from './log.js'
 import { VERSION } from './version.js'
 
 /** Usage errors exit with 2, as Gunicorn's argparse does. */
@@ -129,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
   if (cfg.check_config) return checkConfig(app, cfg)
   if (cfg.daemon && process.env[DAEMON_ENV] === undefined) return daemonize()
   setLogLevel(cfg.loglevel)
+  setLogFormat(cfg.log_format)
   try {
     setLogFile(cfg.errorlog)
   } catch (err) {

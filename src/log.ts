@@ -1,13 +1,17 @@
 // Error log lines in Gunicorn's default format, so existing log tooling parses them:
 // [2026-11-23 08:18:58 +0000] [1234] [INFO] Listening at: http://127.0.0.1:8000 (1234)
+// or, with --log-format json, one JSON object per line for log shippers:
+// {"time":"2026-11-23T08:18:58.123Z","level":"info","pid":1234,"message":"Listening at: ..."}
 
 import { closeSync, openSync, writeSync } from 'node:fs'
 
 export type Level = 'debug' | 'info' | 'warning' | 'error' | 'critical'
+export type LogFormat = 'text' | 'json'
 
 const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 }
 
 let threshold = rank.info
+let json = false
 /** Where lines go: stderr, or the file named by --error-logfile. */
 let fd: number | null = null
 /** Told of every warning, error, critical and exception, logged or below the level (statsd). */
@@ -19,6 +23,10 @@ export function onLogLine(fn: typeof observer): void {
 
 export function setLogLevel(level: Level): void {
   threshold = rank[level]
+}
+
+export function setLogFormat(format: LogFormat): void {
+  json = format === 'json'
 }
 
 /** Sends the log to a file, appended to; '-' keeps stderr. */
@@ -52,9 +60,12 @@ function timestamp(d: Date): string {
   )
 }
 
-function emit(level: Level, message: string): void {
+/** `exception` is an error's stack: after the message in text, a key of its own in JSON. */
+function emit(level: Level, message: string, exception?: string): void {
   if (rank[level] < threshold) return
-  const line = `[${timestamp(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${message}\n`
+  const line = json
+    ? `${JSON.stringify({ time: new Date().toISOString(), level, pid: process.pid, message, exception })}\n`
+    : `[${timestamp(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${exception === undefined ? message : `${message}\n${exception}`}\n`
   if (fd === null) process.stderr.write(line)
   else writeSync(fd, line)
 }
@@ -76,7 +87,7 @@ export const log = {
   },
   /** Logs an error with its stack, the way Gunicorn logs an exception. */
   exception: (m: string, err: unknown) => {
-    emit('error', `${m}\n${describe(err)}`)
+    emit('error', m, describe(err))
     observer?.('exception')
   },
 }

@@ -14,7 +14,7 @@ import { FileWrapper } from './bridge/file-wrapper.js'
 import { loadConfigFile } from './config/file.js'
 import { engineOptions, engineTls, engineTrust } from './config/settings.js'
 import { type Hooks, runHook } from './hooks.js'
-import { describe, log, logFd, setLogFile, setLogLevel } from './log.js'
+import { describe, log, logFd, setLogFile, setLogFormat, setLogLevel } from './log.js'
 import { native } from './native.js'
 import { parseStatsdHost, Statsd } from './statsd.js'
 
@@ -106,10 +106,11 @@ async function main(): Promise<void> {
   delete process.env[BOOT_ENV]
   const cfg = boot.config
   setLogLevel(cfg.loglevel)
+  setLogFormat(cfg.log_format)
   setLogFile(cfg.errorlog)
   // Opened before switching user, as the error log is; lines still buffered when the process
   // exits, however it exits, are written then.
-  const accessLog = cfg.accesslog === null ? undefined : AccessLog.open(cfg.accesslog, cfg.access_log_format)
+  const accessLog = cfg.accesslog === null ? undefined : AccessLog.open(cfg.accesslog, cfg.access_log_format, cfg.log_format === 'json')
   if (accessLog !== undefined) process.on('exit', () => accessLog.flushSync())
   const statsdAddress = cfg.statsd_host === null ? undefined : parseStatsdHost(cfg.statsd_host)
   const statsd = statsdAddress === undefined ? undefined : new Statsd(statsdAddress, cfg.statsd_prefix, cfg.dogstatsd_tags)

@@ -262,6 +262,7 @@ function defaultWorkers(): number {
 export const WORKER_CLASSES = ['async', 'sync'] as const
 export const INTERFACES = ['auto', 'native', 'fetch', 'node'] as const
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
+export const LOG_FORMATS = ['text', 'json'] as const
 /** In this order: the engine's code for each mode is its index (src/native/server.rs). */
 export const PROXY_PROTOCOLS = ['off', 'v1', 'v2', 'auto'] as const
 
@@ -857,6 +858,22 @@ export const settings = {
     default: (): (typeof LOG_LEVELS)[number] => 'info',
     parse: choice(LOG_LEVELS),
     help: 'The granularity of error log output.',
+  },
+  log_format: {
+    name: 'log_format',
+    section: 'Logging',
+    flags: ['--log-format'],
+    meta: 'FORMAT',
+    kind: 'choice',
+    choices: LOG_FORMATS,
+    default: (): (typeof LOG_FORMATS)[number] => 'text',
+    parse: choice(LOG_FORMATS),
+    help:
+      "text: the error log in Gunicorn's line format and the access log in --access-logformat. " +
+      'json: one JSON object per line for log shippers, from the master and every worker: the error log as ' +
+      '{"time" (ISO 8601, UTC), "level", "pid", "message", "exception" (a stack, when there is one)}, ' +
+      'the access log as one object per request with every atom under a descriptive key ' +
+      '(docs/ARCHITECTURE.md, "The access log"); --access-logformat then only adds its {Header}i, {Header}o and {KEY}e atoms.',
   },
 } satisfies Record<string, Setting>
 
