@@ -114,17 +114,23 @@ http {
     uwsgi_temp_path ${file('uwsgi')};
     scgi_temp_path ${file('scgi')};
 
+    # keepalive: idle connections to ugn each nginx worker keeps for reuse. keepalive_timeout
+    # stays below ugn's --keep-alive (2 s by default), so that it is nginx that closes an idle
+    # connection, never ugn while nginx is sending a request on it.
     upstream ugn_tcp {
         server 127.0.0.1:${tcp};
         keepalive 8;
+        keepalive_timeout 1s;
     }
     upstream ugn_unix {
         server unix:${unix};
         keepalive 8;
+        keepalive_timeout 1s;
     }
     upstream ugn_untrusted {
         server 127.0.0.1:${untrusted};
         keepalive 8;
+        keepalive_timeout 1s;
     }
     upstream ugn_tcp_once {
         server 127.0.0.1:${tcp};
@@ -132,6 +138,7 @@ http {
     upstream ugn_echo {
         server 127.0.0.1:${echo};
         keepalive 8;
+        keepalive_timeout 1s;
     }
 
     # For every location: HTTP/1.1 upstream with Connection cleared, so upstream connections
@@ -141,6 +148,10 @@ http {
     proxy_set_header Host $host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
+    # ugn also believes these two scheme headers from a trusted peer: an empty value makes
+    # nginx drop what a client sent, so only nginx's X-Forwarded-Proto speaks for the scheme.
+    proxy_set_header X-Forwarded-Ssl "";
+    proxy_set_header X-Forwarded-Protocol "";
 
     server {
         listen 127.0.0.1:${ports.http};
@@ -296,11 +307,14 @@ test('through nginx: Host and X-Forwarded-* arrive; REMOTE_ADDR is nginx (127.0.
   t.is(overUnix.REMOTE_ADDR, '')
   t.is(overUnix.PATH_INFO, '/unix/path')
 
-  // A client's own X-Forwarded-For is kept and nginx appends the address it saw; a client's
-  // X-Forwarded-Proto is replaced by nginx's.
-  const spoofed = await environ('/', { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' } })
+  // A client's own X-Forwarded-For is kept and nginx appends the address it saw (the app must
+  // not trust what comes before it);
+  // a client's X-Forwarded-Proto is replaced by nginx's, and its other scheme headers dropped.
+  const spoofed = await environ('/', { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Ssl': 'on', 'X-Forwarded-Protocol': 'ssl' } })
   t.is(spoofed.HTTP_X_FORWARDED_FOR, `203.0.113.9, ${CLIENT}`)
   t.is(spoofed.HTTP_X_FORWARDED_PROTO, 'http')
+  t.is(spoofed.HTTP_X_FORWARDED_SSL, undefined)
+  t.is(spoofed.HTTP_X_FORWARDED_PROTOCOL, undefined)
   t.is(spoofed['ugn.url_scheme'], 'http')
 })
 
