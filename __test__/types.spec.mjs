@@ -35,15 +35,19 @@ const TSCONFIG = {
     allowJs: true,
     checkJs: true,
     types: ['node'],
+    // As most projects have it (tsc --init sets it): the cases check the user's file; the test
+    // after them checks ugn's own declarations.
+    skipLibCheck: true,
   },
 }
 
 /** Compiles `files` (name -> source) as a project of their own; resolves to tsc's exit code and output. */
-async function compile(name, files) {
+async function compile(name, files, options = {}) {
   const dir = path.join(tmp, name)
   mkdirSync(dir)
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, files: Object.keys(files) }))
+  const compilerOptions = { ...TSCONFIG.compilerOptions, ...options }
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: Object.keys(files) }))
   for (const [file, source] of Object.entries(files)) writeFileSync(path.join(dir, file), source)
   try {
     const { stdout } = await run(process.execPath, [TSC, '-p', dir], { cwd: dir, timeout: 60_000 })
@@ -143,6 +147,11 @@ test('a config file typed with UserConfig and defineConfig compiles, in TypeScri
   t.is(result.code, 0, result.output)
 })
 
+test("the declarations ugn ships type-check on their own, for projects that check libraries' too", async (t) => {
+  const result = await compile('declarations', { 'uses.ts': "import type { UserConfig } from 'ugn'\nexport const c: UserConfig = {}\n" }, { skipLibCheck: false })
+  t.is(result.code, 0, result.output)
+})
+
 test('UserConfig names every setting and hook, and the hooks get what ugn passes them', async (t) => {
   const result = await compile('agreement', { 'agreement.ts': AGREEMENT_TS })
   t.is(result.code, 0, result.output)
@@ -165,7 +174,7 @@ for (const [what, [source, at]] of Object.entries(BAD)) {
       'ugn.config.ts': `import { defineConfig, type UserConfig } from 'ugn'\n${source}\nexport const unused: UserConfig | undefined = undefined\n`,
     })
     t.not(result.code, 0, `tsc accepted: ${source}`)
-    const errors = result.output.split('\n').filter((line) => /error TS\d+/.test(line))
+    const errors = result.output.split('\n').filter((line) => /^ugn\.config\.ts\(.*error TS\d+/.test(line))
     t.deepEqual(
       errors.map((line) => /^ugn\.config\.ts\((\d+,\d+)\)/.exec(line)?.[1]),
       [`2,${source.indexOf(at) + 1}`],

@@ -12,12 +12,13 @@
 //   /** @type {import('ugn').UserConfig} */
 //   export default { workers: 4 }
 //
-// __test__/types.spec.mjs checks that these names are exactly the settings of
-// src/config/settings.ts a config file may set plus the hooks of src/hooks.ts, and that the
-// objects ugn passes to hooks fit the interfaces below.
+// A setting added to src/config/settings.ts and not described below is still typed, with the
+// type of its resolved value. __test__/types.spec.mjs checks that these names are exactly the
+// settings a config file may set plus the hooks of src/hooks.ts, and that the objects ugn
+// passes to hooks fit the interfaces below.
 
 import type { Environ } from '../bridge/environ.js'
-import type { Config, HEADER_MAPS, INTERFACES, LOG_LEVELS, PROXY_PROTOCOLS, WORKER_CLASSES } from './settings.js'
+import type { Config, HEADER_MAPS, INTERFACES, LOG_FORMATS, LOG_LEVELS, PROXY_PROTOCOLS, WORKER_CLASSES } from './settings.js'
 
 /** One value or several: a config file may give a single string where a list is expected. */
 type OneOrMore<T> = T | T[]
@@ -87,10 +88,13 @@ export interface ServerHooks {
   on_exit?: (arbiter: ArbiterInfo) => HookResult
 }
 
-/** Every setting a config file may set, under its Gunicorn name; docs/settings.md says what each does.
- * Strings given where a number or a boolean is expected are accepted at run time, as on the
- * command line, but not by these types. */
-export interface Settings {
+/** The settings only the command line sets. */
+type CommandLineOnly = 'config' | 'check_config' | 'print_config'
+
+/** The settings as a config file gives them, where that differs from the resolved value or
+ * deserves a word. Strings given where a number or a boolean is expected are accepted at run
+ * time, as on the command line, but not by these types. */
+interface DescribedSettings {
   /** MODULE[:ATTR]; the command line's argument overrides it. */
   app?: string | null
   /** HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. */
@@ -163,6 +167,13 @@ export interface Settings {
   statsd_prefix?: string
   dogstatsd_tags?: string
   loglevel?: (typeof LOG_LEVELS)[number]
+  /** JSON lines instead of Gunicorn's text, in the error and access logs. */
+  log_format?: (typeof LOG_FORMATS)[number]
+}
+
+/** Every setting a config file may set, under its Gunicorn name; docs/settings.md says what each does. */
+export type Settings = DescribedSettings & {
+  [K in Exclude<keyof Config, CommandLineOnly | keyof DescribedSettings>]?: Config[K]
 }
 
 /** What a config file exports: settings and server hooks. */
