@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `ugn [OPTIONS] MODULE[:ATTR]`: the command line, generated from the settings registry.
 
+// First, so that an unsupported platform is told so before anything else loads.
+import './platform.js'
 import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 
