@@ -22,12 +22,21 @@ const CLIENT_CPU = 1
 const READY_TIMEOUT_MS = 20_000
 const STOP_GRACE_MS = 5_000
 
-const GROUPS = [...new Set(SERVERS.flatMap((s) => (s.group ? [s.group] : [])))]
+const groupsOf = (s) => (s.group == null ? [] : [].concat(s.group))
+const GROUPS = [...new Set(SERVERS.flatMap(groupsOf))]
 /** A group's servers: the baseline first, so every ratio has its divisor. */
-const groupMembers = (g) => SERVERS.filter((s) => s.baseline || s.group === g).map((s) => s.name)
+const groupMembers = (g) => SERVERS.filter((s) => s.baseline || groupsOf(s).includes(g)).map((s) => s.name)
+// --suite full: every peer on every scenario, per core and on the whole machine, wrk only.
+const SUITE_FULL_SERVERS = [...new Set([...groupMembers('peers'), ...groupMembers('frameworks')])]
+// --quick: the baseline, ugn's native interface and one framework twin, scenario 1.
+const QUICK_SERVERS = ['node-http', 'ugn-native', 'hono-node', 'hono-ugn']
 
 const USAGE = `Usage: node bench/run.mjs [flags]
 
+  --suite full           everything in one command: both modes (per-core, then full), every
+                         scenario, the servers ${SUITE_FULL_SERVERS.join(', ')};
+                         wrk only, 3 runs x 2 s, warm-up 1 s (each overridable by the flags
+                         below), plus the load generators' ceilings against a canned server
   --mode per-core|full   per-core (default): server pinned to core 0 (ugn --workers 1,
                          node:http 1 process), load generator pinned to core 1.
                          full: nothing pinned, ugn --workers 2, node:cluster with 2 workers.
@@ -37,12 +46,16 @@ const USAGE = `Usage: node bench/run.mjs [flags]
   --servers a,b          subset of: ${SERVERS.map((s) => s.name).join(', ')}
                          (default: all but the opt-in ones), or a group: ${GROUPS.map((g) => `${g} (${groupMembers(g).join(', ')})`).join('; ')}
   --scenarios a,b        subset of: ${SCENARIOS.map((s) => s.name).join(', ')} (default: all)
-  --tools wrk,autocannon load generators (default: both)
+  --tools wrk,autocannon load generators (default: both; --suite full and --quick: wrk)
+  --ceiling              also measure the load generators' ceilings against a canned server
+                         (on by default with --suite full and whenever autocannon runs)
   --workers N            override the worker count of the mode (1 per-core, 2 full)
   --wrk-threads N        wrk -t (default 1 per-core, 2 full)
   --ac-workers N         autocannon worker threads (default 0 = main thread only)
-  --quick                a few seconds per server, for CI: exit 0 whenever every selected
-                         server started and answered, whatever the numbers
+  --quick                a few seconds per server, for CI: ${QUICK_SERVERS.join(', ')} on
+                         plaintext, 1 x 3 s with wrk (autocannon if wrk is missing); exit 0
+                         whenever every selected server started and answered, whatever the
+                         numbers; the last line is "bench: N passed, M failed" (N = servers measured)
   --out FILE             JSON results path (default bench/results/<timestamp>.json)
   -h, --help`
 
@@ -53,13 +66,15 @@ function parseFlags(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      mode: { type: 'string', default: 'per-core' },
+      suite: { type: 'string' },
+      ceiling: { type: 'boolean', default: false },
+      mode: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       runs: { type: 'string' },
       servers: { type: 'string' },
       scenarios: { type: 'string' },
-      tools: { type: 'string', default: 'wrk,autocannon' },
+      tools: { type: 'string' },
       workers: { type: 'string' },
       'wrk-threads': { type: 'string' },
       'ac-workers': { type: 'string', default: '0' },
@@ -79,28 +94,39 @@ function parseFlags(argv) {
     if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}`)
     return n
   }
-  if (!['per-core', 'full'].includes(values.mode)) throw new UsageError('--mode must be per-core or full')
-  const full = values.mode === 'full'
-  const pick = (list, table, what, groups = []) => {
+  if (values.suite != null && values.suite !== 'full') throw new UsageError('--suite must be full')
+  const suite = values.suite === 'full'
+  if (suite && values.quick) throw new UsageError('--suite full and --quick exclude each other')
+  if (values.mode != null && !['per-core', 'full'].includes(values.mode)) throw new UsageError('--mode must be per-core or full')
+  const modes = values.mode ? [values.mode] : suite ? ['per-core', 'full'] : ['per-core']
+  const short = suite || values.quick
+  const pick = (list, table, what, groups = [], dflt = null) => {
+    if (!list && dflt) return table.filter((t) => dflt.includes(t.name))
     if (!list) return table.filter((t) => !t.optIn)
     const names = list.split(',').map((s) => s.trim()).filter(Boolean)
       .flatMap((n) => (groups.includes(n) ? groupMembers(n) : [n]))
     for (const n of names) if (!table.some((t) => t.name === n)) throw new UsageError(`unknown ${what} ${n}`)
     return table.filter((t) => names.includes(t.name))
   }
-  const tools = values.tools.split(',').map((s) => s.trim()).filter(Boolean)
+  const tools = (values.tools ?? (short ? 'wrk' : 'wrk,autocannon')).split(',').map((s) => s.trim()).filter(Boolean)
   for (const t of tools) if (!['wrk', 'autocannon'].includes(t)) throw new UsageError(`unknown tool ${t}`)
+  const workers = values.workers === undefined ? null : Math.round(num(values.workers, 'workers'))
+  const wrkThreads = values['wrk-threads'] === undefined ? null : Math.round(num(values['wrk-threads'], 'wrk-threads'))
   return {
-    mode: values.mode,
+    suite,
+    modes,
     quick: values.quick,
-    duration: num(values.duration, 'duration', values.quick ? 3 : 10),
-    warmup: num(values.warmup, 'warmup', values.quick ? 1 : 3, 0),
+    ceiling: values.ceiling || suite,
+    duration: num(values.duration, 'duration', suite ? 2 : values.quick ? 3 : 10),
+    warmup: num(values.warmup, 'warmup', values.quick || suite ? 1 : 3, 0),
     runs: Math.round(num(values.runs, 'runs', values.quick ? 1 : 3)),
-    servers: pick(values.servers, SERVERS, 'server', GROUPS),
-    scenarios: pick(values.scenarios, SCENARIOS, 'scenario'),
+    servers: pick(values.servers, SERVERS, 'server', GROUPS, suite ? SUITE_FULL_SERVERS : values.quick ? QUICK_SERVERS : null),
+    scenarios: pick(values.scenarios, SCENARIOS, 'scenario', [], values.quick ? ['plaintext'] : null),
     tools,
-    workers: Math.round(num(values.workers, 'workers', full ? 2 : 1)),
-    wrkThreads: Math.round(num(values['wrk-threads'], 'wrk-threads', full ? 2 : 1)),
+    toolsGiven: values.tools != null,
+    // Per mode unless given: 1 worker / wrk -t1 per core, 2 / -t2 on the full machine.
+    workersFor: (mode) => workers ?? (mode === 'full' ? 2 : 1),
+    wrkThreadsFor: (mode) => wrkThreads ?? (mode === 'full' ? 2 : 1),
     acWorkers: Math.round(num(values['ac-workers'], 'ac-workers', 0, 0)),
     out: values.out,
   }
@@ -156,8 +182,17 @@ function getOnce(port, urlPath, timeoutMs = 1000) {
   })
 }
 
-/** One raw keep-alive request: the exact response bytes (status line + headers + body). */
-function rawExchange(port, urlPath, timeoutMs = 2000) {
+/** The scenario's request as bytes (method, headers, body), for the wire check. */
+function scenarioRequest(port, scenario) {
+  const method = scenario.method ?? 'GET'
+  const headers = { Host: `${HOST}:${port}`, ...(scenario.headers ?? {}) }
+  if (scenario.bodyBytes) headers['Content-Length'] = String(scenario.bodyBytes)
+  const head = `${method} ${scenario.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`
+  return scenario.bodyBytes ? Buffer.concat([Buffer.from(head, 'latin1'), Buffer.alloc(scenario.bodyBytes, 'a')]) : Buffer.from(head, 'latin1')
+}
+
+/** One raw request (the scenario's): the exact response bytes (status line + headers + body). */
+function rawExchange(port, request, timeoutMs = 3000) {
   return new Promise((resolve) => {
     const sock = net.connect(port, HOST)
     let buf = Buffer.alloc(0)
@@ -166,7 +201,7 @@ function rawExchange(port, urlPath, timeoutMs = 2000) {
       resolve(v)
     }
     const timer = setTimeout(() => done(buf.length ? buf.toString('latin1') : null), timeoutMs)
-    sock.on('connect', () => sock.write(`GET ${urlPath} HTTP/1.1\r\nHost: ${HOST}:${port}\r\n\r\n`))
+    sock.on('connect', () => sock.write(request))
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d])
       const s = buf.toString('latin1')
@@ -188,14 +223,45 @@ function rawExchange(port, urlPath, timeoutMs = 2000) {
 // ---------------------------------------------------------------------------------------------
 // Environment: dependencies and machine details
 
-function ensureAutocannon() {
-  if (existsSync(path.join(BENCH, 'node_modules/autocannon/package.json'))) return null
-  log('bench/node_modules missing: npm install --prefix bench')
+/** bench/package.json's packages (autocannon, uWebSockets.js, bun): npm install --prefix bench
+ * when one that is needed is missing. Returns null or why not. */
+function ensureBenchPackages(pkgs) {
+  const have = (p) => existsSync(path.join(BENCH, 'node_modules', p, 'package.json'))
+  if (pkgs.every(have)) return null
+  log(`bench/node_modules lacks ${pkgs.filter((p) => !have(p)).join(', ')}: npm install --prefix bench`)
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  const r = spawnSync(npm, ['install', '--prefix', BENCH, '--no-audit', '--no-fund'], { stdio: ['ignore', 2, 2], timeout: 300_000 })
-  if (r.status !== 0 || !existsSync(path.join(BENCH, 'node_modules/autocannon/package.json'))) {
-    return `npm install --prefix bench failed (status ${r.status ?? r.error?.message})`
+  const r = spawnSync(npm, ['install', '--prefix', BENCH, '--no-audit', '--no-fund'], { stdio: ['ignore', 2, 2], timeout: 600_000 })
+  const missing = pkgs.filter((p) => !have(p))
+  if (r.status !== 0 || missing.length) return `npm install --prefix bench failed (status ${r.status ?? r.error?.message}; missing ${missing.join(', ')})`
+  return null
+}
+
+/** bench/.venv with bench/requirements.txt (Gunicorn, Granian). Returns null or why not. */
+function ensurePython() {
+  const venv = path.join(BENCH, '.venv')
+  const py = path.join(venv, 'bin/python')
+  const want = readFileSync(path.join(BENCH, 'requirements.txt'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const tools = ['gunicorn', 'granian']
+  const installed = () => {
+    const freeze = sh(py, ['-m', 'pip', 'freeze']) ?? ''
+    return want.every((w) => freeze.toLowerCase().split('\n').includes(w.toLowerCase())) && tools.every((t) => existsSync(path.join(venv, 'bin', t)))
   }
+  if (existsSync(py) && installed()) return null
+  const opts = { stdio: ['ignore', 2, 2], timeout: 600_000 }
+  if (!existsSync(py)) {
+    if (!sh('sh', ['-c', 'command -v python3'])) return 'python3 is not installed'
+    log('creating bench/.venv (python3 -m venv)')
+    let r = spawnSync('python3', ['-m', 'venv', venv], opts)
+    if (r.status !== 0 && isRoot() && sh('sh', ['-c', 'command -v apt-get'])) {
+      log('python3 -m venv failed: apt-get install -y python3-venv')
+      spawnSync('apt-get', ['install', '-y', 'python3-venv'], { ...opts, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+      r = spawnSync('python3', ['-m', 'venv', '--clear', venv], opts)
+    }
+    if (r.status !== 0) return 'python3 -m venv failed (install python3-venv)'
+  }
+  log(`bench/.venv: pip install -r bench/requirements.txt (${want.join(', ')})`)
+  const r = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', path.join(BENCH, 'requirements.txt')], opts)
+  if (r.status !== 0 || !installed()) return `pip install -r bench/requirements.txt failed (status ${r.status ?? r.error?.message})`
   return null
 }
 
@@ -251,7 +317,7 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-async function startServer(server, ctx, opts) {
+async function startServer(server, ctx, opts) { // opts: { mode }
   const spec = server.command(ctx)
   const pinnedArgs = opts.mode === 'per-core'
     ? { cmd: 'taskset', args: ['-c', String(SERVER_CPU), spec.cmd, ...spec.args] }
@@ -280,7 +346,7 @@ async function startServer(server, ctx, opts) {
   }
 
   // Wire check: exact bytes of one response, and the scenario's expectations.
-  const raw = await rawExchange(ctx.port, ctx.scenario.path)
+  const raw = await rawExchange(ctx.port, scenarioRequest(ctx.port, ctx.scenario))
   info.wire = raw
   info.wireProblems = []
   if (raw) {
@@ -292,12 +358,13 @@ async function startServer(server, ctx, opts) {
     const e = ctx.scenario.expect
     if (!lines[0].startsWith(`HTTP/1.1 ${e.status}`)) info.wireProblems.push(`status line ${JSON.stringify(lines[0])}`)
     if (e.body != null && body !== e.body) info.wireProblems.push(`body ${JSON.stringify(body.slice(0, 60))}`)
+    if (e.bodyLength != null && body.length !== e.bodyLength) info.wireProblems.push(`body of ${body.length} bytes, not ${e.bodyLength}`)
     // The media type only: Express and Hono add a charset to text/plain, the same content.
     const ct = lines.find((l) => /^content-type:/i.test(l))
     const mediaType = ct?.slice(13).split(';')[0].trim().toLowerCase()
     if (e.contentType && mediaType !== e.contentType) info.wireProblems.push(`content-type ${JSON.stringify(ct ?? null)}`)
   } else {
-    info.wireProblems.push('no complete response on a raw keep-alive request')
+    info.wireProblems.push('no complete response to the scenario\'s request')
   }
 
   // Process tree, worker pids and pinning.
@@ -324,6 +391,66 @@ function treeRssKiB(root) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Idle connections (scenario.idle): lib/idle-holder.mjs, on the load generator's core, for the
+// length of one measured run.
+
+async function startIdleHolder(port, scenario, cpus) {
+  const args = [path.join(BENCH, 'lib/idle-holder.mjs'), JSON.stringify({ port, count: scenario.idle, path: scenario.path })]
+  const rec = cpus == null
+    ? startChild(process.execPath, args, { keepStdout: true, label: 'idle-holder' })
+    : startChild('taskset', ['-c', String(cpus), process.execPath, ...args], { keepStdout: true, label: 'idle-holder' })
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline && !rec.exited && !/IDLE_READY/.test(rec.stdout)) await sleep(50)
+  const m = rec.stdout.match(/IDLE_READY (\d+) (\d+)/)
+  if (!m) {
+    await stopChild(rec, 1000)
+    throw new Error(`the idle-connection holder did not get ready: ${rec.stderrTail.slice(-3).join(' | ')}`)
+  }
+  return { rec, openAtStart: Number(m[1]), answeredAtStart: Number(m[2]) }
+}
+
+async function stopIdleHolder(h) {
+  try {
+    h.rec.child.kill('SIGTERM')
+  } catch {}
+  await Promise.race([h.rec.closed, sleep(3000)])
+  await stopChild(h.rec, 1000)
+  const line = h.rec.stdout.split('\n').find((l) => l.startsWith('IDLE_JSON '))
+  if (!line) return null
+  const st = JSON.parse(line.slice('IDLE_JSON '.length))
+  return { ...st, openAtStart: h.openAtStart, answeredDuringRun: st.answered - h.answeredAtStart }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generators' own ceilings: each against servers/canned.mjs (a raw TCP responder that
+// writes a fixed response per request, no HTTP parsing), in the per-core layout.
+
+async function measureCeilings(tools, opts) {
+  const { runAutocannon, runWrk } = await import('./lib/tools.mjs')
+  const port = await freePort()
+  const rec = startChild('taskset', ['-c', String(SERVER_CPU), process.execPath, path.join(BENCH, 'servers/canned.mjs')], {
+    env: { HOST, PORT: String(port) }, label: 'canned',
+  })
+  const out = {}
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS
+    while (Date.now() < deadline && !rec.exited && (await getOnce(port, '/'))?.status !== 200) await sleep(100)
+    const url = `http://${HOST}:${port}/`
+    const duration = Math.max(2, Math.min(opts.duration, 5))
+    for (const tool of tools) {
+      log(`ceiling: ${tool} against the canned server, ${duration} s`)
+      const load = { url, connections: 100, duration, cpus: CLIENT_CPU }
+      const r = tool === 'wrk' ? await runWrk({ ...load, threads: 1 }) : await runAutocannon({ ...load, workers: opts.acWorkers })
+      const cpu = treeCpu(rec.child.pid)
+      out[tool] = { rps: r.rps, clientCpuPercent: r.clientCpuPercent, p99_ms: r.p99_ms, duration_s: r.duration_s, cannedCpuTicks: [...cpu.values()].reduce((a, b) => a + b, 0) }
+    }
+  } finally {
+    await stopChild(rec, 1000)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 async function main() {
@@ -332,32 +459,44 @@ async function main() {
   const cmdline = ['node', path.relative(process.cwd(), process.argv[1]) || process.argv[1], ...process.argv.slice(2)].map(quote).join(' ')
   const notes = []
 
-  // Dependencies.
+  // Dependencies: load generators.
   let tools = [...opts.tools]
-  if (tools.includes('autocannon')) {
-    const why = ensureAutocannon()
-    if (why) {
-      notes.push(`autocannon: skipped (${why})`)
-      tools = tools.filter((t) => t !== 'autocannon')
-    }
-  }
+  const wantCeiling = !opts.quick && (opts.ceiling || tools.includes('autocannon'))
   if (tools.includes('wrk') || opts.warmup > 0) {
     const why = ensureWrk()
     if (why) {
-      notes.push(`wrk: skipped (${why}); running autocannon only`)
       tools = tools.filter((t) => t !== 'wrk')
+      if (!tools.length && !opts.toolsGiven) tools = ['autocannon']
+      notes.push(`wrk: skipped (${why}); running ${tools.join(', ') || 'nothing'}`)
+    }
+  }
+  let haveAutocannon = false
+  if (tools.includes('autocannon') || wantCeiling) {
+    const why = ensureBenchPackages(['autocannon'])
+    haveAutocannon = !why
+    if (why) {
+      notes.push(`autocannon: skipped (${why})`)
+      tools = tools.filter((t) => t !== 'autocannon')
     }
   }
   const haveWrk = !!sh('sh', ['-c', 'command -v wrk'])
   if (!tools.length) throw new Error(`no load generator available: ${notes.join('; ')}`)
   const { runAutocannon, runWrk } = await import('./lib/tools.mjs')
 
-  const machine = machineInfo()
-  if (opts.mode === 'per-core') {
-    if (machine.cpus < 2) throw new Error('per-core mode needs at least 2 CPUs (use --mode full)')
-    // Keep this harness off the server's core too.
-    sh('taskset', ['-a', '-p', '-c', String(CLIENT_CPU), String(process.pid)])
+  // Dependencies: peers (each server then says itself whether it can run).
+  const names = opts.servers.map((s) => s.name)
+  const pkgs = [...(names.includes('uws') ? ['@btc-vision/uwebsockets.js'] : []), ...(names.includes('bun') ? ['bun'] : [])]
+  if (pkgs.length) {
+    const why = ensureBenchPackages(pkgs)
+    if (why) notes.push(`peers: ${why}`)
   }
+  if (opts.servers.some((s) => s.python)) {
+    const why = ensurePython()
+    if (why) notes.push(`python peers: ${why}`)
+  }
+
+  const machine = machineInfo()
+  if (opts.modes.includes('per-core') && machine.cpus < 2) throw new Error('per-core mode needs at least 2 CPUs (use --mode full)')
 
   // Header.
   const started = new Date()
@@ -366,7 +505,10 @@ async function main() {
     out.push(s)
     process.stdout.write(`${s}\n`)
   }
-  say(`# ugn bench: ${opts.scenarios.map((s) => s.name).join(', ')} (${opts.mode})`)
+  const modeLine = (mode) => (mode === 'per-core'
+    ? `per-core: server taskset -c ${SERVER_CPU}, load generator taskset -c ${CLIENT_CPU}; workers ${opts.workersFor(mode)}; wrk -t${opts.wrkThreadsFor(mode)}`
+    : `full: unpinned; workers ${opts.workersFor(mode)}; wrk -t${opts.wrkThreadsFor(mode)}`)
+  say(`# ugn bench: ${opts.scenarios.map((s) => s.name).join(', ')} (${opts.modes.join(', then ')})`)
   say()
   say('```')
   say(`command:   ${cmdline}`)
@@ -377,9 +519,10 @@ async function main() {
   say(`node:      ${machine.node}`)
   say(`wrk:       ${machine.wrk ?? 'not installed'}`)
   say(`autocannon:${machine.autocannon ? ` ${machine.autocannon}` : ' not installed'}`)
+  say(`peers:     ${peerVersions(names)}`)
   say(`loadavg:   ${machine.loadavg} (at start)`)
-  say(`mode:      ${opts.mode === 'per-core' ? `per-core: server taskset -c ${SERVER_CPU}, load generator taskset -c ${CLIENT_CPU}` : 'full: unpinned'}; workers ${opts.workers}`)
-  say(`load:      ${opts.runs} run(s) x ${opts.duration} s per server and tool, interleaved; warm-up ${opts.warmup} s wrk; wrk -t${opts.wrkThreads}; autocannon workers ${opts.acWorkers}`)
+  for (const mode of opts.modes) say(`mode:      ${modeLine(mode)}`)
+  say(`load:      ${opts.runs} run(s) x ${opts.duration} s per server and tool, interleaved; warm-up ${opts.warmup} s; tools ${tools.join(', ')}; autocannon workers ${opts.acWorkers}`)
   say('lscpu -e:')
   for (const l of machine.lscpuE.split('\n')) say(`  ${l}`)
   say('```')
@@ -389,201 +532,61 @@ async function main() {
     startedAt: started.toISOString(),
     command: cmdline,
     argv: process.argv.slice(2),
-    options: { ...opts, servers: opts.servers.map((s) => s.name), scenarios: opts.scenarios.map((s) => s.name), tools },
+    options: { ...opts, servers: names, scenarios: opts.scenarios.map((s) => s.name), tools, workers: Object.fromEntries(opts.modes.map((m) => [m, opts.workersFor(m)])) },
     machine,
     notes,
+    ceilings: null,
+    modes: [],
     scenarios: [],
   }
   let failed = false
+  const tally = { passed: 0, failed: 0 }
 
-  for (const scenario of opts.scenarios) {
-    const sres = { scenario: scenario.name, description: scenario.description, servers: [], skipped: [], errors: [], runs: [], summary: [] }
-    results.scenarios.push(sres)
-    say()
-    say(`## ${scenario.name}: ${scenario.description}; ${scenario.connections} connections`)
-    say()
-
-    // Start every selected server once, warm it up, keep it running across the interleaved runs.
-    const running = []
-    for (const server of opts.servers) {
-      const ctx = { repo: REPO, bench: BENCH, mode: opts.mode, workers: opts.workers, scenario, port: 0 }
-      const skip = server.skip(ctx)
-      if (skip) {
-        const line = `${server.name}: skipped (${skip})`
-        log(line)
-        say(`- ${line}`)
-        sres.skipped.push({ server: server.name, reason: skip })
-        continue
-      }
-      ctx.port = await freePort()
-      try {
-        const info = await startServer(server, ctx, opts)
-        info.baseline = !!server.baseline
-        info.peakRssKiB = 0
-        running.push(info)
-        if (opts.warmup > 0) {
-          const url = `http://${HOST}:${info.port}${scenario.path}`
-          const cpus = opts.mode === 'per-core' ? CLIENT_CPU : null
-          log(`${server.name}: warm-up ${opts.warmup} s`)
-          const load = { url, connections: scenario.connections, duration: opts.warmup, cpus, threads: opts.wrkThreads, pipelining: scenario.pipelining }
-          if (haveWrk) await runWrk(load)
-          else await runAutocannon({ ...load, workers: opts.acWorkers })
-        }
-      } catch (err) {
-        failed = true
-        log(err.message)
-        say(`- ${server.name}: FAILED to start: ${err.message.split('\n')[0]}`)
-        sres.errors.push({ server: server.name, phase: 'start', error: err.message })
-      }
-    }
-
-    // Measured runs: A B, then B A, ... so drift hits every server alike.
-    for (let run = 0; run < opts.runs; run++) {
-      const order = run % 2 ? [...running].reverse() : running
-      for (const info of order) {
-        const toolOrder = run % 2 ? [...tools].reverse() : tools
-        for (const tool of toolOrder) {
-          if (info.rec.exited) {
-            failed = true
-            sres.errors.push({ server: info.name, run, tool, error: `server exited: ${JSON.stringify(info.rec.exited)}` })
-            continue
-          }
-          const url = `http://${HOST}:${info.port}${scenario.path}`
-          const cpus = opts.mode === 'per-core' ? CLIENT_CPU : null
-          const load = { url, connections: scenario.connections, duration: opts.duration, cpus, pipelining: scenario.pipelining }
-          log(`run ${run + 1}/${opts.runs}: ${info.name} with ${tool}, ${opts.duration} s`)
-          const before = treeCpu(info.rec.child.pid)
-          const treeBefore = [...before.keys()]
-          const cores0 = coreStats()
-          const self0 = process.cpuUsage()
-          try {
-            const r = tool === 'wrk'
-              ? await runWrk({ ...load, threads: opts.wrkThreads })
-              : await runAutocannon({ ...load, workers: opts.acWorkers })
-            const after = treeCpu(info.rec.child.pid)
-            const d = cpuDelta(before, after)
-            const cores = coreStatsDelta(cores0, coreStats())
-            const selfCpu = process.cpuUsage(self0)
-            const harness_s = (selfCpu.user + selfCpu.system) / 1e6
-            // CPU used by anything other than server, load generator and this harness, as % of one
-            // core over the tool's wall time: other users of this shared machine.
-            const machineBusy_s = cores.cpu ? cores.cpu.busy_s : 0
-            const other_s = Math.max(0, machineBusy_s - d.seconds - r.clientCpu_s - harness_s)
-            info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
-            const entry = {
-              run, server: info.name, tool, ...r,
-              serverCpu_s: d.seconds,
-              serverCpuPercent: (d.seconds / r.duration_s) * 100,
-              usCpuPerRequest: r.requests ? (d.seconds * 1e6) / r.requests : null,
-              serverTreeBefore: treeBefore,
-              serverTreeAfter: [...after.keys()],
-              serverPidsLost: d.lost,
-              serverPeakRssKiB: treeRssKiB(info.rec.child.pid),
-              harnessCpu_s: harness_s,
-              otherCpuPercent: (other_s / r.wall_s) * 100,
-              stealPercent: cores.cpu ? (cores.cpu.steal_s / r.wall_s) * 100 : null,
-              cores,
-            }
-            if (d.lost.length) log(`${info.name}: WARNING: processes ${d.lost.join(',')} exited during the run; their CPU is not counted`)
-            if (!r.requests || r.non2xx === r.requests) {
-              failed = true
-              sres.errors.push({ server: info.name, run, tool, error: 'no 2xx responses' })
-            }
-            log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(2)} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%, steal ${entry.stealPercent?.toFixed(0)}%`)
-            sres.runs.push(entry)
-          } catch (err) {
-            failed = true
-            log(`${info.name} ${tool}: ${err.message}`)
-            sres.errors.push({ server: info.name, run, tool, error: err.message })
-          }
-        }
-      }
-    }
-
-    // Stop the servers of this scenario.
-    for (const info of running) {
-      info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
-      await stopChild(info.rec, STOP_GRACE_MS)
-      sres.servers.push({
-        name: info.name, label: info.label, command: info.command, cwd: info.cwd, port: info.port,
-        baseline: info.baseline, tree: info.tree, bootedWorkers: info.bootedWorkers, affinity: info.affinity,
-        statusLine: info.statusLine, headerNames: info.headerNames, responseBytes: info.responseBytes,
-        wire: info.wire, wireProblems: info.wireProblems, peakRssKiB: info.peakRssKiB,
-        exit: info.rec.exited, logTail: info.rec.stderrTail.slice(-40),
-      })
-    }
-
-    // Summary: medians per server and tool; ratio to the baseline with the same tool.
-    const baseline = running.find((s) => s.baseline)
-    for (const info of running) {
-      for (const tool of tools) {
-        const rs = sres.runs.filter((r) => r.server === info.name && r.tool === tool)
-        if (!rs.length) continue
-        const rps = rs.map((r) => r.rps)
-        const med = median(rps)
-        sres.summary.push({
-          server: info.name, label: info.label, tool, runs: rs.length,
-          rps: med, rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
-          spreadPct: med ? ((Math.max(...rps) - Math.min(...rps)) / med) * 100 : null,
-          p50_ms: median(rs.map((r) => r.p50_ms)),
-          p99_ms: median(rs.map((r) => r.p99_ms)),
-          max_ms: median(rs.map((r) => r.max_ms)),
-          non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
-          socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
-          usCpuPerRequest: median(rs.map((r) => r.usCpuPerRequest)),
-          serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
-          clientCpuPercent: median(rs.map((r) => r.clientCpuPercent)),
-          otherCpuPercentMax: Math.max(...rs.map((r) => r.otherCpuPercent)),
-          stealPercentMax: Math.max(...rs.map((r) => r.stealPercent ?? 0)),
-          bytesPerResponse: median(rs.map((r) => r.bytesPerResponse)),
-          peakRssMiB: info.peakRssKiB / 1024,
-        })
-      }
-    }
-    const twinOf = new Map(opts.servers.filter((s) => s.twin).map((s) => [s.name, s.twin]))
-    for (const row of sres.summary) {
-      const base = baseline && sres.summary.find((r) => r.server === baseline.name && r.tool === row.tool)
-      row.ratio = base?.rps ? row.rps / base.rps : null
-      const twin = sres.summary.find((r) => r.server === twinOf.get(row.server) && r.tool === row.tool)
-      if (twin) {
-        row.twin = twin.server
-        row.twinRatio = twin.rps ? row.rps / twin.rps : null
-        row.twinCpuRatio = row.usCpuPerRequest ? twin.usCpuPerRequest / row.usCpuPerRequest : null
-      }
-    }
-
-    // Table.
-    const f = (x, d = 0) => (x == null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
-    const ms = (x) => (x == null ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(1))
-    say('| server | tool | req/s (median) | spread | p50 ms | p99 ms | max ms | non-2xx | socket errors | µs CPU/req | server CPU | client CPU | other / steal (max) | peak RSS MiB | B/resp | ratio vs node-http |')
-    say('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
-    for (const r of sres.summary) {
-      say(`| ${r.server} (${r.label}) | ${r.tool} | ${f(r.rps)} | ±${f(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${f(r.non2xx)} | ${f(r.socketErrors)} | ${f(r.usCpuPerRequest, 2)} | ${f(r.serverCpuPercent)}% | ${f(r.clientCpuPercent)}% | ${f(r.otherCpuPercentMax)}% / ${f(r.stealPercentMax)}% | ${f(r.peakRssMiB, 1)} | ${f(r.bytesPerResponse, 1)} | ${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`} |`)
-    }
-    if (!sres.summary.length) say('(no measurements)')
-    const twinRows = sres.summary.filter((r) => r.twin)
-    if (twinRows.length) {
-      // The same app on two servers, side by side: the figure the framework peers exist for.
-      const rowOf = (name, tool) => sres.summary.find((r) => r.server === name && r.tool === tool)
+  // The load generators' ceilings.
+  let ceilings = null
+  if (wantCeiling) {
+    sh('taskset', ['-a', '-p', '-c', String(CLIENT_CPU), String(process.pid)])
+    const ceilTools = [...new Set([...(haveWrk ? ['wrk'] : []), ...(haveAutocannon ? ['autocannon'] : [])])]
+    try {
+      ceilings = await measureCeilings(ceilTools, opts)
+      results.ceilings = ceilings
       say()
-      say('| server vs twin | tool | req/s | twin req/s | req/s ratio | µs CPU/req | twin µs CPU/req | CPU/req ratio (twin / server) |')
-      say('|---|---|--:|--:|--:|--:|--:|--:|')
-      for (const r of twinRows) {
-        const t = rowOf(r.twin, r.tool)
-        say(`| ${r.server} vs ${r.twin} | ${r.tool} | ${f(r.rps)} | ${f(t.rps)} | ${r.twinRatio == null ? '-' : `${r.twinRatio.toFixed(2)}x`} | ${f(r.usCpuPerRequest, 2)} | ${f(t.usCpuPerRequest, 2)} | ${r.twinCpuRatio == null ? '-' : `${r.twinCpuRatio.toFixed(2)}x`} |`)
-      }
+      say('## Load generators\' ceilings')
+      say()
+      say(`Each tool on core ${CLIENT_CPU}, 100 connections, against \`servers/canned.mjs\` on core ${SERVER_CPU} (a raw TCP responder writing a fixed 13-byte response per request, no HTTP parsing). A server that reaches a tool's figure is measuring the tool.`)
+      say()
+      say('| tool | req/s | client CPU |')
+      say('|---|--:|--:|')
+      for (const [tool, c] of Object.entries(ceilings)) say(`| ${tool} | ${Math.round(c.rps).toLocaleString('en-US')} | ${c.clientCpuPercent.toFixed(0)}% |`)
+    } catch (err) {
+      log(`ceiling: ${err.message}`)
+      say(`- ceilings not measured: ${err.message.split('\n')[0]}`)
     }
-    for (const e of sres.errors) say(`- error: ${e.server}${e.tool ? ` ${e.tool} run ${e.run + 1}` : ''}: ${e.error.split('\n')[0]}`)
-    for (const s of sres.servers) for (const p of s.wireProblems) say(`- WARNING: ${s.name}: ${p}`)
-    const sizes = new Set(sres.servers.map((s) => s.responseBytes))
-    if (sizes.size > 1) {
-      say(`- WARNING: response sizes differ: ${sres.servers.map((s) => `${s.name} ${s.responseBytes ?? '?'} B [${s.headerNames?.join(', ') ?? 'no complete response'}]`).join('; ')}`)
+  }
+
+  for (const mode of opts.modes) {
+    // Keep this harness off the server's core in per-core mode; anywhere in full mode.
+    sh('taskset', ['-a', '-p', '-c', mode === 'per-core' ? String(CLIENT_CPU) : `0-${machine.cpus - 1}`, String(process.pid)])
+    const modeRes = { mode, workers: opts.workersFor(mode), wrkThreads: opts.wrkThreadsFor(mode), scenarios: [] }
+    results.modes.push(modeRes)
+    if (opts.modes.length > 1) {
+      say()
+      say(`# ${mode === 'per-core' ? 'Per core' : 'Full machine'}: ${modeLine(mode)}`)
     }
+    for (const scenario of opts.scenarios) {
+      const sres = await runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAutocannon, say, ceilings })
+      modeRes.scenarios.push(sres)
+      results.scenarios.push(sres)
+      failed ||= sres.failed
+      tally.passed += sres.tally.passed
+      tally.failed += sres.tally.failed
+    }
+    if (opts.scenarios.length > 1) ratioMatrix(modeRes, opts, tools, say)
   }
 
   say()
   say('req/s: median over runs (completed responses / measured seconds); spread: ±half of (max-min)/median.')
-  say('Latency: median over runs of each run\'s p50/p99/max. µs CPU/req: server process tree utime+stime over the run / responses.')
+  say('Latency: median over runs of each run\'s p50/p99/max. µs CPU/req: server process tree utime+stime over the run / responses (idle1000: including the idle connections\' answers).')
   say('server CPU / client CPU: % of one core over the run; client CPU near 100% means the load generator, not the server, is the limit.')
   say('other CPU: busy time of the whole machine (/proc/stat) minus server, client and harness, % of one core, worst run: other users of a shared box. steal: hypervisor steal time (/proc/stat) over both cores, same unit. Distrust rows where either is high.')
 
@@ -591,10 +594,274 @@ async function main() {
   mkdirSync(path.dirname(file), { recursive: true })
   results.finishedAt = new Date().toISOString()
   results.ok = !failed
+  results.tally = tally
   results.report = out.join('\n')
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
   say(`\nresults: ${path.relative(process.cwd(), file)}`)
+  // One line for scripts/test.mjs to sum: a server (per scenario and mode) passes when it
+  // started, answered the wire check and served 2xx responses in every run; the numbers never
+  // fail it. Skipped servers are not counted.
+  say(`bench: ${tally.passed} passed, ${tally.failed} failed`)
   return failed ? 1 : 0
+}
+
+function peerVersions(names) {
+  const v = []
+  const pkgVersion = (p) => {
+    try {
+      return JSON.parse(readFileSync(path.join(BENCH, 'node_modules', p, 'package.json'), 'utf8')).version
+    } catch {
+      return null
+    }
+  }
+  if (names.includes('uws')) v.push(`uWebSockets.js ${pkgVersion('@btc-vision/uwebsockets.js') ?? '-'}`)
+  if (names.includes('bun')) v.push(`bun ${sh(path.join(BENCH, 'node_modules/bun/bin/bun.exe'), ['--version']) ?? '-'}`)
+  const py = path.join(BENCH, '.venv/bin/python')
+  if (names.includes('gunicorn') || names.includes('granian')) {
+    v.push(sh(py, ['--version']) ?? 'python -')
+    const freeze = (sh(py, ['-m', 'pip', 'freeze']) ?? '').split('\n')
+    for (const p of ['gunicorn', 'granian']) if (names.includes(p)) v.push(freeze.find((l) => l.toLowerCase().startsWith(`${p}==`)) ?? `${p} -`)
+  }
+  return v.join(', ') || '-'
+}
+
+/** One table per mode: each server's req/s over node-http's, per scenario (wrk if it ran). */
+function ratioMatrix(modeRes, opts, tools, say) {
+  const tool = tools.includes('wrk') ? 'wrk' : tools[0]
+  const scen = modeRes.scenarios
+  const servers = [...new Set(scen.flatMap((s) => s.summary.filter((r) => r.tool === tool).map((r) => r.server)))]
+  if (!servers.length) return
+  say()
+  say(`## Summary (${modeRes.mode}): req/s (${tool}, median) and ratio to node-http, same scenario, same invocation`)
+  say()
+  say(`| server | ${scen.map((s) => s.scenario).join(' | ')} |`)
+  say(`|---|${scen.map(() => '--:').join('|')}|`)
+  for (const name of servers) {
+    const cells = scen.map((s) => {
+      const r = s.summary.find((x) => x.server === name && x.tool === tool)
+      if (!r) return s.skipped.find((x) => x.server === name) ? 'skip' : s.errors.find((x) => x.server === name) ? 'FAIL' : '-'
+      return `${Math.round(r.rps).toLocaleString('en-US')} (${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`})`
+    })
+    say(`| ${name} | ${cells.join(' | ')} |`)
+  }
+  const reasons = new Map()
+  for (const s of scen) for (const k of s.skipped) if (servers.includes(k.server) || true) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
+  for (const [r, list] of reasons) say(`- skip ${r} (${list.join(', ')})`)
+}
+
+async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAutocannon, say, ceilings }) {
+  const workers = opts.workersFor(mode)
+  const wrkThreads = opts.wrkThreadsFor(mode)
+  const cpus = mode === 'per-core' ? CLIENT_CPU : null
+  const sres = {
+    mode, scenario: scenario.name, description: scenario.description, servers: [], skipped: [], errors: [], runs: [], summary: [],
+    failed: false, tally: { passed: 0, failed: 0 },
+  }
+  const request = { method: scenario.method, headers: scenario.headers, bodyBytes: scenario.bodyBytes, pipelining: scenario.pipelining }
+  say()
+  say(`## ${scenario.name}${opts.modes.length > 1 ? ` (${mode})` : ''}: ${scenario.description}; ${scenario.connections} connections${scenario.idle ? ` + ${scenario.idle} idle` : ''}`)
+  say()
+
+  // Start every selected server once, warm it up, keep it running across the interleaved runs.
+  const running = []
+  const failedServers = new Set()
+  for (const server of opts.servers) {
+    const ctx = { repo: REPO, bench: BENCH, mode, workers, scenario, port: 0 }
+    const skip = server.skip(ctx)
+    if (skip) {
+      const line = `${server.name}: skipped (${skip})`
+      log(line)
+      say(`- ${line}`)
+      sres.skipped.push({ server: server.name, reason: skip })
+      continue
+    }
+    ctx.port = await freePort()
+    try {
+      const info = await startServer(server, ctx, { mode })
+      info.baseline = !!server.baseline
+      info.peakRssKiB = 0
+      running.push(info)
+      if (opts.warmup > 0) {
+        const url = `http://${HOST}:${info.port}${scenario.path}`
+        log(`${server.name}: warm-up ${opts.warmup} s`)
+        const load = { url, connections: scenario.connections, duration: opts.warmup, cpus, threads: wrkThreads, ...request }
+        if (haveWrk) await runWrk(load)
+        else await runAutocannon({ ...load, workers: opts.acWorkers })
+      }
+    } catch (err) {
+      sres.failed = true
+      failedServers.add(server.name)
+      log(err.message)
+      say(`- ${server.name}: FAILED to start: ${err.message.split('\n')[0]}`)
+      sres.errors.push({ server: server.name, phase: 'start', error: err.message })
+    }
+  }
+
+  // Measured runs: A B, then B A, ... so drift hits every server alike.
+  for (let run = 0; run < opts.runs; run++) {
+    const order = run % 2 ? [...running].reverse() : running
+    for (const info of order) {
+      const toolOrder = run % 2 ? [...tools].reverse() : tools
+      for (const tool of toolOrder) {
+        if (info.rec.exited) {
+          sres.failed = true
+          failedServers.add(info.name)
+          sres.errors.push({ server: info.name, run, tool, error: `server exited: ${JSON.stringify(info.rec.exited)}` })
+          continue
+        }
+        const url = `http://${HOST}:${info.port}${scenario.path}`
+        const load = { url, connections: scenario.connections, duration: opts.duration, cpus, ...request }
+        log(`run ${run + 1}/${opts.runs}: ${info.name} with ${tool}, ${opts.duration} s`)
+        let holder = null
+        try {
+          if (scenario.idle) holder = await startIdleHolder(info.port, scenario, cpus)
+          const before = treeCpu(info.rec.child.pid)
+          const treeBefore = [...before.keys()]
+          const cores0 = coreStats()
+          const self0 = process.cpuUsage()
+          const r = tool === 'wrk'
+            ? await runWrk({ ...load, threads: wrkThreads })
+            : await runAutocannon({ ...load, workers: opts.acWorkers })
+          const after = treeCpu(info.rec.child.pid)
+          const cores = coreStatsDelta(cores0, coreStats())
+          const selfCpu = process.cpuUsage(self0)
+          const idle = holder ? await stopIdleHolder(holder) : null
+          holder = null
+          const d = cpuDelta(before, after)
+          const harness_s = (selfCpu.user + selfCpu.system) / 1e6
+          // CPU used by anything other than server, load generator and this harness, as % of one
+          // core over the tool's wall time: other users of this shared machine (and the idle holder).
+          const machineBusy_s = cores.cpu ? cores.cpu.busy_s : 0
+          const other_s = Math.max(0, machineBusy_s - d.seconds - r.clientCpu_s - harness_s)
+          info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
+          const served = r.requests + (idle?.answeredDuringRun ?? 0)
+          const entry = {
+            run, server: info.name, tool, ...r,
+            serverCpu_s: d.seconds,
+            serverCpuPercent: (d.seconds / r.duration_s) * 100,
+            usCpuPerRequest: served ? (d.seconds * 1e6) / served : null,
+            idle,
+            serverTreeBefore: treeBefore,
+            serverTreeAfter: [...after.keys()],
+            serverPidsLost: d.lost,
+            serverPeakRssKiB: treeRssKiB(info.rec.child.pid),
+            harnessCpu_s: harness_s,
+            otherCpuPercent: (other_s / r.wall_s) * 100,
+            stealPercent: cores.cpu ? (cores.cpu.steal_s / r.wall_s) * 100 : null,
+            cores,
+          }
+          if (d.lost.length) log(`${info.name}: WARNING: processes ${d.lost.join(',')} exited during the run; their CPU is not counted`)
+          if (!r.requests || r.non2xx === r.requests) {
+            sres.failed = true
+            failedServers.add(info.name)
+            sres.errors.push({ server: info.name, run, tool, error: 'no 2xx responses' })
+          }
+          log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(2)} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%, steal ${entry.stealPercent?.toFixed(0)}%` +
+            (idle ? `; idle: ${idle.openAtStart} open at start, ${idle.closedByServer} closed by the server, ${idle.answeredDuringRun} answered` : ''))
+          sres.runs.push(entry)
+        } catch (err) {
+          if (holder) await stopIdleHolder(holder).catch(() => null)
+          sres.failed = true
+          failedServers.add(info.name)
+          log(`${info.name} ${tool}: ${err.message}`)
+          sres.errors.push({ server: info.name, run, tool, error: err.message })
+        }
+      }
+    }
+  }
+
+  // Stop the servers of this scenario.
+  for (const info of running) {
+    info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
+    await stopChild(info.rec, STOP_GRACE_MS)
+    sres.servers.push({
+      name: info.name, label: info.label, command: info.command, cwd: info.cwd, port: info.port,
+      baseline: info.baseline, tree: info.tree, bootedWorkers: info.bootedWorkers, affinity: info.affinity,
+      statusLine: info.statusLine, headerNames: info.headerNames, responseBytes: info.responseBytes,
+      wire: info.wire.length > 4096 ? `${info.wire.slice(0, 4096)}...(${info.wire.length} bytes)` : info.wire,
+      wireProblems: info.wireProblems, peakRssKiB: info.peakRssKiB,
+      exit: info.rec.exited, logTail: info.rec.stderrTail.slice(-40),
+    })
+  }
+  for (const s of opts.servers) {
+    if (sres.skipped.some((k) => k.server === s.name)) continue
+    if (failedServers.has(s.name)) sres.tally.failed++
+    else sres.tally.passed++
+  }
+
+  // Summary: medians per server and tool; ratio to the baseline with the same tool.
+  const baseline = running.find((s) => s.baseline)
+  for (const info of running) {
+    for (const tool of tools) {
+      const rs = sres.runs.filter((r) => r.server === info.name && r.tool === tool)
+      if (!rs.length) continue
+      const rps = rs.map((r) => r.rps)
+      const med = median(rps)
+      sres.summary.push({
+        server: info.name, label: info.label, tool, runs: rs.length,
+        rps: med, rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
+        spreadPct: med ? ((Math.max(...rps) - Math.min(...rps)) / med) * 100 : null,
+        p50_ms: median(rs.map((r) => r.p50_ms)),
+        p99_ms: median(rs.map((r) => r.p99_ms)),
+        max_ms: median(rs.map((r) => r.max_ms)),
+        non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+        socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
+        usCpuPerRequest: median(rs.map((r) => r.usCpuPerRequest)),
+        serverCpuPercent: median(rs.map((r) => r.serverCpuPercent)),
+        clientCpuPercent: median(rs.map((r) => r.clientCpuPercent)),
+        otherCpuPercentMax: Math.max(...rs.map((r) => r.otherCpuPercent)),
+        stealPercentMax: Math.max(...rs.map((r) => r.stealPercent ?? 0)),
+        bytesPerResponse: median(rs.map((r) => r.bytesPerResponse)),
+        peakRssMiB: info.peakRssKiB / 1024,
+        idleClosedByServer: rs.some((r) => r.idle) ? rs.reduce((a, r) => a + (r.idle?.closedByServer ?? 0), 0) : null,
+      })
+    }
+  }
+  const twinOf = new Map(opts.servers.filter((s) => s.twin).map((s) => [s.name, s.twin]))
+  for (const row of sres.summary) {
+    const base = baseline && sres.summary.find((r) => r.server === baseline.name && r.tool === row.tool)
+    row.ratio = base?.rps ? row.rps / base.rps : null
+    const twin = sres.summary.find((r) => r.server === twinOf.get(row.server) && r.tool === row.tool)
+    if (twin) {
+      row.twin = twin.server
+      row.twinRatio = twin.rps ? row.rps / twin.rps : null
+      row.twinCpuRatio = row.usCpuPerRequest ? twin.usCpuPerRequest / row.usCpuPerRequest : null
+    }
+    if (row.tool === 'autocannon' && ceilings?.autocannon?.rps) row.acCeilingFraction = row.rps / ceilings.autocannon.rps
+  }
+
+  // Table.
+  const f = (x, d = 0) => (x == null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
+  const ms = (x) => (x == null ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(1))
+  say('| server | tool | req/s (median) | spread | p50 ms | p99 ms | max ms | non-2xx | socket errors | µs CPU/req | server CPU | client CPU | other / steal (max) | peak RSS MiB | B/resp | ratio vs node-http |')
+  say('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+  for (const r of sres.summary) {
+    say(`| ${r.server} (${r.label}) | ${r.tool} | ${f(r.rps)}${r.acCeilingFraction >= 0.85 ? ' (capped)' : ''} | ±${f(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${f(r.non2xx)} | ${f(r.socketErrors)} | ${f(r.usCpuPerRequest, 2)} | ${f(r.serverCpuPercent)}% | ${f(r.clientCpuPercent)}% | ${f(r.otherCpuPercentMax)}% / ${f(r.stealPercentMax)}% | ${f(r.peakRssMiB, 1)} | ${f(r.bytesPerResponse, 1)} | ${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`} |`)
+  }
+  if (!sres.summary.length) say('(no measurements)')
+  const capped = sres.summary.filter((r) => r.acCeilingFraction >= 0.85)
+  if (capped.length) say(`- (capped): autocannon at ${Math.round(ceilings.autocannon.rps).toLocaleString('en-US')} req/s or within 15% of it, its own ceiling: ${capped.map((r) => r.server).join(', ')}. Quote wrk for these.`)
+  const idleRows = sres.summary.filter((r) => r.idleClosedByServer != null)
+  if (idleRows.length) say(`- idle connections the server closed during the measured runs (reopened): ${idleRows.map((r) => `${r.server} ${r.idleClosedByServer}`).join(', ')}`)
+  const twinRows = sres.summary.filter((r) => r.twin)
+  if (twinRows.length) {
+    // The same app on two servers, side by side: the figure the framework peers exist for.
+    const rowOf = (name, tool) => sres.summary.find((r) => r.server === name && r.tool === tool)
+    say()
+    say('| server vs twin | tool | req/s | twin req/s | req/s ratio | µs CPU/req | twin µs CPU/req | CPU/req ratio (twin / server) |')
+    say('|---|---|--:|--:|--:|--:|--:|--:|')
+    for (const r of twinRows) {
+      const t = rowOf(r.twin, r.tool)
+      say(`| ${r.server} vs ${r.twin} | ${r.tool} | ${f(r.rps)} | ${f(t.rps)} | ${r.twinRatio == null ? '-' : `${r.twinRatio.toFixed(2)}x`} | ${f(r.usCpuPerRequest, 2)} | ${f(t.usCpuPerRequest, 2)} | ${r.twinCpuRatio == null ? '-' : `${r.twinCpuRatio.toFixed(2)}x`} |`)
+    }
+  }
+  for (const e of sres.errors) say(`- error: ${e.server}${e.tool ? ` ${e.tool} run ${e.run + 1}` : ''}: ${e.error.split('\n')[0]}`)
+  for (const s of sres.servers) for (const p of s.wireProblems) say(`- WARNING: ${s.name}: ${p}`)
+  const sizes = new Set(sres.servers.map((s) => s.responseBytes))
+  if (sizes.size > 1) {
+    say(`- response sizes differ: ${sres.servers.map((s) => `${s.name} ${s.responseBytes ?? '?'} B [${s.headerNames?.join(', ') ?? 'no complete response'}]`).join('; ')}`)
+  }
+  return sres
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 // The parent starts it under `taskset -c 1` in per-core mode, so it never shares the server's
 // core. cpu* is this process's own CPU (all threads) over the load run only, so a reader can
 // see when autocannon itself is the bottleneck (~100% of one core).
-// argv[2]: JSON { url, connections, duration, pipelining, workers?, timeout? }
+// argv[2]: JSON { url, connections, duration, pipelining, workers?, timeout?, method?, headers?,
+// bodyBytes? }
 import autocannon from 'autocannon'
 
 const opts = JSON.parse(process.argv[2])
@@ -19,6 +20,9 @@ const instance = autocannon({
   connections: opts.connections,
   duration: opts.duration,
   pipelining: opts.pipelining ?? 1,
+  method: opts.method ?? 'GET',
+  headers: opts.headers ?? {},
+  ...(opts.bodyBytes ? { body: Buffer.alloc(opts.bodyBytes, 'a') } : {}),
   timeout: opts.timeout ?? 5,
   ...(opts.workers ? { workers: opts.workers } : {}),
 })
