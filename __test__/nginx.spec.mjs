@@ -16,7 +16,9 @@ import test from 'ava'
 
 import { appPath, isAlive, killAll, procStat, startUgn, waitFor } from './helpers/ugn.mjs'
 
-const CLIENT = '127.0.0.2'
+// The client's address; 127.0.0.1 where 127.0.0.2 is not configured (macOS), and then the
+// client is told apart from nginx by its port.
+let CLIENT = '127.0.0.2'
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-nginx-'))
 const file = (name) => path.join(dir, name)
 const servers = []
@@ -41,12 +43,12 @@ function probe() {
 
 const nginxInfo = probe()
 
-/** A free TCP port on 127.0.0.1 (bound to port 0, then released for nginx to take). */
-function freePort() {
+/** A free TCP port on `host` (bound to port 0, then released for nginx to take). */
+function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const { port } = server.address()
       server.close(() => resolve(port))
     })
@@ -183,6 +185,7 @@ stream {
 /** The pids of nginx's worker processes (children of the master), from /proc. */
 function childrenOf(pid) {
   const pids = []
+  if (!existsSync('/proc')) return pids
   for (const entry of readdirSync('/proc')) {
     if (/^\d+$/.test(entry) && procStat(Number(entry))?.ppid === pid) pids.push(Number(entry))
   }
@@ -235,6 +238,7 @@ async function environ(urlPath, opts) {
 
 test.before(async () => {
   if (nginxInfo.missing) throw new Error(nginxInfo.missing)
+  if (!(await freePort(CLIENT).catch(() => false))) CLIENT = '127.0.0.1'
   makeCertificates()
   const [tcp, untrusted, echo, proxied] = await Promise.all([
     startUgn(appPath('environ.mjs'), ['--bind', `unix:${file('ugn.sock')}`]),
