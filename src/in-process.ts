@@ -115,7 +115,7 @@ export class Server extends EventEmitter {
       return this
     }
     engine ??= startEngine()
-    const app = nodeApp((req, res) => this.emit('request', req, res))
+    const app = nodeApp((req, res) => this.emit('request', req, res), this)
     this.index = native.serverAddListener(info.fd)
     this.bound = boundAddress(info.url)
     engine.apps[this.index] = app

@@ -92,6 +92,8 @@ export interface Binding {
   end(id: number, text?: string, trailerCount?: number): number
   abort(id: number): void
   pauseBody(id: number, paused: boolean): void
+  /** The connection leaves HTTP: raw bytes both ways from here (an upgrade). */
+  detach(id: number): void
 }
 
 const require = createRequire(import.meta.url)

@@ -5,6 +5,7 @@
 // replaced, with own properties that survive a prototype swap: the request body is pulled
 // from `ugn.input`, and status, headers and body go to the exchange.
 
+import type { EventEmitter } from 'node:events'
 import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 
@@ -417,8 +418,25 @@ function closeExchange(req: BridgeRequest, res: BridgeResponse, socket: BridgeSo
   res.emit('close')
 }
 
-export function nodeApp(handler: NodeHandler): App {
+/** What 'upgrade' events go to: the server object the app built (an http.Server, or an
+ * in-process ugn Server), whose 'upgrade' listeners take requests that ask for an upgrade. */
+export type UpgradeTarget = Pick<EventEmitter, 'emit' | 'listenerCount'>
+
+/** As node:http does: a request asking for an upgrade goes to the server's 'upgrade' listeners
+ * with the raw socket (and the bytes already read past the head, which here come later as
+ * data: `head` is empty); without listeners it is an ordinary request. */
+function upgrade(environ: Environ, target: UpgradeTarget): boolean {
+  const take = environ['ugn.upgrade']
+  if (take === undefined || target.listenerCount('upgrade') === 0) return false
+  const socket = take.call(environ)
+  const req = createRequest(environ, socket as unknown as BridgeSocket)
+  target.emit('upgrade', req, socket, Buffer.alloc(0))
+  return true
+}
+
+export function nodeApp(handler: NodeHandler, upgradeTarget?: UpgradeTarget): App {
   return (environ, startResponse) => {
+    if (upgradeTarget !== undefined && upgrade(environ, upgradeTarget)) return undefined
     const socket = new BridgeSocket(environ)
     const req = createRequest(environ, socket)
     const res = createResponse(req, socket, startResponse, environ)

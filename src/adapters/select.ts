@@ -2,6 +2,8 @@
 // through the node adapter (`--interface`, auto by default). The choice is made once, when
 // the worker loads the app, so requests pay nothing for it.
 
+import { EventEmitter } from 'node:events'
+
 import { AppLookupError } from '../app/load.js'
 import type { App } from '../bridge/exchange.js'
 import type { INTERFACES } from '../config/settings.js'
@@ -30,6 +32,14 @@ const isFastify = (value: unknown) => hasMethod(value, 'routing') && hasMethod(v
 const isKoa = (value: unknown) => typeof value === 'object' && hasMethod(value, 'callback') && hasMethod(value, 'use')
 // Express and Connect apps are functions carrying their router's `handle` and `use`.
 const isExpressLike = (value: unknown) => typeof value === 'function' && hasMethod(value, 'handle') && hasMethod(value, 'use')
+// An http.Server (or ugn's in-process Server) built but not listening: the app is its 'request'
+// listeners, and its 'upgrade' listeners (ws, socket.io) take upgrade requests.
+const isServer = (value: unknown) =>
+  value instanceof EventEmitter && hasMethod(value, 'listen') && (value as EventEmitter).listenerCount('request') > 0
+
+function serverApp(server: EventEmitter): App {
+  return nodeApp((req, res) => server.emit('request', req, res), server)
+}
 
 /** The names of a function's first parameters, as written in its source. */
 function parameterNames(fn: (...args: unknown[]) => unknown): string[] {
@@ -52,6 +62,7 @@ async function fastifyHandler(app: Target): Promise<NodeHandler> {
 }
 
 async function asNode(target: unknown, describeIt: string): Promise<App> {
+  if (isServer(target)) return serverApp(target as EventEmitter)
   if (isFastify(target)) return nodeApp(await fastifyHandler(target as Target))
   if (isKoa(target)) return nodeApp((target as { callback(): NodeHandler }).callback())
   if (typeof target === 'function') return nodeApp(target as NodeHandler)
@@ -90,6 +101,7 @@ function twoParameters(target: Target, describeIt: string): Served {
 }
 
 function detect(target: unknown, describeIt: string): Served | Promise<Served> {
+  if (isServer(target)) return { app: serverApp(target as EventEmitter), interface: 'node', reason: "a server's 'request' listeners" }
   if (isFetchTarget(target)) return { app: fetchApp(target as FetchTarget), interface: 'fetch', reason: 'it has a fetch method' }
   if (isFastify(target)) return asNode(target, describeIt).then((app) => ({ app, interface: 'node', reason: 'a Fastify instance' }))
   if (isKoa(target)) return { app: nodeApp((target as { callback(): NodeHandler }).callback()), interface: 'node', reason: 'a Koa app' }

@@ -5,8 +5,8 @@ import type { AccessLog } from '../access-log.js'
 import type { Statsd } from '../statsd.js'
 import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../native.js'
 import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, M_LISTENER, requestMetaLength } from './environ.js'
-import { type App, Exchange, type ExchangeHost } from './exchange.js'
-import { RequestBodyError, RequestInput } from './input.js'
+import { type App, type ConnectionReceiver, Exchange, type ExchangeHost } from './exchange.js'
+import { RequestInput } from './input.js'
 
 /** Response headers one call can carry. */
 const MAX_RESPONSE_HEADERS = 1024
@@ -51,21 +51,24 @@ export function createDispatcher(
   // successor. Once one of them is in the old generation, every later table and the exchanges
   // in it survive each scavenge until the next full GC, which made minor GCs of async apps
   // several times longer (docs/benchmarks.md).
-  const live: (Exchange | undefined)[] = []
+  const live: (ConnectionReceiver | undefined)[] = []
   let liveCount = 0
-  const track = (id: number, exchange: Exchange) => {
+  const track = (id: number, receiver: ConnectionReceiver) => {
     const slot = id & CONN_SLOT_MASK
-    // A different exchange here belongs to a closed connection and gets no more events.
+    // A different receiver here belongs to a closed connection and gets no more events.
     if (live[slot] === undefined) liveCount++
-    live[slot] = exchange
+    live[slot] = receiver
   }
-  const timed = accessLog?.timed === true || statsd !== undefined
-  const settle = (exchange: Exchange) => {
-    const slot = exchange.id & CONN_SLOT_MASK
-    if (live[slot] === exchange) {
+  const release = (receiver: ConnectionReceiver) => {
+    const slot = receiver.id & CONN_SLOT_MASK
+    if (live[slot] === receiver) {
       live[slot] = undefined
       liveCount--
     }
+  }
+  const timed = accessLog?.timed === true || statsd !== undefined
+  const settle = (exchange: Exchange) => {
+    release(exchange)
     hooks.post?.(exchange.environ, exchange.statusLine)
   }
   // Chosen once, so a server without an access log or statsd pays nothing for them when a
@@ -80,6 +83,7 @@ export function createDispatcher(
   const host: ExchangeHost = {
     resMeta,
     track,
+    release,
     settle:
       statsd === undefined
         ? logged
@@ -103,23 +107,23 @@ export function createDispatcher(
       exchange.run(apps[reqMeta[M_LISTENER]])
     },
     onEvent(kind, id, chunk) {
-      const exchange = live[id & CONN_SLOT_MASK]
-      if (exchange?.id !== id) return
+      const receiver = live[id & CONN_SLOT_MASK]
+      if (receiver?.id !== id) return
       switch (kind) {
         case EV_BODY:
-          exchange.input.push(chunk as Buffer)
+          receiver.onBody(chunk as Buffer)
           break
         case EV_BODY_END:
-          exchange.input.end(chunk as string | undefined)
+          receiver.onBodyEnd(chunk as string | undefined)
           break
         case EV_BODY_ERROR:
-          exchange.input.fail(new RequestBodyError('the request body is malformed or was cut short'))
+          receiver.onBodyError()
           break
         case EV_DRAIN:
-          exchange.drained()
+          receiver.onDrain()
           break
         case EV_CLOSED:
-          exchange.closed()
+          receiver.onClosed()
           break
       }
     },

@@ -1,7 +1,8 @@
 // Builds the environ, ugn's counterpart of a WSGI environ (see docs/SPEC.md), from the one
 // string and the integer offsets the Rust engine hands over for each request.
 
-import { abortRequest, type CloseListener, onClose } from './exchange.js'
+import { abortRequest, type CloseListener, onClose, upgradeConnection } from './exchange.js'
+import type { UpgradedSocket } from './upgraded-socket.js'
 import type { RequestInput } from './input.js'
 
 /** Offsets in the request metadata array, as written by src/native/server.rs. */
@@ -63,6 +64,9 @@ export interface Environ {
   'ugn.file_wrapper': unknown
   'ugn.on_close': (listener: CloseListener) => void
   'ugn.abort': () => void
+  /** Present on a request that asks for an upgrade (Connection: upgrade + Upgrade): takes the
+   * connection over as a raw socket (docs/SPEC.md, Upgrades). */
+  'ugn.upgrade': (() => UpgradedSocket) | undefined
   [key: `HTTP_${string}`]: string | undefined
   [key: string]: unknown
 }
@@ -120,6 +124,7 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     'ugn.file_wrapper': ctx.fileWrapper,
     'ugn.on_close': onClose,
     'ugn.abort': abortRequest,
+    'ugn.upgrade': m[M_FLAGS] & F_UPGRADE ? upgradeConnection : undefined,
   }
   const count = m[M_HEADER_COUNT]
   for (let i = 0, at = M_HEADERS; i < count; i++, at += 4) {

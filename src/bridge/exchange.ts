@@ -8,7 +8,8 @@ import { describe, log } from '../log.js'
 import { native, WRITE_FULL, WRITE_GONE } from '../native.js'
 import type { Environ } from './environ.js'
 import { FileWrapper } from './file-wrapper.js'
-import type { RequestInput } from './input.js'
+import { RequestBodyError, type RequestInput } from './input.js'
+import { UpgradedSocket } from './upgraded-socket.js'
 
 export type Chunk = string | Uint8Array
 export type HeaderList = ReadonlyArray<readonly [string, string | number]> | Record<string, string | number>
@@ -26,13 +27,26 @@ export type App = (environ: Environ, startResponse: StartResponse) => Body | Pro
 /** Told once whether the response went out whole (`true`) or not (client gone, app failed). */
 export type CloseListener = (completed: boolean) => void
 
+/** What receives a connection's events: the exchange of its request, or once the connection
+ * is upgraded, its socket. */
+export interface ConnectionReceiver {
+  readonly id: number
+  onBody(chunk: Buffer): void
+  onBodyEnd(trailerLines?: string): void
+  onBodyError(): void
+  onDrain(): void
+  onClosed(): void
+}
+
 /** What the exchange needs from its worker: the shared response metadata array, a way to
  * be told about its connection's events, and a way to say it is over. */
 export interface ExchangeHost {
   resMeta: Int32Array
-  track(id: number, exchange: Exchange): void
+  track(id: number, receiver: ConnectionReceiver): void
   /** The response is complete, failed or abandoned: the exchange needs no more events. */
   settle(exchange: Exchange): void
+  /** An upgraded connection is over. */
+  release(receiver: ConnectionReceiver): void
 }
 
 const INTERNAL_ERROR = '500 Internal Server Error'
@@ -66,7 +80,13 @@ export function abortRequest(this: Environ | undefined): void {
   exchangeOf(this, 'ugn.abort').abort()
 }
 
-export class Exchange {
+/** `environ['ugn.upgrade']()`, present on a request that asks for an upgrade: the connection
+ * leaves HTTP and becomes the returned socket. */
+export function upgradeConnection(this: Environ | undefined): UpgradedSocket {
+  return exchangeOf(this, 'ugn.upgrade').upgrade()
+}
+
+export class Exchange implements ConnectionReceiver {
   private status: string | undefined
   private headers: HeaderList | undefined
   /** Body bytes handed to the engine by write() and streams. */
@@ -154,9 +174,42 @@ export class Exchange {
     this.closed()
   }
 
-  drained(): void {
+  onDrain(): void {
     this.wakeDrain()
   }
+
+  onClosed(): void {
+    this.closed()
+  }
+
+  onBody(chunk: Buffer): void {
+    this.input.push(chunk)
+  }
+
+  onBodyEnd(trailerLines?: string): void {
+    this.input.end(trailerLines)
+  }
+
+  onBodyError(): void {
+    this.input.fail(new RequestBodyError('the request body is malformed or was cut short'))
+  }
+
+  /** Hands the connection over as a raw socket; the response is then the app's to write on
+   * it (a WebSocket handshake's 101, for one), and whatever the app returns is ignored. */
+  upgrade(): UpgradedSocket {
+    if (this.started || this.finished) throw new Error('the response has started: the connection can no longer be taken over')
+    native.detach(this.id)
+    const socket = new UpgradedSocket(this.id, this.environ, (s) => this.host.release(s))
+    this.host.track(this.id, socket)
+    this.upgraded = true
+    this.status = '101 Switching Protocols'
+    this.started = true
+    this.finished = true
+    this.settle(true)
+    return socket
+  }
+
+  private upgraded = false
 
   get input(): RequestInput {
     return this.environ['ugn.input']
@@ -181,7 +234,7 @@ export class Exchange {
 
   private send(body: Body): void {
     try {
-      if (this.gone) return closeBody(body)
+      if (this.gone || this.upgraded) return closeBody(body)
       if (typeof body === 'string' || body instanceof Uint8Array) return this.complete(body)
       if (body === null || body === undefined) return this.complete('')
       if (Array.isArray(body)) return this.complete(joinChunks(body as Chunk[]))

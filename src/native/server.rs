@@ -118,6 +118,7 @@ pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
   raw::set_function(env, exports, "end", end)?;
   raw::set_function(env, exports, "abort", abort)?;
   raw::set_function(env, exports, "pauseBody", pause_body)?;
+  raw::set_function(env, exports, "detach", detach)?;
   Ok(())
 }
 
@@ -395,6 +396,17 @@ unsafe extern "C" fn abort(env: Env, info: sys::napi_callback_info) -> Value {
   with_server(|s| s.abort(ConnId::from_raw(raw::to_u32(env, id))));
   after_call();
   raw::undefined(env)
+}
+
+/// `detach(id)`: the connection leaves HTTP (see `Server::detach`); throws if it cannot.
+unsafe extern "C" fn detach(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id] = raw::args::<1>(env, info);
+  let result = with_server(|s| s.detach(ConnId::from_raw(raw::to_u32(env, id))));
+  after_call();
+  match result {
+    Some(Err(e)) => raw::throw(env, &format!("cannot take the connection over: {e}")),
+    _ => raw::undefined(env),
+  }
 }
 
 /// `pauseBody(id, paused)`

@@ -37,6 +37,8 @@ pub(crate) struct Connection {
   pub(crate) drain_wanted: bool,
   /// The response was cut short, so the close must not look orderly: no TLS close_notify.
   pub(crate) cut: bool,
+  /// The connection left HTTP: the embedder owns it and hears when it closes, however it closes.
+  pub(crate) upgraded: bool,
   pub(crate) state: State,
   /// When an idle, lingering or head-reading connection is given up (see [`ServerConfig`]).
   pub(crate) deadline: Option<Instant>,
@@ -127,6 +129,7 @@ impl Connection {
       dirty: false,
       drain_wanted: false,
       cut: false,
+      upgraded: false,
       state: State::Idle,
       deadline: None,
       stall_deadline: None,

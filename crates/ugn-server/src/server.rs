@@ -355,6 +355,7 @@ impl Server {
   fn enter_tunnel(&mut self, idx: usize) {
     let conn = self.slots[idx].conn.as_mut().unwrap();
     conn.state = State::Tunnel(Tunnel::default());
+    conn.upgraded = true;
     conn.deadline = None;
     conn.stall_deadline = None;
     // Bytes read past the head belong to the new protocol: they go out with the first event.
@@ -600,7 +601,7 @@ impl Server {
       &conn.state,
       State::Active(Exchange { response: Response::NotStarted | Response::Streaming { .. }, .. }) | State::Tunnel(_)
     );
-    if in_flight && !quiet {
+    if (in_flight && !quiet) || conn.upgraded {
       self.queue.push_back(Event { kind: EventKind::Closed, id: self.id_of(idx) });
     }
     let _ = self.poll.registry().deregister(&mut conn.stream);

@@ -1,0 +1,153 @@
+// A connection taken over from HTTP (`environ['ugn.upgrade']()`, the node interface's 'upgrade'
+// event): a Duplex over the engine's unframed byte stream, with the parts of `net.Socket` that
+// WebSocket libraries use. The engine delivers the client's bytes as events (the ones read past
+// the request head first) and stops reading while this stream's buffer is full.
+
+import { Duplex } from 'node:stream'
+
+import { native, WRITE_FULL, WRITE_GONE } from '../native.js'
+import type { Environ } from './environ.js'
+
+function family(address: string | undefined): 'IPv4' | 'IPv6' | undefined {
+  if (address === undefined) return undefined
+  return address.includes(':') ? 'IPv6' : 'IPv4'
+}
+
+function brokenPipe(): Error {
+  return Object.assign(new Error('write EPIPE: the connection is closed'), { code: 'EPIPE' })
+}
+
+export class UpgradedSocket extends Duplex {
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly remoteFamily: 'IPv4' | 'IPv6' | undefined
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
+  readonly encrypted: true | undefined
+  readonly connecting = false
+  private paused = false
+  private gone = false
+  private pendingWrite: ((error?: Error | null) => void) | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  /** `release`: the connection is over; the dispatcher forgets it. */
+  constructor(
+    readonly id: number,
+    environ: Environ,
+    private readonly release: (socket: UpgradedSocket) => void,
+  ) {
+    // Half-open like the sockets of node:http's server: the client's end does not end ours.
+    super({ allowHalfOpen: true })
+    this.remoteAddress = environ.REMOTE_ADDR === '' ? undefined : environ.REMOTE_ADDR
+    this.remotePort = environ.REMOTE_PORT === '' ? undefined : Number(environ.REMOTE_PORT)
+    this.remoteFamily = family(this.remoteAddress)
+    this.localAddress = environ.SERVER_PORT === '' ? undefined : environ.SERVER_NAME
+    this.localPort = environ.SERVER_PORT === '' ? undefined : Number(environ.SERVER_PORT)
+    this.encrypted = environ['ugn.tls'] ? true : undefined
+  }
+
+  address(): { address: string; family: string; port: number } | Record<string, never> {
+    if (this.localAddress === undefined) return {}
+    return { address: this.localAddress, family: family(this.localAddress) ?? 'IPv4', port: this.localPort as number }
+  }
+
+  // The engine's events, routed here by the dispatcher.
+
+  onBody(chunk: Buffer): void {
+    this.touch()
+    if (!this.push(chunk) && !this.paused) {
+      this.paused = true
+      native.pauseBody(this.id, true)
+    }
+  }
+
+  onBodyEnd(): void {
+    this.push(null)
+  }
+
+  onBodyError(): void {
+    this.destroy(new Error('the connection failed'))
+  }
+
+  onDrain(): void {
+    const done = this.pendingWrite
+    this.pendingWrite = undefined
+    done?.()
+  }
+
+  /** The engine closed the connection (the client left, or both sides are done). */
+  onClosed(): void {
+    this.gone = true
+    const done = this.pendingWrite
+    this.pendingWrite = undefined
+    done?.(brokenPipe())
+    // A client that left without ending its side ends the readable side here, so listeners of
+    // 'end' and of 'close' both hear of it, as with a reset net.Socket.
+    if (!this.readableEnded) this.push(null)
+    this.destroy()
+  }
+
+  // Duplex internals.
+
+  override _read(): void {
+    if (this.paused && !this.gone) {
+      this.paused = false
+      native.pauseBody(this.id, false)
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.gone) return callback(brokenPipe())
+    this.touch()
+    const status = native.write(this.id, chunk)
+    if (status === WRITE_GONE) return callback(brokenPipe())
+    if (status === WRITE_FULL) this.pendingWrite = callback
+    else callback()
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.gone) native.end(this.id)
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.timer)
+    if (!this.gone) {
+      this.gone = true
+      native.abort(this.id)
+    }
+    this.release(this)
+    callback(error)
+  }
+
+  // net.Socket's knobs.
+
+  /** Emits 'timeout' after `ms` without bytes either way; a listener decides what to do. */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    if (onTimeout) this.once('timeout', onTimeout)
+    clearTimeout(this.timer)
+    this.timer = ms > 0 && !this.destroyed ? setTimeout(() => this.emit('timeout'), ms).unref() : undefined
+    return this
+  }
+
+  private touch(): void {
+    this.timer?.refresh()
+  }
+
+  /** The engine sets TCP_NODELAY on every connection. */
+  setNoDelay(): this {
+    return this
+  }
+
+  setKeepAlive(): this {
+    return this
+  }
+
+  ref(): this {
+    return this
+  }
+
+  unref(): this {
+    return this
+  }
+}
