@@ -3,6 +3,7 @@
 // It never serves a request itself.
 
 import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -11,12 +12,14 @@ import type { Config } from './config/settings.js'
 import { handOver, takeOver } from './handover.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, logFd, setLogFile, setLogFormat, setLogLevel } from './log.js'
+import { RESTART_REASONS, type MetricsSnapshot, type RestartReason, serveMetrics } from './metrics.js'
 import { native, type ListenerInfo } from './native.js'
 import { Reloader } from './reloader.js'
 import { WorkerSlots } from './slots.js'
 import { parseStatsdHost, Statsd } from './statsd.js'
 import { activatedSockets } from './systemd.js'
 import { VERSION } from './version.js'
+import { addCounts, closeStats, emptyCounts, EXIT_MAX_REQUESTS, openStatsFile, readCounts, type WorkerCounts } from './worker-stats.js'
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url))
 /** How long the main loop sleeps when no signal wakes it. */
@@ -41,6 +44,13 @@ interface Tracked extends WorkerInfo {
   heartbeat: number
   lastBeat: number
   aborted: boolean
+  /** When it was spawned (Date.now()). */
+  born: number
+  /** The file it reports its counters in, when the master reads them. */
+  stats: number | undefined
+  /** Stopped on purpose: retired by a smaller worker count, or replaced by a reload. */
+  retired?: boolean
+  replaced?: boolean
 }
 
 /** How long a worker's SIGABRT may take before SIGKILL follows, as Gunicorn's next loop turn. */
@@ -80,6 +90,12 @@ export class Arbiter {
   private readonly statsd: Statsd | undefined
   /** The worker count is logged (and sent as the gunicorn.workers gauge) when it changes, as Gunicorn does. */
   private loggedWorkers: number | undefined
+  /** Whether workers report their counters (for --metrics-bind and the control socket). */
+  private readonly collect: boolean
+  /** The counters of workers gone, so totals never go back. */
+  private readonly pastCounts = emptyCounts()
+  private readonly restarts = Object.fromEntries(RESTART_REASONS.map((r) => [r, 0])) as Record<RestartReason, number>
+  private metricsServer: Server | undefined
 
   app: string
   cfg: Config
@@ -99,6 +115,7 @@ export class Arbiter {
     const statsd = loaded.cfg.statsd_host === null ? undefined : parseStatsdHost(loaded.cfg.statsd_host)
     this.statsd = statsd === undefined ? undefined : new Statsd(statsd, loaded.cfg.statsd_prefix, loaded.cfg.dogstatsd_tags)
     this.statsd?.countLogLines()
+    this.collect = loaded.cfg.metrics_bind !== null
   }
 
   readonly pid = process.pid
@@ -114,8 +131,11 @@ export class Arbiter {
     if (!(await runHook(this.hooks, 'on_starting', this))) return 1
     try {
       this.start()
+      await this.startServices()
     } catch (err) {
       log.error((err as Error).message)
+      this.closeServices()
+      if (this.pidfile) rmSync(this.pidfile, { force: true })
       return 1
     }
     this.manageWorkers()
@@ -127,6 +147,7 @@ export class Arbiter {
     }
     this.reloader?.close()
     await this.stop(stop.graceful)
+    this.closeServices()
     log.info('Shutting down: Master')
     if (stop.reason) log.info(`Reason: ${stop.reason}`)
     this.uninstallSignals()
@@ -227,6 +248,53 @@ export class Arbiter {
     }
   }
 
+  /** What the master serves besides the workers' listeners: the metrics endpoint. */
+  private async startServices(): Promise<void> {
+    const bind = this.cfg.metrics_bind
+    if (bind !== null) {
+      const address = parseStatsdHost(bind, 0) as { host: string; port: number }
+      try {
+        const { server, url } = await serveMetrics(address.host, address.port, () => this.metrics())
+        this.metricsServer = server
+        log.info(`Metrics at: ${url}`)
+      } catch (err) {
+        throw new Error(`Cannot serve metrics at ${bind}: ${describe(err)}`)
+      }
+    }
+  }
+
+  private closeServices(): void {
+    this.metricsServer?.close()
+    this.metricsServer?.closeAllConnections()
+    this.metricsServer = undefined
+  }
+
+  /** Every worker's last report: the live ones' as they stand, and the exited ones' totals. */
+  private counts(): { total: WorkerCounts; live: Map<number, WorkerCounts> } {
+    const total = emptyCounts()
+    addCounts(total, this.pastCounts)
+    const live = new Map<number, WorkerCounts>()
+    for (const worker of this.workers.values()) {
+      if (worker.stats === undefined) continue
+      const counts = readCounts(worker.stats)
+      addCounts(total, counts)
+      live.set(worker.pid, counts)
+    }
+    return { total, live }
+  }
+
+  private metrics(): MetricsSnapshot {
+    const { total, live } = this.counts()
+    let inFlight = 0
+    for (const counts of live.values()) inFlight += counts.inFlight
+    return {
+      counts: total,
+      inFlight,
+      restarts: { ...this.restarts },
+      workers: [...live].map(([pid, counts]) => ({ pid, rss: counts.rss })),
+    }
+  }
+
   /** Binds the configured addresses, or serves sockets it was given instead: after a USR2
    * upgrade the old master's, its worker slots included, or systemd's. */
   private bindListeners(): void {
@@ -279,6 +347,7 @@ export class Arbiter {
           return undefined
         }
         this.numWorkers = 0
+        for (const worker of this.workers.values()) worker.retired = true
         this.killWorkers('SIGTERM')
         return undefined
       case 'SIGTERM':
@@ -367,6 +436,7 @@ export class Arbiter {
 
   /** Starts a full set of new workers; manageWorkers then retires the old ones, oldest first. */
   private replaceWorkers(): void {
+    for (const worker of this.workers.values()) worker.replaced = true
     for (let i = 0; i < this.numWorkers; i++) this.spawnWorker()
     this.manageWorkers()
   }
@@ -408,6 +478,8 @@ export class Arbiter {
 
   /** A graceful stop for good: the worker's slot closes unless another worker stays in it. */
   private retireWorker(pid: number): void {
+    const worker = this.workers.get(pid)
+    if (worker) worker.retired = true
     this.slots.retire(pid)
     this.killWorker(pid, 'SIGTERM')
   }
@@ -421,27 +493,31 @@ export class Arbiter {
       configFile: this.configFile,
       listeners: this.listeners.map((l) => l.url),
       age: this.workerAge,
+      stats: this.collect,
     }
     void runHook(this.hooks, 'pre_fork', this, { pid: 0, age: this.workerAge })
     const slot = this.slots.take(this.numWorkers)
     const [heartbeat, beater] = native.heartbeatPipe()
+    const stats = this.collect ? openStatsFile() : undefined
     let pid: number
     try {
       pid = native.spawnWorker(
         process.execPath,
         [...process.execArgv, WORKER_ENTRY],
         { [BOOT_ENV]: JSON.stringify(boot) },
-        [...this.slots.fds(slot), beater],
+        [...this.slots.fds(slot), beater, ...(stats === undefined ? [] : [stats])],
         SIGKILL,
         this.cfg.capture_output ? logFd() : null,
       )
     } catch (err) {
       native.closeFd(heartbeat)
+      if (stats !== undefined) closeStats(stats)
       throw err
     } finally {
       native.closeFd(beater)
     }
-    this.workers.set(pid, { pid, age: this.workerAge, heartbeat, lastBeat: Date.now(), aborted: false })
+    const now = Date.now()
+    this.workers.set(pid, { pid, age: this.workerAge, heartbeat, lastBeat: now, aborted: false, born: now, stats })
     this.slots.join(slot, pid)
   }
 
@@ -472,10 +548,26 @@ export class Arbiter {
     this.newMaster = undefined
   }
 
-  private forget(worker: Tracked): void {
+  /** Drops a worker that exited; returns its last report, if it made them. */
+  private forget(worker: Tracked): WorkerCounts | undefined {
     this.workers.delete(worker.pid)
     this.slots.leave(worker.pid)
     native.closeFd(worker.heartbeat)
+    if (worker.stats === undefined) return undefined
+    const last = readCounts(worker.stats)
+    addCounts(this.pastCounts, last)
+    closeStats(worker.stats)
+    return last
+  }
+
+  /** Why a worker that exited while the master runs is being replaced; undefined if it was
+   * stopped for good. */
+  private restartReason(worker: Tracked, last: WorkerCounts | undefined): RestartReason | undefined {
+    if (worker.replaced) return 'reload'
+    if (worker.retired) return undefined
+    if (worker.aborted) return 'timeout'
+    if (last?.exitReason === EXIT_MAX_REQUESTS) return 'max_requests'
+    return 'crash'
   }
 
   private killWorker(pid: number, sig: string): void {
@@ -500,7 +592,9 @@ export class Arbiter {
       const status = native.tryReap(pid)
       if (status === null) continue
       const worker = this.workers.get(pid) as Tracked
-      this.forget(worker)
+      const last = this.forget(worker)
+      const reason = this.restartReason(worker, last)
+      if (reason !== undefined) this.restarts[reason]++
       void runHook(this.hooks, 'child_exit', this, { pid, age: worker.age })
       const code = status.code ?? undefined
       if (code === WORKER_BOOT_ERROR) this.halt(WORKER_BOOT_ERROR, 'Worker failed to boot.')

@@ -17,6 +17,8 @@ export interface WorkerBoot {
   configFile: string | null
   listeners: string[]
   age: number
+  /** Whether the master gave this worker a file to report its counters in (src/worker-stats.ts). */
+  stats?: boolean
 }
 
 export const FIRST_INHERITED_FD = 3
@@ -24,4 +26,9 @@ export const FIRST_INHERITED_FD = 3
 /** The heartbeat pipe's write end follows the listeners. */
 export function heartbeatFd(listeners: number): number {
   return FIRST_INHERITED_FD + listeners
+}
+
+/** The counters file, when there is one, follows the heartbeat pipe. */
+export function statsFd(listeners: number): number {
+  return heartbeatFd(listeners) + 1
 }

@@ -18,13 +18,14 @@ export interface StatsdAddress {
   port: number
 }
 
-/** `HOST:PORT`, `[IPV6]:PORT`; the port is required so a mistyped value is refused at start. */
-export function parseStatsdHost(text: string): StatsdAddress | undefined {
+/** `HOST:PORT`, `[IPV6]:PORT`; the port is required so a mistyped value is refused at start.
+ * `minPort` 0 admits port 0 (any free port), for addresses ugn listens on. */
+export function parseStatsdHost(text: string, minPort = 1): StatsdAddress | undefined {
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim())
   if (match === null) return undefined
   const host = match[1] ?? match[2]
   const port = Number(match[3])
-  if (port < 1 || port > 65535 || (match[1] !== undefined && !isIPv6(host))) return undefined
+  if (port < minPort || port > 65535 || (match[1] !== undefined && !isIPv6(host))) return undefined
   return { host, port }
 }
 

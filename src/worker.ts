@@ -6,7 +6,7 @@ import { writeSync } from 'node:fs'
 import { serveAs } from './adapters/select.js'
 import { AccessLog } from './access-log.js'
 import { AppImportError, AppLookupError, loadApp } from './app/load.js'
-import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, heartbeatFd, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
+import { APP_LOAD_ERROR, BOOT_ENV, FIRST_INHERITED_FD, heartbeatFd, statsFd, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { ServerAddress } from './bridge/environ.js'
 import type { App } from './bridge/exchange.js'
 import { createDispatcher, type RequestHooks } from './bridge/dispatcher.js'
@@ -17,10 +17,13 @@ import { type Hooks, runHook } from './hooks.js'
 import { describe, log, logFd, setLogFile, setLogFormat, setLogLevel } from './log.js'
 import { native } from './native.js'
 import { parseStatsdHost, Statsd } from './statsd.js'
+import { EXIT_MAX_REQUESTS, WorkerStats } from './worker-stats.js'
 
 const SHUTDOWN_POLL_MS = 50
 const BEAT = Buffer.from('.')
 const PARENT_CHECK_MS = 1000
+/** How often the worker copies its counters where the master reads them. */
+const STATS_REPORT_MS = 1000
 
 function serverAddress(url: string): ServerAddress {
   if (url.startsWith('unix:')) return { name: url.slice('unix:'.length), port: '' }
@@ -143,14 +146,25 @@ async function main(): Promise<void> {
   const app = await loadOrExit(boot)
   const sync = cfg.worker_class === 'sync'
   const maxHeaders = cfg.limit_request_fields === 0 ? 32768 : cfg.limit_request_fields
+  const stats = boot.stats ? new WorkerStats(statsFd(boot.listeners.length), () => dispatcher.inFlight()) : undefined
+  const observer =
+    stats === undefined || statsd === undefined
+      ? (stats ?? statsd)
+      : {
+          request: (entry: Parameters<Statsd['request']>[0]) => {
+            stats.request(entry)
+            statsd.request(entry)
+          },
+        }
   const dispatcher = createDispatcher(
     boot.listeners.map(() => app),
     maxHeaders,
     { servers: boot.listeners.map(serverAddress), multiprocess: cfg.workers > 1, fileWrapper: FileWrapper },
     requestHooks(hooks, self),
     accessLog,
-    statsd,
+    observer,
   )
+  stats?.start(STATS_REPORT_MS)
   const fds = Int32Array.from(boot.listeners, (_, i) => FIRST_INHERITED_FD + i)
   // The sync worker class: one connection at a time, no keep-alive.
   const options = engineOptions(sync ? { ...cfg, keepalive: 0, worker_connections: 1 } : cfg, maxHeaders)
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
           dispatcher.onRequest(text, body, trailers)
           if (++served === quota) {
             log.info(`Autorestarting worker after current request (${served} requests served).`)
+            stats?.exiting(EXIT_MAX_REQUESTS)
             retire()
           }
         }

@@ -40,7 +40,8 @@ export function createDispatcher(
   ctx: EnvironContext,
   hooks: RequestHooks = {},
   accessLog?: AccessLog,
-  statsd?: Statsd,
+  /** Told of every finished request: statsd, the worker's counters (src/worker-stats.ts). */
+  statsd?: Pick<Statsd, 'request'>,
 ): Dispatcher {
   const reqMeta = new Int32Array(requestMetaLength(maxHeaders))
   const resMeta = new Int32Array(1 + 2 * MAX_RESPONSE_HEADERS)

@@ -129,6 +129,12 @@ function statsdHost(raw: unknown, name: string): string | null {
   throw new SettingError(name, `${JSON.stringify(text)} is not HOST:PORT (e.g. localhost:8125 or [::1]:8125)${why}`)
 }
 
+function metricsBind(raw: unknown, name: string): string | null {
+  const text = optionalString(raw, name)
+  if (text === null || parseStatsdHost(text, 0) !== undefined) return text
+  throw new SettingError(name, `${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:9100, [::1]:9100, or port 0 for any free port)`)
+}
+
 function dogstatsdTags(raw: unknown, name: string): string {
   if (raw === '') return ''
   const tags = optionalString(raw, name) as string
@@ -858,6 +864,22 @@ export const settings = {
     default: (): (typeof LOG_LEVELS)[number] => 'info',
     parse: choice(LOG_LEVELS),
     help: 'The granularity of error log output.',
+  },
+  metrics_bind: {
+    name: 'metrics_bind',
+    section: 'Logging',
+    flags: ['--metrics-bind'],
+    meta: 'HOST:PORT',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'none: no metrics endpoint',
+    parse: metricsBind,
+    help:
+      'Serve metrics in Prometheus text format at http://HOST:PORT/metrics, from the master: ' +
+      'ugn_requests_total{status="2xx"...} by status class, ugn_requests_in_flight, the ugn_request_duration_seconds histogram, ' +
+      'ugn_worker_restarts_total{reason="timeout|crash|max_requests|reload"}, ugn_worker_rss_bytes{pid} and ugn_workers, ' +
+      'summed over the workers, which report every second. Bound once at start (HUP keeps it). ' +
+      'Anyone who can reach the address can read them: bind it to a private address.',
   },
   log_format: {
     name: 'log_format',
