@@ -7,12 +7,10 @@ import { EventEmitter } from 'node:events'
 
 import type { Environ } from '../bridge/environ.js'
 import { requestLine } from '../bridge/exchange.js'
+import { addSocketKnobs, IdleTimer, SocketInfo, type SocketKnobs } from '../bridge/socket-info.js'
 import { describe, log } from '../log.js'
 
-function family(address: string): 'IPv4' | 'IPv6' | undefined {
-  if (address === '') return undefined
-  return address.includes(':') ? 'IPv6' : 'IPv4'
-}
+export interface BridgeSocket extends SocketKnobs {}
 
 export class BridgeSocket extends EventEmitter {
   readonly remoteAddress: string | undefined
@@ -35,22 +33,18 @@ export class BridgeSocket extends EventEmitter {
   readonly writableLength = 0
   readonly readableHighWaterMark = 16 * 1024
   readonly writableHighWaterMark = 16 * 1024
-  private timer: NodeJS.Timeout | undefined
+  private readonly info: SocketInfo
+  private readonly idle = new IdleTimer(this)
 
   constructor(private readonly environ: Environ) {
     super()
-    const remote = environ.REMOTE_ADDR
-    this.remoteAddress = remote === '' ? undefined : remote
-    this.remotePort = environ.REMOTE_PORT === '' ? undefined : Number(environ.REMOTE_PORT)
-    this.remoteFamily = family(remote)
-    this.localAddress = environ.SERVER_PORT === '' ? undefined : environ.SERVER_NAME
-    this.localPort = environ.SERVER_PORT === '' ? undefined : Number(environ.SERVER_PORT)
-    this.encrypted = environ['ugn.tls'] ? true : undefined
+    this.info = new SocketInfo(environ)
+    ;({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, remoteFamily: this.remoteFamily } = this.info)
+    ;({ localAddress: this.localAddress, localPort: this.localPort, encrypted: this.encrypted } = this.info)
   }
 
-  address(): { address: string; family: string; port: number } | Record<string, never> {
-    if (this.localAddress === undefined) return {}
-    return { address: this.localAddress, family: family(this.localAddress) ?? 'IPv4', port: this.localPort as number }
+  address(): ReturnType<SocketInfo['address']> {
+    return this.info.address()
   }
 
   /** Closes the connection; the response, if any was started, is cut short. */
@@ -73,36 +67,16 @@ export class BridgeSocket extends EventEmitter {
   /** Emits 'timeout' after `ms` without a response write, as `net.Socket` does when idle;
    * the connection stays open until a listener destroys it. */
   setTimeout(ms: number, onTimeout?: () => void): this {
-    if (onTimeout) this.once('timeout', onTimeout)
-    clearTimeout(this.timer)
-    this.timer = ms > 0 && !this.destroyed ? setTimeout(() => this.emit('timeout'), ms).unref() : undefined
+    this.idle.set(ms, onTimeout, !this.destroyed)
     return this
   }
 
   /** Restarts the idle timer: the response made progress. */
   touch(): void {
-    this.timer?.refresh()
+    this.idle.touch()
   }
 
-  /** The engine sets TCP_NODELAY on every connection and manages keep-alive itself. */
-  setNoDelay(): this {
-    return this
-  }
-
-  setKeepAlive(): this {
-    return this
-  }
-
-  // The socket does not hold the event loop open, and the engine already coalesces each
-  // batch's writes, so these have nothing to do.
-  ref(): this {
-    return this
-  }
-
-  unref(): this {
-    return this
-  }
-
+  // The engine already coalesces each batch's writes, so these have nothing to do.
   cork(): void {}
 
   uncork(): void {}
@@ -113,9 +87,10 @@ export class BridgeSocket extends EventEmitter {
     this.destroyed = true
     this.readable = false
     this.writable = false
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.idle.clear()
     if (error !== undefined && this.listenerCount('error') > 0) this.emit('error', error)
     this.emit('close', error !== undefined)
   }
 }
+
+addSocketKnobs(BridgeSocket.prototype)

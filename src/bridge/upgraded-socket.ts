@@ -7,15 +7,13 @@ import { Duplex } from 'node:stream'
 
 import { native, WRITE_FULL, WRITE_GONE } from '../native.js'
 import type { Environ } from './environ.js'
-
-function family(address: string | undefined): 'IPv4' | 'IPv6' | undefined {
-  if (address === undefined) return undefined
-  return address.includes(':') ? 'IPv6' : 'IPv4'
-}
+import { addSocketKnobs, IdleTimer, SocketInfo, type SocketKnobs } from './socket-info.js'
 
 function brokenPipe(): Error {
   return Object.assign(new Error('write EPIPE: the connection is closed'), { code: 'EPIPE' })
 }
+
+export interface UpgradedSocket extends SocketKnobs {}
 
 export class UpgradedSocket extends Duplex {
   readonly remoteAddress: string | undefined
@@ -25,10 +23,11 @@ export class UpgradedSocket extends Duplex {
   readonly localPort: number | undefined
   readonly encrypted: true | undefined
   readonly connecting = false
+  private readonly info: SocketInfo
+  private readonly idle = new IdleTimer(this)
   private paused = false
   private gone = false
   private pendingWrite: ((error?: Error | null) => void) | undefined
-  private timer: NodeJS.Timeout | undefined
 
   /** `release`: the connection is over; the dispatcher forgets it. */
   constructor(
@@ -38,23 +37,19 @@ export class UpgradedSocket extends Duplex {
   ) {
     // Half-open like the sockets of node:http's server: the client's end does not end ours.
     super({ allowHalfOpen: true })
-    this.remoteAddress = environ.REMOTE_ADDR === '' ? undefined : environ.REMOTE_ADDR
-    this.remotePort = environ.REMOTE_PORT === '' ? undefined : Number(environ.REMOTE_PORT)
-    this.remoteFamily = family(this.remoteAddress)
-    this.localAddress = environ.SERVER_PORT === '' ? undefined : environ.SERVER_NAME
-    this.localPort = environ.SERVER_PORT === '' ? undefined : Number(environ.SERVER_PORT)
-    this.encrypted = environ['ugn.tls'] ? true : undefined
+    this.info = new SocketInfo(environ)
+    ;({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, remoteFamily: this.remoteFamily } = this.info)
+    ;({ localAddress: this.localAddress, localPort: this.localPort, encrypted: this.encrypted } = this.info)
   }
 
-  address(): { address: string; family: string; port: number } | Record<string, never> {
-    if (this.localAddress === undefined) return {}
-    return { address: this.localAddress, family: family(this.localAddress) ?? 'IPv4', port: this.localPort as number }
+  address(): ReturnType<SocketInfo['address']> {
+    return this.info.address()
   }
 
   // The engine's events, routed here by the dispatcher.
 
   onBody(chunk: Buffer): void {
-    this.touch()
+    this.idle.touch()
     if (!this.push(chunk) && !this.paused) {
       this.paused = true
       native.pauseBody(this.id, true)
@@ -98,7 +93,7 @@ export class UpgradedSocket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.gone) return callback(brokenPipe())
-    this.touch()
+    this.idle.touch()
     const status = native.write(this.id, chunk)
     if (status === WRITE_GONE) return callback(brokenPipe())
     if (status === WRITE_FULL) this.pendingWrite = callback
@@ -111,7 +106,7 @@ export class UpgradedSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.timer)
+    this.idle.clear()
     if (!this.gone) {
       this.gone = true
       native.abort(this.id)
@@ -120,34 +115,11 @@ export class UpgradedSocket extends Duplex {
     callback(error)
   }
 
-  // net.Socket's knobs.
-
-  /** Emits 'timeout' after `ms` without bytes either way; a listener decides what to do. */
+  /** Emits 'timeout' after `ms` without bytes either way. */
   setTimeout(ms: number, onTimeout?: () => void): this {
-    if (onTimeout) this.once('timeout', onTimeout)
-    clearTimeout(this.timer)
-    this.timer = ms > 0 && !this.destroyed ? setTimeout(() => this.emit('timeout'), ms).unref() : undefined
-    return this
-  }
-
-  private touch(): void {
-    this.timer?.refresh()
-  }
-
-  /** The engine sets TCP_NODELAY on every connection. */
-  setNoDelay(): this {
-    return this
-  }
-
-  setKeepAlive(): this {
-    return this
-  }
-
-  ref(): this {
-    return this
-  }
-
-  unref(): this {
+    this.idle.set(ms, onTimeout, !this.destroyed)
     return this
   }
 }
+
+addSocketKnobs(UpgradedSocket.prototype)

@@ -27,6 +27,9 @@ pub(crate) struct Connection {
   /// Edge-triggered readiness: set when the poller says readable, cleared when a read would
   /// block. While set, bytes may be waiting that no further event will announce.
   pub(crate) readable: bool,
+  /// The poller said the peer closed its side: the end of stream waits behind the bytes still
+  /// queued, so a short read does not prove the queue empty.
+  pub(crate) read_closed: bool,
   pub(crate) peer_eof: bool,
   /// The poller also reports writability; only while a write is blocked, since on loopback
   /// every acknowledged write would otherwise wake the loop once more.
@@ -124,6 +127,7 @@ impl Connection {
       wbuf: Vec::new(),
       wpos: 0,
       readable: false,
+      read_closed: false,
       peer_eof: false,
       write_interest: false,
       dirty: false,
@@ -183,7 +187,7 @@ impl Connection {
           // A stream socket's read returns everything queued, up to the space given: a short
           // read means the queue is empty now, and whatever arrives next raises a new edge. This
           // saves the read that would only have said EAGAIN.
-          if n < space && self.stream.short_read_drains() {
+          if n < space && self.stream.short_read_drains() && !self.read_closed {
             self.readable = false;
           }
           return Ok(ReadOutcome::Data);

@@ -202,6 +202,9 @@ impl Server {
       if event.is_readable() || event.is_read_closed() || event.is_error() {
         conn.readable = true;
       }
+      if event.is_read_closed() {
+        conn.read_closed = true;
+      }
       let writable = event.is_writable() || event.is_write_closed();
       self.advance(token);
       if writable {

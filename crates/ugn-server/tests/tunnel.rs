@@ -173,3 +173,19 @@ fn a_101_for_a_request_that_asked_no_upgrade_is_refused() {
     "nothing was sent by the refused 101"
   );
 }
+
+#[test]
+fn bytes_and_the_end_of_stream_arriving_together_are_both_told() {
+  let server = start();
+  for _ in 0..20 {
+    let mut s = connect(server.addr);
+    s.write_all(UPGRADE).unwrap();
+    read_until(&mut s, b"hello");
+    // The last bytes and the FIN leave in one go, so they can arrive in one readiness event.
+    s.write_all(b"last").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"LASTEND", "the bytes, then the end, reached the app");
+  }
+}
