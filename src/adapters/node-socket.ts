@@ -10,18 +10,9 @@ import { requestLine } from '../bridge/exchange.js'
 import { addSocketKnobs, IdleTimer, SocketInfo, type SocketKnobs } from '../bridge/socket-info.js'
 import { describe, log } from '../log.js'
 
-export interface BridgeSocket extends SocketKnobs {}
+export interface BridgeSocket extends SocketKnobs, Readonly<Omit<SocketInfo, 'address'>> {}
 
 export class BridgeSocket extends EventEmitter {
-  readonly remoteAddress: string | undefined
-  readonly remotePort: number | undefined
-  readonly remoteFamily: 'IPv4' | 'IPv6' | undefined
-  readonly localAddress: string | undefined
-  readonly localPort: number | undefined
-  /** Set on a TLS connection, as on a `tls.TLSSocket`. A scheme that a trusted proxy's headers
-   * set is not this socket's: frameworks apply their own proxy trust (Express's "trust proxy")
-   * to those headers. */
-  readonly encrypted: true | undefined
   /** Open for reading and writing until the connection goes; the bytes themselves flow
    * through the request and response objects. (on-finished, used by Express's body parsers,
    * takes an unreadable socket to mean the request is over.) */
@@ -39,8 +30,10 @@ export class BridgeSocket extends EventEmitter {
   constructor(private readonly environ: Environ) {
     super()
     this.info = new SocketInfo(environ)
-    ;({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, remoteFamily: this.remoteFamily } = this.info)
-    ;({ localAddress: this.localAddress, localPort: this.localPort, encrypted: this.encrypted } = this.info)
+    // `encrypted` is set on a TLS connection only: a scheme that a trusted proxy's headers set
+    // is not this socket's, and frameworks apply their own proxy trust (Express's "trust
+    // proxy") to those headers.
+    Object.assign(this, this.info)
   }
 
   address(): ReturnType<SocketInfo['address']> {

@@ -12,7 +12,8 @@ function family(address: string | undefined): 'IPv4' | 'IPv6' | undefined {
   return address.includes(':') ? 'IPv6' : 'IPv4'
 }
 
-/** The connection's ends as `net.Socket` shows them; Unix-socket peers have no address. */
+/** The connection's ends as `net.Socket` shows them; Unix-socket peers have no address. The
+ * socket classes copy these fields onto themselves (`Object.assign(this, info)`). */
 export class SocketInfo {
   readonly remoteAddress: string | undefined
   readonly remotePort: number | undefined

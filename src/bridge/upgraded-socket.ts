@@ -13,15 +13,9 @@ function brokenPipe(): Error {
   return Object.assign(new Error('write EPIPE: the connection is closed'), { code: 'EPIPE' })
 }
 
-export interface UpgradedSocket extends SocketKnobs {}
+export interface UpgradedSocket extends SocketKnobs, Readonly<Omit<SocketInfo, 'address'>> {}
 
 export class UpgradedSocket extends Duplex {
-  readonly remoteAddress: string | undefined
-  readonly remotePort: number | undefined
-  readonly remoteFamily: 'IPv4' | 'IPv6' | undefined
-  readonly localAddress: string | undefined
-  readonly localPort: number | undefined
-  readonly encrypted: true | undefined
   readonly connecting = false
   private readonly info: SocketInfo
   private readonly idle = new IdleTimer(this)
@@ -38,8 +32,7 @@ export class UpgradedSocket extends Duplex {
     // Half-open like the sockets of node:http's server: the client's end does not end ours.
     super({ allowHalfOpen: true })
     this.info = new SocketInfo(environ)
-    ;({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, remoteFamily: this.remoteFamily } = this.info)
-    ;({ localAddress: this.localAddress, localPort: this.localPort, encrypted: this.encrypted } = this.info)
+    Object.assign(this, this.info)
   }
 
   address(): ReturnType<SocketInfo['address']> {
