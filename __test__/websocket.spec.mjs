@@ -128,3 +128,21 @@ test('socket.io: clients join a room and get its broadcasts', async (t) => {
     for (const c of clients) c.close()
   }
 })
+
+test('a graceful stop gives WebSockets --graceful-timeout, then closes them with 1001', async (t) => {
+  const server = await startUgn(ECHO, ['--workers', '1', '--graceful-timeout', '3'])
+  const ws = await open(`ws://127.0.0.1:${server.port}/`)
+  const closed = new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })))
+  const stopAt = Date.now()
+  const exitCode = server.stop('SIGTERM')
+  // Still open and answering while the worker drains.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const reply = messages(ws, 1)
+  ws.send('still here')
+  t.is((await reply)[0], 'still here')
+  const { code, at } = await closed
+  t.is(code, 1001)
+  t.true(at - stopAt >= 1500, `closed ${at - stopAt} ms after TERM`)
+  t.is(await exitCode, 0)
+  t.notRegex(server.log(), /was sent SIGKILL/)
+})

@@ -203,6 +203,9 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     native.serverShutdown()
+    // WebSockets and other upgraded connections get the graceful timeout to finish, less a
+    // second to say goodbye before the master's SIGKILL.
+    setTimeout(() => dispatcher.closeUpgraded(), Math.max(0, cfg.graceful_timeout * 1000 - 1000)).unref()
     const check = setInterval(() => {
       if (native.serverConnections() === 0 && dispatcher.inFlight() === 0) {
         clearInterval(check)

@@ -7,6 +7,7 @@ import { EV_BODY, EV_BODY_END, EV_BODY_ERROR, EV_CLOSED, EV_DRAIN } from '../nat
 import { buildEnviron, type Environ, type EnvironContext, F_BODY_COMPLETE, M_FLAGS, M_ID, M_LISTENER, requestMetaLength } from './environ.js'
 import { type App, type ConnectionReceiver, Exchange, type ExchangeHost } from './exchange.js'
 import { RequestInput } from './input.js'
+import { UpgradedSocket } from './upgraded-socket.js'
 
 /** Response headers one call can carry. */
 const MAX_RESPONSE_HEADERS = 1024
@@ -20,8 +21,10 @@ export interface Dispatcher {
   resMeta: Int32Array
   onRequest(text: string, body: Buffer | undefined, trailers: string | undefined): void
   onEvent(kind: number, id: number, chunk: Buffer | string | undefined): void
-  /** Requests whose response is not complete yet. */
+  /** Requests whose response is not complete yet, and upgraded connections still open. */
   inFlight(): number
+  /** Ends every upgraded connection (WebSockets with a 1001 close frame). */
+  closeUpgraded(): void
 }
 
 /** Per-request hooks, called only when the config defines them. */
@@ -129,5 +132,8 @@ export function createDispatcher(
       }
     },
     inFlight: () => liveCount,
+    closeUpgraded() {
+      for (const receiver of live) if (receiver instanceof UpgradedSocket) receiver.goAway()
+    },
   }
 }

@@ -9,6 +9,9 @@ import { native, WRITE_FULL, WRITE_GONE } from '../native.js'
 import type { Environ } from './environ.js'
 import { addSocketKnobs, IdleTimer, SocketInfo, type SocketKnobs } from './socket-info.js'
 
+/** A WebSocket close frame from a server (unmasked) with status 1001, "going away". */
+const GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9])
+
 function brokenPipe(): Error {
   return Object.assign(new Error('write EPIPE: the connection is closed'), { code: 'EPIPE' })
 }
@@ -22,6 +25,7 @@ export class UpgradedSocket extends Duplex {
   private paused = false
   private gone = false
   private pendingWrite: ((error?: Error | null) => void) | undefined
+  private readonly websocket: boolean
 
   /** `release`: the connection is over; the dispatcher forgets it. */
   constructor(
@@ -33,6 +37,7 @@ export class UpgradedSocket extends Duplex {
     super({ allowHalfOpen: true })
     this.info = new SocketInfo(environ)
     Object.assign(this, this.info)
+    this.websocket = environ.HTTP_UPGRADE?.toLowerCase() === 'websocket'
   }
 
   address(): ReturnType<SocketInfo['address']> {
@@ -73,6 +78,14 @@ export class UpgradedSocket extends Duplex {
     // 'end' and of 'close' both hear of it, as with a reset net.Socket.
     if (!this.readableEnded) this.push(null)
     this.destroy()
+  }
+
+  /** A graceful stop ran out of time: a WebSocket is sent a close frame with status 1001 (going
+   * away), if no frame of the app's is half written, and the connection is ended. */
+  goAway(): void {
+    if (this.gone) return
+    if (this.websocket && this.writableLength === 0 && !this.writableCorked) native.write(this.id, GOING_AWAY)
+    native.end(this.id)
   }
 
   // Duplex internals.
