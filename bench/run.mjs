@@ -26,8 +26,9 @@ const groupsOf = (s) => (s.group == null ? [] : [].concat(s.group))
 const GROUPS = [...new Set(SERVERS.flatMap(groupsOf))]
 /** A group's servers: the baseline first, so every ratio has its divisor. */
 const groupMembers = (g) => SERVERS.filter((s) => s.baseline || groupsOf(s).includes(g)).map((s) => s.name)
-// --suite full: every peer on every scenario, per core and on the whole machine, wrk only.
-const SUITE_FULL_SERVERS = [...new Set([...groupMembers('peers'), ...groupMembers('frameworks')])]
+// --suite full: every peer on every scenario, per core and on the whole machine, wrk only, with
+// one framework twin (the other frameworks: --servers frameworks).
+const SUITE_FULL_SERVERS = [...groupMembers('peers'), 'hono-node', 'hono-ugn']
 // --quick: the baseline, ugn's native interface and one framework twin, scenario 1.
 const QUICK_SERVERS = ['node-http', 'ugn-native', 'hono-node', 'hono-ugn']
 
@@ -35,8 +36,8 @@ const USAGE = `Usage: node bench/run.mjs [flags]
 
   --suite full           everything in one command: both modes (per-core, then full), every
                          scenario, the servers ${SUITE_FULL_SERVERS.join(', ')};
-                         wrk only, 3 runs x 2 s, warm-up 1 s (each overridable by the flags
-                         below), plus the load generators' ceilings against a canned server
+                         wrk only, 3 runs x 1 s, warm-up 1 s (each overridable by the flags
+                         below; about 10 minutes), plus the load generators' ceilings
   --mode per-core|full   per-core (default): server pinned to core 0 (ugn --workers 1,
                          node:http 1 process), load generator pinned to core 1.
                          full: nothing pinned, ugn --workers 2, node:cluster with 2 workers.
@@ -117,7 +118,7 @@ function parseFlags(argv) {
     modes,
     quick: values.quick,
     ceiling: values.ceiling || suite,
-    duration: num(values.duration, 'duration', suite ? 2 : values.quick ? 3 : 10),
+    duration: num(values.duration, 'duration', suite ? 1 : values.quick ? 3 : 10),
     warmup: num(values.warmup, 'warmup', values.quick || suite ? 1 : 3, 0),
     runs: Math.round(num(values.runs, 'runs', values.quick ? 1 : 3)),
     servers: pick(values.servers, SERVERS, 'server', GROUPS, suite ? SUITE_FULL_SERVERS : values.quick ? QUICK_SERVERS : null),
@@ -645,7 +646,7 @@ function ratioMatrix(modeRes, opts, tools, say) {
     say(`| ${name} | ${cells.join(' | ')} |`)
   }
   const reasons = new Map()
-  for (const s of scen) for (const k of s.skipped) if (servers.includes(k.server) || true) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
+  for (const s of scen) for (const k of s.skipped) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
   for (const [r, list] of reasons) say(`- skip ${r} (${list.join(', ')})`)
 }
 
@@ -662,9 +663,11 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
   say(`## ${scenario.name}${opts.modes.length > 1 ? ` (${mode})` : ''}: ${scenario.description}; ${scenario.connections} connections${scenario.idle ? ` + ${scenario.idle} idle` : ''}`)
   say()
 
-  // Start every selected server once, warm it up, keep it running across the interleaved runs.
+  // Start every selected server once (all at once: nothing is measured yet), warm each up in
+  // turn, keep them running across the interleaved runs.
   const running = []
   const failedServers = new Set()
+  const starting = []
   for (const server of opts.servers) {
     const ctx = { repo: REPO, bench: BENCH, mode, workers, scenario, port: 0 }
     const skip = server.skip(ctx)
@@ -676,8 +679,11 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
       continue
     }
     ctx.port = await freePort()
+    starting.push({ server, info: startServer(server, ctx, { mode }) })
+  }
+  for (const { server, info: pending } of starting) {
     try {
-      const info = await startServer(server, ctx, { mode })
+      const info = await pending
       info.baseline = !!server.baseline
       info.peakRssKiB = 0
       running.push(info)
@@ -770,10 +776,10 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
     }
   }
 
-  // Stop the servers of this scenario.
+  // Stop the servers of this scenario, all at once.
+  for (const info of running) info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
+  await Promise.all(running.map((info) => stopChild(info.rec, STOP_GRACE_MS)))
   for (const info of running) {
-    info.peakRssKiB = Math.max(info.peakRssKiB, treeRssKiB(info.rec.child.pid))
-    await stopChild(info.rec, STOP_GRACE_MS)
     sres.servers.push({
       name: info.name, label: info.label, command: info.command, cwd: info.cwd, port: info.port,
       baseline: info.baseline, tree: info.tree, bootedWorkers: info.bootedWorkers, affinity: info.affinity,
