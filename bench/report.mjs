@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Prints a results file of bench/run.mjs as compact Markdown, for docs/benchmarks.md: the
+// header (command, machine), the load generators' ceilings, and per mode one table of req/s and
+// ratio to node-http per scenario, then one row per server and scenario with the latencies,
+// errors, CPU per request and peak RSS.
+//
+//   node bench/report.mjs bench/results/FILE.json [--tool wrk]
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+const { values, positionals } = parseArgs({ options: { tool: { type: 'string', default: 'wrk' } }, allowPositionals: true })
+if (positionals.length !== 1) {
+  process.stderr.write('usage: node bench/report.mjs RESULTS.json [--tool wrk|autocannon]\n')
+  process.exit(2)
+}
+const res = JSON.parse(readFileSync(positionals[0], 'utf8'))
+const tool = values.tool
+const out = (s = '') => process.stdout.write(`${s}\n`)
+const n = (x, d = 0) => (x == null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
+const ms = (x) => (x == null ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(1))
+
+// The header block the harness printed (between the first two fences).
+const header = res.report.split('```')[1]
+out('```')
+out(header.trim())
+out('```')
+
+if (res.ceilings) {
+  out()
+  out('Load generators\' ceilings (each on core 1, 100 connections, against `servers/canned.mjs` on core 0):')
+  out()
+  out('| tool | req/s | client CPU |')
+  out('|---|--:|--:|')
+  for (const [t, c] of Object.entries(res.ceilings)) out(`| ${t} | ${n(c.rps)} | ${n(c.clientCpuPercent)}% |`)
+}
+
+// Older files have no modes[]: one mode, res.options.mode.
+const modes = res.modes?.length ? res.modes : [{ mode: res.options.mode, scenarios: res.scenarios }]
+for (const m of modes) {
+  const scen = m.scenarios
+  const servers = [...new Set(scen.flatMap((s) => [...s.summary.map((r) => r.server), ...s.skipped.map((k) => k.server)]))]
+  out()
+  out(`### ${m.mode === 'full' ? `Full machine: ${m.workers ?? 2} workers, unpinned` : `Per core: ${m.workers ?? 1} worker on core 0, load on core 1`} (${tool}; req/s, median, and ratio to node-http)`)
+  out()
+  out(`| server | ${scen.map((s) => s.scenario).join(' | ')} |`)
+  out(`|---|${scen.map(() => '--:').join('|')}|`)
+  for (const name of servers) {
+    const cells = scen.map((s) => {
+      const r = s.summary.find((x) => x.server === name && x.tool === tool)
+      if (r) return `${n(r.rps)} (${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`})`
+      if (s.skipped.some((k) => k.server === name)) return 'skip'
+      return s.errors.some((e) => e.server === name) ? 'FAIL' : '-'
+    })
+    out(`| ${name} | ${cells.join(' | ')} |`)
+  }
+  out()
+  out('<details><summary>Latency, errors, CPU and memory per server and scenario</summary>')
+  out()
+  out('| scenario | server | req/s | spread | p50 ms | p99 ms | max ms | non-2xx | socket errors | µs CPU/req | peak RSS MiB | other / steal (max) |')
+  out('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+  for (const s of scen) {
+    for (const r of s.summary.filter((x) => x.tool === tool)) {
+      out(`| ${s.scenario} | ${r.server} | ${n(r.rps)} | ±${n(r.spreadPct / 2, 1)}% | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} | ${n(r.non2xx)} | ${n(r.socketErrors)} | ${n(r.usCpuPerRequest, 2)} | ${n(r.peakRssMiB, 1)} | ${n(r.otherCpuPercentMax)}% / ${n(r.stealPercentMax)}% |`)
+    }
+  }
+  out()
+  out('</details>')
+  const labels = new Map()
+  for (const s of scen) for (const sv of s.servers) labels.set(sv.name, s.summary.find((r) => r.server === sv.name)?.label ?? sv.label)
+  out()
+  out(`Servers: ${[...labels].map(([k, v]) => `${k} = ${v}`).join('; ')}.`)
+  const reasons = new Map()
+  for (const s of scen) for (const k of s.skipped) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
+  if (reasons.size) out(`Skipped: ${[...reasons].map(([r, l]) => `${r} (${l.join(', ')})`).join('; ')}.`)
+}
