@@ -7,6 +7,7 @@
 //   node bench/report.mjs bench/results/FILE.json [--tool wrk]
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { ratioMatrix, skipReasons } from './lib/matrix.mjs'
 
 const { values, positionals } = parseArgs({ options: { tool: { type: 'string', default: 'wrk' } }, allowPositionals: true })
 if (positionals.length !== 1) {
@@ -38,21 +39,10 @@ if (res.ceilings) {
 const modes = res.modes?.length ? res.modes : [{ mode: res.options.mode, scenarios: res.scenarios }]
 for (const m of modes) {
   const scen = m.scenarios
-  const servers = [...new Set(scen.flatMap((s) => [...s.summary.map((r) => r.server), ...s.skipped.map((k) => k.server)]))]
   out()
   out(`### ${m.mode === 'full' ? `Full machine: ${m.workers ?? 2} workers, unpinned` : `Per core: ${m.workers ?? 1} worker on core 0, load on core 1`} (${tool}; req/s, median, and ratio to node-http)`)
   out()
-  out(`| server | ${scen.map((s) => s.scenario).join(' | ')} |`)
-  out(`|---|${scen.map(() => '--:').join('|')}|`)
-  for (const name of servers) {
-    const cells = scen.map((s) => {
-      const r = s.summary.find((x) => x.server === name && x.tool === tool)
-      if (r) return `${n(r.rps)} (${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`})`
-      if (s.skipped.some((k) => k.server === name)) return 'skip'
-      return s.errors.some((e) => e.server === name) ? 'FAIL' : '-'
-    })
-    out(`| ${name} | ${cells.join(' | ')} |`)
-  }
+  for (const l of ratioMatrix(scen, tool)) out(l)
   out()
   out('<details><summary>Latency, errors, CPU and memory per server and scenario</summary>')
   out()
@@ -69,7 +59,6 @@ for (const m of modes) {
   for (const s of scen) for (const sv of s.servers) labels.set(sv.name, s.summary.find((r) => r.server === sv.name)?.label ?? sv.label)
   out()
   out(`Servers: ${[...labels].map(([k, v]) => `${k} = ${v}`).join('; ')}.`)
-  const reasons = new Map()
-  for (const s of scen) for (const k of s.skipped) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
-  if (reasons.size) out(`Skipped: ${[...reasons].map(([r, l]) => `${r} (${l.join(', ')})`).join('; ')}.`)
+  const skips = skipReasons(scen)
+  if (skips.length) out(`Skipped: ${skips.join('; ')}.`)
 }

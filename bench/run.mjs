@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import {
   CLK_TCK, coreStats, coreStatsDelta, cpuDelta, cpusAllowed, killAllNow, processTree, startChild, stopAll, stopChild, treeCpu, vmHwmKiB,
 } from './lib/proc.mjs'
+import { ratioMatrix, skipReasons } from './lib/matrix.mjs'
 import { SCENARIOS } from './scenarios.mjs'
 import { SERVERS } from './servers.mjs'
 
@@ -582,7 +583,7 @@ async function main() {
       tally.passed += sres.tally.passed
       tally.failed += sres.tally.failed
     }
-    if (opts.scenarios.length > 1) ratioMatrix(modeRes, opts, tools, say)
+    if (opts.scenarios.length > 1) printRatioMatrix(modeRes, tools, say)
   }
 
   say()
@@ -627,27 +628,15 @@ function peerVersions(names) {
 }
 
 /** One table per mode: each server's req/s over node-http's, per scenario (wrk if it ran). */
-function ratioMatrix(modeRes, opts, tools, say) {
+function printRatioMatrix(modeRes, tools, say) {
   const tool = tools.includes('wrk') ? 'wrk' : tools[0]
-  const scen = modeRes.scenarios
-  const servers = [...new Set(scen.flatMap((s) => s.summary.filter((r) => r.tool === tool).map((r) => r.server)))]
-  if (!servers.length) return
+  const lines = ratioMatrix(modeRes.scenarios, tool)
+  if (!lines.length) return
   say()
   say(`## Summary (${modeRes.mode}): req/s (${tool}, median) and ratio to node-http, same scenario, same invocation`)
   say()
-  say(`| server | ${scen.map((s) => s.scenario).join(' | ')} |`)
-  say(`|---|${scen.map(() => '--:').join('|')}|`)
-  for (const name of servers) {
-    const cells = scen.map((s) => {
-      const r = s.summary.find((x) => x.server === name && x.tool === tool)
-      if (!r) return s.skipped.find((x) => x.server === name) ? 'skip' : s.errors.find((x) => x.server === name) ? 'FAIL' : '-'
-      return `${Math.round(r.rps).toLocaleString('en-US')} (${r.ratio == null ? '-' : `${r.ratio.toFixed(2)}x`})`
-    })
-    say(`| ${name} | ${cells.join(' | ')} |`)
-  }
-  const reasons = new Map()
-  for (const s of scen) for (const k of s.skipped) reasons.set(`${k.server}: ${k.reason}`, (reasons.get(`${k.server}: ${k.reason}`) ?? []).concat(s.scenario))
-  for (const [r, list] of reasons) say(`- skip ${r} (${list.join(', ')})`)
+  for (const l of lines) say(l)
+  for (const r of skipReasons(modeRes.scenarios)) say(`- skip ${r}`)
 }
 
 async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAutocannon, say, ceilings }) {
