@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 import { APP_LOAD_ERROR, BOOT_ENV, WORKER_BOOT_ERROR, type WorkerBoot } from './boot.js'
 import type { Config } from './config/settings.js'
+import { type ControlReply, type ControlRequest, ControlServer, type MasterStatus } from './control.js'
 import { handOver, takeOver } from './handover.js'
 import { type Hooks, runHook } from './hooks.js'
 import { describe, log, logFd, setLogFile, setLogFormat, setLogLevel } from './log.js'
@@ -32,6 +33,10 @@ const UPGRADE_PID_ENV = 'UGN_MASTER_PID'
 /** Signals the master queues and handles in its loop; CHLD is handled as it arrives. */
 const QUEUED_SIGNALS = ['SIGHUP', 'SIGQUIT', 'SIGINT', 'SIGTERM', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const
 type QueuedSignal = (typeof QUEUED_SIGNALS)[number]
+/** What the control socket queues besides signals: a new worker count. */
+interface ScaleTo {
+  workers: number
+}
 
 /** What hooks are told about a worker. */
 export interface WorkerInfo {
@@ -74,7 +79,7 @@ interface Stop {
 
 export class Arbiter {
   private readonly workers = new Map<number, Tracked>()
-  private readonly signalQueue: QueuedSignal[] = []
+  private readonly signalQueue: (QueuedSignal | ScaleTo)[] = []
   private listeners: ListenerInfo[] = []
   private slots = new WorkerSlots([])
   private workerAge = 0
@@ -96,6 +101,8 @@ export class Arbiter {
   private readonly pastCounts = emptyCounts()
   private readonly restarts = Object.fromEntries(RESTART_REASONS.map((r) => [r, 0])) as Record<RestartReason, number>
   private metricsServer: Server | undefined
+  private control: ControlServer | undefined
+  private readonly startedAt = Date.now()
 
   app: string
   cfg: Config
@@ -115,7 +122,7 @@ export class Arbiter {
     const statsd = loaded.cfg.statsd_host === null ? undefined : parseStatsdHost(loaded.cfg.statsd_host)
     this.statsd = statsd === undefined ? undefined : new Statsd(statsd, loaded.cfg.statsd_prefix, loaded.cfg.dogstatsd_tags)
     this.statsd?.countLogLines()
-    this.collect = loaded.cfg.metrics_bind !== null
+    this.collect = loaded.cfg.metrics_bind !== null || this.controlPath !== null
   }
 
   readonly pid = process.pid
@@ -261,9 +268,73 @@ export class Arbiter {
         throw new Error(`Cannot serve metrics at ${bind}: ${describe(err)}`)
       }
     }
+    const control = this.controlPath
+    if (control !== null) {
+      try {
+        // An upgraded master (USR2) takes the path over from its old master.
+        this.control = await ControlServer.listen(control, (req) => this.controlCommand(req), this.oldMaster !== undefined)
+        log.info(`Control socket at: ${control}`)
+      } catch (err) {
+        throw new Error(`Cannot open the control socket ${control}: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  /** A command from the control socket: status is answered at once, the others are queued
+   * for the main loop like the signals they stand for. */
+  private async controlCommand(req: ControlRequest): Promise<ControlReply> {
+    const queue = (entry: QueuedSignal | ScaleTo, message: string): ControlReply => {
+      log.info(`Control socket: ${req.command}${req.args.length > 0 ? ` ${req.args.join(' ')}` : ''}`)
+      this.signalQueue.push(entry)
+      this.wakeup()
+      return { ok: true, message }
+    }
+    switch (req.command) {
+      case 'status':
+        return { ok: true, status: this.status() }
+      case 'workers': {
+        const count = /^\d+$/.test(req.args[0] ?? '') ? Number(req.args[0]) : NaN
+        if (!(count >= 1 && count <= 10_000)) return { ok: false, error: `workers takes a count from 1 to 10000, not ${JSON.stringify(req.args[0] ?? '')}` }
+        return queue({ workers: count }, `workers: ${this.numWorkers} -> ${count}`)
+      }
+      case 'reload':
+        return queue('SIGHUP', 'reloading (as HUP)')
+      case 'reopen-logs':
+        return queue('SIGUSR1', 'reopening the logs (as USR1)')
+      case 'shutdown':
+        return req.args[0] === 'graceful'
+          ? queue('SIGTERM', 'shutting down gracefully (as TERM)')
+          : queue('SIGINT', 'shutting down (as INT)')
+      default:
+        return { ok: false, error: `unknown command ${JSON.stringify(req.command)}: status, workers N, reload, reopen-logs, shutdown [graceful]` }
+    }
+  }
+
+  private status(): MasterStatus {
+    const { live } = this.counts()
+    const now = Date.now()
+    return {
+      pid: process.pid,
+      app: this.app,
+      uptime: (now - this.startedAt) / 1000,
+      target: this.numWorkers,
+      workers: [...this.workers.values()]
+        .sort((a, b) => a.age - b.age)
+        .map((w) => {
+          const counts = live.get(w.pid)
+          return { pid: w.pid, age: (now - w.born) / 1000, requests: counts?.requests ?? 0, inFlight: counts?.inFlight ?? 0, rss: counts?.rss ?? 0 }
+        }),
+    }
+  }
+
+  /** The control socket to open, if any. */
+  private get controlPath(): string | null {
+    return this.cfg.control_socket_disable ? null : this.cfg.control_socket
   }
 
   private closeServices(): void {
+    this.control?.close()
+    this.control = undefined
     this.metricsServer?.close()
     this.metricsServer?.closeAllConnections()
     this.metricsServer = undefined
@@ -313,6 +384,10 @@ export class Arbiter {
     for (;;) {
       if (this.halted) return this.halted
       const sig = this.signalQueue.shift()
+      if (typeof sig === 'object') {
+        this.setWorkerCount(sig.workers)
+        continue
+      }
       if (sig === undefined) {
         await this.sleep(LOOP_INTERVAL_MS)
         this.maybePromote()

@@ -14,6 +14,7 @@ import { Arbiter, type Loaded } from './arbiter.js'
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './boot.js'
 import { type Layer, resolveConfig, CMD_ARGS_ENV, explicitValues } from './config/resolve.js'
 import { type Config, type Setting, SettingError, settings } from './config/settings.js'
+import { runCtl } from './ctl.js'
 import type { Hooks } from './hooks.js'
 import { describe, setLogFile, setLogFormat, setLogLevel } from './log.js'
 import { VERSION } from './version.js'
@@ -26,6 +27,8 @@ function optionFor(s: Setting): Option {
   const flags = s.flags.join(', ') + (s.kind === 'bool' ? '' : s.preset === undefined ? ` <${meta}>` : ` [${meta}]`)
   const option = new Option(flags, s.help).helpGroup(`${s.section}:`)
   if (s.preset !== undefined) option.preset(s.preset)
+  // A --no-X flag is a setting of its own here, never commander's negation of --X.
+  option.negate = false
   const fallback = s.default()
   // A repeated flag collects its values; the first one replaces the default instead of adding to it.
   if (s.kind === 'list') {
@@ -40,11 +43,11 @@ const onCommandLine = (Object.values(settings) as Setting[]).filter((s) => s.fla
 // Commander names each value after the option's flags; ask it rather than guess. Only the flags
 // matter, so no default is computed here, where one read from a bad environment could not be
 // reported as a usage error.
-const attributes = new Map(onCommandLine.map((s) => [s, new Option(s.flags.join(', ')).attributeName()]))
+const attributes = new Map(onCommandLine.map((s) => [s, Object.assign(new Option(s.flags.join(', ')), { negate: false }).attributeName()]))
 
 export function buildProgram(): Command {
   const program = new Command('ugn')
-    .usage('[OPTIONS] [MODULE[:ATTR]]')
+    .usage('[OPTIONS] [MODULE[:ATTR]]\n       ugn ctl [--socket PATH] status|workers N|reload|reopen-logs|shutdown [--graceful]')
     .description('A pre-fork HTTP server for Node.js with a Rust core.')
     .version(VERSION, '-v, --version', 'Show the version and exit.')
     .helpOption('-h, --help', 'Show this help and exit.')
@@ -106,6 +109,9 @@ function daemonize(): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // `ugn ctl ...` and its alias `ugn status` talk to a running master (src/ctl.ts).
+  if (argv[2] === 'ctl') return runCtl(argv.slice(3))
+  if (argv[2] === 'status') return runCtl(argv.slice(2))
   let program: Command
   let resolved
   const cwd = process.cwd()

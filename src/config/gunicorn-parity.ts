@@ -160,9 +160,9 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'http2_max_header_list_size', ugn: null, planned: HTTP2 },
 
   // Control
-  { gunicorn: 'control_socket', ugn: null, planned: 'control socket and a `ugn status` view' },
-  { gunicorn: 'control_socket_mode', ugn: null, planned: 'control socket and a `ugn status` view' },
-  { gunicorn: 'control_socket_disable', ugn: null, planned: 'control socket and a `ugn status` view' },
+  { gunicorn: 'control_socket', ugn: 'control_socket', note: 'off unless set (Gunicorn opens $XDG_RUNTIME_DIR/gunicorn.ctl by default, which two masters of one user would share); the client is `ugn ctl` (status, workers N, reload, reopen-logs, shutdown [--graceful]), not gunicornc' },
+  { gunicorn: 'control_socket_mode', ugn: null, why: 'the socket is always 0600: whoever can write to it can stop the server, so only its owner (and root) may' },
+  { gunicorn: 'control_socket_disable', ugn: 'control_socket_disable' },
 
   // Dirty Arbiters
   { gunicorn: 'dirty_apps', ugn: null, why: NO_DIRTY },

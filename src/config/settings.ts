@@ -881,6 +881,29 @@ export const settings = {
       'summed over the workers, which report every second. Bound once at start (HUP keeps it). ' +
       'Anyone who can reach the address can read them: bind it to a private address.',
   },
+  control_socket: {
+    name: 'control_socket',
+    section: 'Control',
+    flags: ['--control-socket'],
+    meta: 'PATH',
+    kind: 'string',
+    default: (): string | null => null,
+    defaultText: 'none: no control socket',
+    parse: optionalString,
+    help:
+      'A Unix socket (mode 0600) on which the master takes commands from `ugn ctl --socket PATH`: status, workers N, ' +
+      'reload, reopen-logs, shutdown [--graceful]. A stale socket file is replaced; one another master listens on stops the start. ' +
+      'Bound once at start (HUP keeps it); removed when the master exits.',
+  },
+  control_socket_disable: {
+    name: 'control_socket_disable',
+    section: 'Control',
+    flags: ['--no-control-socket'],
+    kind: 'bool',
+    default: () => false,
+    parse: bool,
+    help: 'Do not open the control socket, even if control_socket is set (e.g. in the config file).',
+  },
   log_format: {
     name: 'log_format',
     section: 'Logging',
