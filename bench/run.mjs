@@ -751,7 +751,7 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
             failedServers.add(info.name)
             sres.errors.push({ server: info.name, run, tool, error: 'no 2xx responses' })
           }
-          log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(2)} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%, steal ${entry.stealPercent?.toFixed(0)}%` +
+          log(`  ${r.rps.toFixed(0)} req/s, p99 ${r.p99_ms?.toFixed(2) ?? '-'} ms, ${entry.usCpuPerRequest?.toFixed(2)} µs CPU/req, client CPU ${r.clientCpuPercent.toFixed(0)}%, other CPU ${entry.otherCpuPercent.toFixed(0)}%, steal ${entry.stealPercent?.toFixed(0)}%` +
             (idle ? `; idle: ${idle.openAtStart} open at start, ${idle.closedByServer} closed by the server, ${idle.answeredDuringRun} answered` : ''))
           sres.runs.push(entry)
         } catch (err) {
