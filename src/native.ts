@@ -94,6 +94,8 @@ export interface Binding {
   pauseBody(id: number, paused: boolean): void
   /** The connection leaves HTTP: raw bytes both ways from here (an upgrade). */
   detach(id: number): void
+  /** An interim response (103 Early Hints), packed as respond packs a head. */
+  inform(id: number, text: string, headerCount: number): void
 }
 
 const require = createRequire(import.meta.url)

@@ -63,7 +63,7 @@ class Outlet implements AsyncIterator<Chunk> {
     private readonly res: BridgeResponse,
     private readonly socket: BridgeSocket,
     private readonly startResponse: StartResponse,
-    private readonly environ: Environ,
+    readonly environ: Environ,
   ) {}
 
   get isEnded(): boolean {
@@ -315,6 +315,17 @@ function flushHeaders(this: ServerResponse): void {
 }
 
 /** The engine answers `Expect: 100-continue` itself, when the body is first read. */
+/** node:http's `res.writeEarlyHints(hints, callback)`: a 103 with the hints as fields (an
+ * array value gives one field per element), before the response starts. */
+function writeEarlyHints(this: BridgeResponse, hints: Record<string, string | string[]>, callback?: () => void): void {
+  const fields: [string, string][] = []
+  for (const [name, value] of Object.entries(hints)) {
+    for (const one of Array.isArray(value) ? value : [value]) fields.push([name, String(one)])
+  }
+  this[OUTLET].environ['ugn.early_hints'](fields)
+  if (callback) process.nextTick(callback)
+}
+
 function writeContinue(this: ServerResponse, callback?: () => void): void {
   if (callback) process.nextTick(callback)
 }
@@ -397,7 +408,7 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
 function createResponse(req: IncomingMessage, socket: BridgeSocket, startResponse: StartResponse, environ: Environ): BridgeResponse {
   const res = new ServerResponse(req) as BridgeResponse
   res[OUTLET] = new Outlet(res, socket, startResponse, environ)
-  Object.assign(res, { socket, writeHead, write, end, destroy, addTrailers, flushHeaders, writeContinue })
+  Object.assign(res, { socket, writeHead, write, end, destroy, addTrailers, flushHeaders, writeContinue, writeEarlyHints })
   return res
 }
 

@@ -1,7 +1,7 @@
 // Builds the environ, ugn's counterpart of a WSGI environ (see docs/SPEC.md), from the one
 // string and the integer offsets the Rust engine hands over for each request.
 
-import { abortRequest, type CloseListener, onClose, upgradeConnection } from './exchange.js'
+import { abortRequest, type CloseListener, earlyHints, type HeaderList, onClose, upgradeConnection } from './exchange.js'
 import type { UpgradedSocket } from './upgraded-socket.js'
 import type { RequestInput } from './input.js'
 
@@ -67,6 +67,8 @@ export interface Environ {
   /** Present on a request that asks for an upgrade (Connection: upgrade + Upgrade): takes the
    * connection over as a raw socket (docs/SPEC.md, Upgrades). */
   'ugn.upgrade': (() => UpgradedSocket) | undefined
+  /** Sends 103 Early Hints with these fields before the response (docs/SPEC.md). */
+  'ugn.early_hints': (headers: HeaderList) => void
   [key: `HTTP_${string}`]: string | undefined
   [key: string]: unknown
 }
@@ -125,6 +127,7 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     'ugn.on_close': onClose,
     'ugn.abort': abortRequest,
     'ugn.upgrade': m[M_FLAGS] & F_UPGRADE ? upgradeConnection : undefined,
+    'ugn.early_hints': earlyHints,
   }
   const count = m[M_HEADER_COUNT]
   for (let i = 0, at = M_HEADERS; i < count; i++, at += 4) {

@@ -80,6 +80,11 @@ export function abortRequest(this: Environ | undefined): void {
   exchangeOf(this, 'ugn.abort').abort()
 }
 
+/** `environ['ugn.early_hints'](headers)`: a 103 Early Hints response ahead of the final one. */
+export function earlyHints(this: Environ | undefined, headers: HeaderList): void {
+  exchangeOf(this, 'ugn.early_hints').earlyHints(headers)
+}
+
 /** `environ['ugn.upgrade']()`, present on a request that asks for an upgrade: the connection
  * leaves HTTP and becomes the returned socket. */
 export function upgradeConnection(this: Environ | undefined): UpgradedSocket {
@@ -192,6 +197,15 @@ export class Exchange implements ConnectionReceiver {
 
   onBodyError(): void {
     this.input.fail(new RequestBodyError('the request body is malformed or was cut short'))
+  }
+
+  /** Sends 103 Early Hints with `headers` (typically `Link` fields), before the response
+   * starts; ignored for an HTTP/1.0 client, which may not be sent one. */
+  earlyHints(headers: HeaderList): void {
+    if (this.started || this.finished) throw new Error('early hints must come before the response starts')
+    if (this.gone) return
+    const count = this.pack('103 Early Hints', headers)
+    native.inform(this.id, this.packed, count)
   }
 
   /** Hands the connection over as a raw socket; the response is then the app's to write on

@@ -119,6 +119,7 @@ pub unsafe fn register(env: Env, exports: Value) -> Result<(), String> {
   raw::set_function(env, exports, "abort", abort)?;
   raw::set_function(env, exports, "pauseBody", pause_body)?;
   raw::set_function(env, exports, "detach", detach)?;
+  raw::set_function(env, exports, "inform", inform)?;
   Ok(())
 }
 
@@ -325,6 +326,28 @@ unsafe extern "C" fn respond(env: Env, info: sys::napi_callback_info) -> Value {
   let result = with_server(|s| s.respond(id, status, headers, body, end));
   drop((bytes, body_buf));
   finish_write(env, &glue, result)
+}
+
+/// `inform(id, text, headerCount)`: an interim response (103 Early Hints), packed as `respond`
+/// packs a head; throws when the status or a field is invalid.
+unsafe extern "C" fn inform(env: Env, info: sys::napi_callback_info) -> Value {
+  let [id, text, count] = raw::args::<3>(env, info);
+  let Some(glue) = glue() else { return raw::undefined(env) };
+  let id = ConnId::from_raw(raw::to_u32(env, id));
+  let count = raw::to_u32(env, count) as usize;
+  let (lengths, bytes) = match unpack_fields(env, &glue, text, count) {
+    Ok(unpacked) => unpacked,
+    Err(message) => return raw::throw(env, &message),
+  };
+  let status = &bytes[..lengths[0].max(0) as usize];
+  let headers: Vec<_> = field_pairs(&bytes, lengths).collect();
+  let result = with_server(|s| s.inform(id, status, &headers));
+  drop(bytes);
+  after_call();
+  match result {
+    Some(Err(RespondError::Invalid(e))) => raw::throw(env, &e.to_string()),
+    _ => raw::undefined(env),
+  }
 }
 
 /// The lengths in `resMeta` and the Latin-1 bytes of a packed status and `count` fields.

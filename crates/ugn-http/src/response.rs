@@ -110,6 +110,37 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends an interim response (RFC 9110 §15.2), such as `103 Early Hints`
+/// with its `Link` fields, sent before the final response. Only 1xx statuses
+/// other than 101 (an upgrade is a final answer) are interim; `out` is left
+/// unchanged on error.
+pub fn encode_interim_head(out: &mut Vec<u8>, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+    match parse_status(status) {
+        Some(code) if (100..200).contains(&code) && code != 101 => {}
+        _ => return Err(ResponseError::InvalidStatus(lossy(status))),
+    }
+    let mark = out.len();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status);
+    out.extend_from_slice(b"\r\n");
+    for &(name, value) in headers {
+        let problem = if !is_token(name) {
+            Some(ResponseError::InvalidHeaderName(lossy(name)))
+        } else if !value.iter().all(|&b| is_field_text(b)) {
+            Some(ResponseError::InvalidHeaderValue(lossy(name)))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            out.truncate(mark);
+            return Err(problem);
+        }
+        push_header(out, name, trim_ows(value));
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
 /// Validates the app's status and headers and appends the whole response
 /// head to `out` (left unchanged on error).
 ///
@@ -560,5 +591,18 @@ mod tests {
             }
         }
         assert_eq!(body.len(), 260);
+    }
+
+    #[test]
+    fn interim_responses_carry_their_fields_and_nothing_else() {
+        let mut out = b"kept".to_vec();
+        encode_interim_head(&mut out, b"103 Early Hints", &[(b"Link", b"</style.css>; rel=preload; as=style")]).unwrap();
+        assert_eq!(out, b"keptHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n");
+        for bad in [&b"101 Switching Protocols"[..], b"200 OK", b"99 Low", b"1x3 Odd"] {
+            assert!(encode_interim_head(&mut out, bad, &[]).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Link", b"a\r\nSet-Cookie: x")]).is_err());
+        assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Bad Name", b"x")]).is_err());
+        assert!(out.ends_with(b"rel=preload; as=style\r\n\r\n"), "refusals leave the buffer as it was");
     }
 }

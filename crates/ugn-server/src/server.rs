@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
+  encode_chunk, encode_interim_head, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
   parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
@@ -277,6 +277,25 @@ impl Server {
     if !paused {
       self.advance(id.index());
     }
+  }
+
+  /// Sends an interim response (`103 Early Hints`) ahead of the final one. An HTTP/1.0 client
+  /// may not be sent one (RFC 9110 §15.2): for it this does nothing.
+  pub fn inform(&mut self, id: ConnId, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), RespondError> {
+    let conn = self.conn_mut(id).ok_or(RespondError::Gone)?;
+    let State::Active(exchange) = &conn.state else { return Err(RespondError::Gone) };
+    if !matches!(exchange.response, Response::NotStarted) {
+      return Err(RespondError::WrongState("an interim response must come before the final one"));
+    }
+    let mark = conn.wbuf.len();
+    encode_interim_head(&mut conn.wbuf, status, headers).map_err(RespondError::Invalid)?;
+    if exchange.head.minor_version == 0 {
+      // Checked, not sent.
+      conn.wbuf.truncate(mark);
+      return Ok(());
+    }
+    self.mark_dirty(id.index());
+    Ok(())
   }
 
   /// Starts the response: validates and encodes the status line and headers, then appends
