@@ -36,7 +36,12 @@ const cases = [
   ['invalid characters in the method', `G@T / HTTP/1.1\r\n${H}\r\n`, 400],
   ['method preceded by a space', ` GET / HTTP/1.1\r\n${H}\r\n`, 400],
   ['HTTP/2.0 request line', `GET / HTTP/2.0\r\n${H}\r\n`, 400],
-  ['HTTP/1.2 request line', `GET / HTTP/1.2\r\n${H}\r\n`, 400],
+  ['HTTP/1.10 request line', `GET / HTTP/1.10\r\n${H}\r\n`, 400],
+  ['HTTP/1.1 request without Host', `GET / HTTP/1.1\r\n\r\n`, 400],
+  ['Host with userinfo', `GET / HTTP/1.1\r\nHost: user@localhost\r\n\r\n`, 400],
+  ['Host with a comma list', `GET / HTTP/1.1\r\nHost: a.example, b.example\r\n\r\n`, 400],
+  ['Transfer-Encoding without a final chunked (identity)', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello`, 400],
+  ['CONNECT without a port', `CONNECT localhost HTTP/1.1\r\n${H}\r\n`, 400],
   ['lower-case protocol name', `GET / http/1.1\r\n${H}\r\n`, 400],
   ['HTTP/0.9 request line (no version)', `GET /\r\n\r\n`, 400],
   ['two spaces in the request line', `GET  / HTTP/1.1\r\n${H}\r\n`, 400],
@@ -98,6 +103,14 @@ test.serial('exactly --limit-request-fields (100) fields are accepted', async (t
   const fields = Array.from({ length: 98 }, (_, i) => `X-H${i}: v\r\n`).join('')
   const { data } = await rawExchange(server.port, `GET / HTTP/1.1\r\n${H}Connection: close\r\n${fields}\r\n`)
   t.is(parseResponse(data).status, 200)
+})
+
+test.serial('HTTP/1.2 to HTTP/1.9 are served as HTTP/1.1 (RFC 9110 §2.5)', async (t) => {
+  const { data } = await rawExchange(server.port, `GET /minor HTTP/1.2\r\n${H}Connection: close\r\n\r\n`)
+  const res = parseResponse(data)
+  t.is(res.status, 200)
+  t.is(res.version, 'HTTP/1.1')
+  t.is(JSON.parse(res.body).protocol, 'HTTP/1.1')
 })
 
 test.serial('a bad request after a good one on the same connection: the good one is answered first', async (t) => {

@@ -12,6 +12,10 @@ pub enum Error {
     InvalidVersion,
     InvalidHeaderName,
     InvalidHeader,
+    /// An HTTP/1.1 request without a Host field (RFC 9112 §3.2).
+    MissingHost,
+    /// A Host value that is no `uri-host [":" port]` (RFC 9112 §3.2).
+    InvalidHost,
     ObsoleteFolding,
     InvalidContentLength,
     InvalidTransferEncoding,
@@ -57,6 +61,8 @@ impl Error {
             Error::InvalidVersion => "unsupported HTTP version",
             Error::InvalidHeaderName => "invalid header name",
             Error::InvalidHeader => "invalid header",
+            Error::MissingHost => "missing Host header",
+            Error::InvalidHost => "invalid Host header",
             Error::ObsoleteFolding => "obsolete line folding",
             Error::InvalidContentLength => "invalid Content-Length",
             Error::InvalidTransferEncoding => "invalid Transfer-Encoding",
@@ -101,6 +107,8 @@ mod tests {
         assert_eq!(Error::UnsupportedTransferCoding.status(), 501);
         assert_eq!(Error::ForbiddenProxyRequest.status(), 403);
         assert_eq!(Error::MissingProxyHeader.status(), 400);
+        assert_eq!(Error::MissingHost.status(), 400);
+        assert_eq!(Error::InvalidHost.status(), 400);
         assert_eq!(Error::ChunkMissingTerminator.to_string(), "chunk not terminated by CRLF");
     }
 }

@@ -50,12 +50,12 @@ mod tests {
 
     #[test]
     fn agreeing_and_conflicting() {
-        assert_eq!(scheme(b"GET / HTTP/1.1\r\n\r\n"), Ok(None));
-        assert_eq!(scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n"), Ok(Some(true)));
-        assert_eq!(scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: http\r\n\r\n"), Ok(Some(false)));
-        assert_eq!(scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: on\r\n\r\n"), Ok(Some(true)));
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), Ok(None));
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n"), Ok(Some(true)));
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: http\r\n\r\n"), Ok(Some(false)));
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: on\r\n\r\n"), Ok(Some(true)));
         assert_eq!(
-            scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n\r\n"),
+            scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n\r\n"),
             Err(Error::InvalidSchemeHeaders)
         );
     }
@@ -63,19 +63,19 @@ mod tests {
     #[test]
     fn repeated_header_values_must_agree_too() {
         assert_eq!(
-            scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n\r\n"),
+            scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n\r\n"),
             Err(Error::InvalidSchemeHeaders)
         );
-        assert_eq!(scheme(b"GET / HTTP/1.1\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Ssl: on\r\n\r\n"), Ok(Some(true)));
+        assert_eq!(scheme(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Ssl: on\r\n\r\n"), Ok(Some(true)));
     }
 
     #[test]
     fn configured_headers_match_names_in_any_case_and_values_exactly() {
         let custom = vec![(b"FRONT-END-HTTPS".to_vec(), b"on".to_vec())];
-        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nfront-end-https: on\r\n\r\n", &custom), Ok(Some(true)));
-        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nFront-End-Https: On\r\n\r\n", &custom), Ok(Some(false)));
-        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n", &custom), Ok(None));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nHost: h\r\nfront-end-https: on\r\n\r\n", &custom), Ok(Some(true)));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nHost: h\r\nFront-End-Https: On\r\n\r\n", &custom), Ok(Some(false)));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n", &custom), Ok(None));
         let none: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n", &none), Ok(None));
+        assert_eq!(scheme_with(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n", &none), Ok(None));
     }
 }

@@ -8,6 +8,7 @@
 //! tightened where RFC 9112 is stricter.
 
 mod allow;
+mod authority;
 mod body;
 mod date;
 mod error;

@@ -14,8 +14,10 @@
 //!   431 for the field count and size), which bounds what a client can make
 //!   us buffer, and refuses obs-fold lines early with their own error;
 //! - after it, the method convention, the target forms, the `_` name
-//!   policy, singleton fields and the body framing rules
-//!   (`parse_request_head` lists them).
+//!   policy, singleton fields, the Host rules (`authority.rs`) and the
+//!   body framing rules (`parse_request_head` lists them); and a second
+//!   parse, of a copy, for the rare `HTTP/1.2` to `HTTP/1.9` request line,
+//!   which httparse refuses.
 //!
 //! A head that arrives in pieces is parsed with a [`HeadReader`], which
 //! resumes the line-end pass where the previous piece left it and runs the
@@ -35,6 +37,7 @@
 use std::cell::Cell;
 use std::mem::MaybeUninit;
 
+use crate::authority::{is_connect_authority, is_host_value};
 use crate::limits::{HeaderMap, Limits};
 use crate::Error;
 
@@ -137,19 +140,26 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// RFC 9110 §5.6.2 tchar, as a table (chunk extensions and response field
-/// names are checked against it).
-static TCHAR: [bool; 256] = {
+/// A byte class as a table: ASCII letters and digits, and the bytes of
+/// `extra`.
+pub(crate) const fn alphanumeric_and(extra: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
     let mut i = 0;
     while i < 256 {
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric()
-            || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        table[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
         i += 1;
     }
     table
-};
+}
+
+/// RFC 9110 §5.6.2 tchar, as a table (chunk extensions and response field
+/// names are checked against it).
+static TCHAR: [bool; 256] = alphanumeric_and(b"!#$%&'*+-.^_`|~");
 
 pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
@@ -483,13 +493,22 @@ struct RequestLineParts {
 /// forms, no whitespace before a colon, no obs-fold, no CTL in values,
 /// unique Host and Content-Type, exactly one digits-only Content-Length,
 /// Transfer-Encoding ending in a single `chunked` (no CL alongside it, not
-/// in HTTP/1.0), `identity` ignored, and `Expect` other than `100-continue`
-/// refused with 417. Stricter than Gunicorn: gzip/deflate/compress without
-/// a final chunked is refused (RFC 9112 §6.3), targets may not contain CTLs
-/// and must be UTF-8, and only HTTP/1.0 and 1.1 are accepted.
+/// in HTTP/1.0), `identity` before it ignored, and `Expect` other than
+/// `100-continue` refused with 417. Stricter than Gunicorn (RFC 9112):
+/// an HTTP/1.1 request needs a Host and any Host must be a valid
+/// `uri-host [":" port]` (§3.2, 400); CONNECT needs `host:port` (§3.2.3);
+/// a Transfer-Encoding whose final coding is not chunked is refused with
+/// 400 (§6.3 item 4: `identity` or `gzip` alone, with or without a
+/// Content-Length); targets may not contain CTLs and must be UTF-8. A
+/// coding not understood before a final chunked gets 501 (§6.1); empty
+/// list elements are ignored (RFC 9110 §5.6.1.2).
 ///
 /// Empty lines before the request line are skipped (RFC 9112 §2.2); they
 /// count against `max_request_line`.
+///
+/// `HTTP/1.2` to `HTTP/1.9` are parsed as HTTP/1.1 (`minor_version` 1): a
+/// server SHOULD process a higher minor version as the highest it
+/// implements (RFC 9110 §2.5).
 pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
     headers.clear();
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
@@ -528,14 +547,21 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             minor_version: req.version.expect("complete request"),
             head_len,
         }))
-    })?;
+    });
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(Error::InvalidVersion) => return invalid_version(buf, limits, headers),
+        Err(e) => return Err(e),
+    };
     let Some(RequestLineParts { method, target, path, query, fragment, minor_version, head_len }) = parsed else {
         return Ok(Parsed::Partial);
     };
 
     let mut content_length = None;
-    let mut chunked = false;
-    let mut coded = false;
+    // Transfer-Encoding: present at all, chunked (last), a compression
+    // coding before it, a coding not understood before it.
+    let (mut te, mut chunked, mut coded, mut unknown) = (false, false, false, false);
+    let mut has_host = false;
     let (mut close, mut keep, mut conn_upgrade, mut has_upgrade) = (false, false, false, false);
     let mut expect_continue = false;
     for h in headers.iter() {
@@ -548,26 +574,34 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
                 return Err(Error::InvalidContentLength);
             }
             content_length = Some(parse_content_length(value)?);
+        } else if name.eq_ignore_ascii_case(b"host") {
+            // RFC 9112 §3.2: a valid authority, in any version (keep_fields
+            // has refused a second Host).
+            if !is_host_value(value) {
+                return Err(Error::InvalidHost);
+            }
+            has_host = true;
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            te = true;
             for coding in value.split(|&b| b == b',').map(trim_ows) {
+                if coding.is_empty() {
+                    // RFC 9110 §5.6.1.2: empty list elements are ignored.
+                    continue;
+                }
+                if chunked {
+                    // chunked must be the final coding (RFC 9112 §6.3 item
+                    // 4), and stacked chunking is never intended.
+                    return Err(Error::InvalidTransferEncoding);
+                }
                 if coding.eq_ignore_ascii_case(b"chunked") {
-                    // Stacked chunking is never intended; after chunked
-                    // nothing may follow.
-                    if chunked {
-                        return Err(Error::InvalidTransferEncoding);
-                    }
                     chunked = true;
                 } else if coding.eq_ignore_ascii_case(b"identity") {
-                    if chunked {
-                        return Err(Error::InvalidTransferEncoding);
-                    }
+                    // Not a transfer coding (RFC 9112 §7), ignored before
+                    // chunked as Gunicorn does; never final, see below.
                 } else if [&b"gzip"[..], b"deflate", b"compress"].iter().any(|c| coding.eq_ignore_ascii_case(c)) {
-                    if chunked {
-                        return Err(Error::InvalidTransferEncoding);
-                    }
                     coded = true;
                 } else {
-                    return Err(Error::UnsupportedTransferCoding);
+                    unknown = true;
                 }
             }
         } else if name.eq_ignore_ascii_case(b"connection") {
@@ -586,8 +620,16 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             expect_continue = minor_version == 1;
         }
     }
-    let body = if chunked {
-        if minor_version == 0 {
+    // RFC 9112 §3.2: Host is required in HTTP/1.1.
+    if !has_host && minor_version == 1 {
+        return Err(Error::MissingHost);
+    }
+    let body = if te {
+        // RFC 9112 §6.3 item 4: without a final chunked the body length
+        // cannot be known, 400 (MUST; whatever the codings before it, and
+        // with or without a Content-Length). In HTTP/1.0 a Transfer-Encoding
+        // is faulty framing (§6.1).
+        if !chunked || minor_version == 0 {
             return Err(Error::InvalidTransferEncoding);
         }
         if content_length.is_some() {
@@ -595,9 +637,12 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             // guess which one the upstream proxy honoured.
             return Err(Error::InvalidContentLength);
         }
+        if unknown {
+            // §6.1: a coding not understood SHOULD get 501. Only reached
+            // when chunked is final, so the 400s above come first.
+            return Err(Error::UnsupportedTransferCoding);
+        }
         BodyKind::Chunked
-    } else if coded {
-        return Err(Error::InvalidTransferEncoding);
     } else {
         match content_length {
             None | Some(0) => BodyKind::None,
@@ -621,6 +666,43 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
         upgrade: conn_upgrade && has_upgrade,
         content_length,
     }))
+}
+
+/// Where the minor digit of an `HTTP/1.2` to `HTTP/1.9` request line lies,
+/// when that is what the request line ends with (so far: it may still be
+/// arriving, and its CR may have come). The line-end pass has accepted the
+/// bytes; it is not called here, so that the usual path keeps it inline.
+fn higher_minor_version(buf: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while buf[start..].starts_with(b"\r\n") {
+        start += 2;
+    }
+    let rest = &buf[start..];
+    let end = start + find_lf(rest).map_or(known_line_len(rest), |lf| lf.saturating_sub(1));
+    match &buf[start..end] {
+        [.., b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => Some(end - 1),
+        _ => None,
+    }
+}
+
+/// An `InvalidVersion` from httparse, unless the version is `HTTP/1.2` to
+/// `HTTP/1.9`: then the head is parsed as HTTP/1.1.
+#[cold]
+fn invalid_version(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+    match higher_minor_version(buf) {
+        Some(at) => parse_as_http11(buf, at, limits, headers),
+        None => Err(Error::InvalidVersion),
+    }
+}
+
+/// Parses a head whose version digit at `at` is 2 to 9 as HTTP/1.1: a copy
+/// with the digit replaced, of the same length, so its spans hold for
+/// `buf`. Only these rare requests pay for the copy.
+fn parse_as_http11(buf: &[u8], at: usize, limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+    let head_end = buf[at..].windows(4).position(|w| w == b"\r\n\r\n").map_or(buf.len(), |end| at + end + 4);
+    let mut copy = buf[..head_end].to_vec();
+    copy[at] = b'1';
+    parse_request_head(&copy, limits, headers)
 }
 
 /// Parses a request head that arrives in pieces, in time linear in its
@@ -736,6 +818,10 @@ fn check_target(buf: &[u8], req: &httparse::Request<'_, '_>, limits: &Limits) ->
         }
     };
     let connect = is_method(b"CONNECT");
+    // RFC 9112 §3.2.3: CONNECT takes the authority-form, and only it.
+    if connect && !is_connect_authority(target) {
+        return Err(Error::InvalidRequestLine);
+    }
     if target == b"*" && !is_method(b"OPTIONS") {
         return Err(Error::InvalidRequestLine);
     }
@@ -840,7 +926,7 @@ mod tests {
 
     #[test]
     fn pipelined_heads() {
-        let raw = b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\nX: y\r\n\r\nGET /3 HTT";
+        let raw = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\nGET /3 HTT";
         let first = head(raw);
         assert_eq!(get(raw, first.path), b"/1");
         let rest = &raw[first.head_len..];
@@ -852,12 +938,12 @@ mod tests {
     #[test]
     fn headers_vec_is_reused() {
         let mut headers = Vec::with_capacity(4);
-        let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n";
         parse_request_head(raw, &Limits::default(), &mut headers).unwrap();
-        assert_eq!(headers.len(), 2);
+        assert_eq!(headers.len(), 3);
         let cap = headers.capacity();
-        parse_request_head(b"GET / HTTP/1.1\r\nC: 3\r\n\r\n", &Limits::default(), &mut headers).unwrap();
-        assert_eq!(headers.len(), 1);
+        parse_request_head(b"GET / HTTP/1.1\r\nHost: h\r\nC: 3\r\n\r\n", &Limits::default(), &mut headers).unwrap();
+        assert_eq!(headers.len(), 2);
         assert_eq!(headers.capacity(), cap);
     }
 
@@ -892,7 +978,8 @@ mod tests {
             (b"GET /\xe9 HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET / HTTP/2.0\r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/0.9\r\n\r\n", Error::InvalidVersion),
-            (b"GET / HTTP/1.2\r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/1.2 \r\n\r\n", Error::InvalidVersion),
+            (b"GET / HTTP/1.9x\r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/1.10\r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/11\r\n\r\n", Error::InvalidVersion),
             (b"GET / http/1.1\r\n\r\n", Error::InvalidVersion),
@@ -935,29 +1022,29 @@ mod tests {
 
     #[test]
     fn target_forms() {
-        let raw = b"OPTIONS * HTTP/1.1\r\n\r\n";
+        let raw = b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!((get(raw, h.path), get(raw, h.query)), (&b"*"[..], &b""[..]));
 
-        let raw = b"CONNECT [::1]:443 HTTP/1.1\r\n\r\n";
+        let raw = b"CONNECT [::1]:443 HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!(get(raw, h.path), b"[::1]:443");
 
-        let raw = b"GET http://user:pw@[::1]:8080/p/q?x=1#f HTTP/1.1\r\n\r\n";
+        let raw = b"GET http://user:pw@[::1]:8080/p/q?x=1#f HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/p/q"[..], &b"x=1"[..], &b"f"[..]));
 
-        let raw = b"GET https://example.com HTTP/1.1\r\n\r\n";
+        let raw = b"GET https://example.com HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head(raw).path), b"");
 
-        let raw = b"GET //double/slash?q HTTP/1.1\r\n\r\n";
+        let raw = b"GET //double/slash?q HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head(raw).path), b"//double/slash");
 
-        let raw = b"GET /a#b?c HTTP/1.1\r\n\r\n";
+        let raw = b"GET /a#b?c HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/a"[..], &b""[..], &b"b?c"[..]));
 
-        let raw = b"GET /?# HTTP/1.1\r\n\r\n";
+        let raw = b"GET /?# HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!((get(raw, h.path), h.query.len(), h.fragment.len()), (&b"/"[..], 0, 0));
 
@@ -968,28 +1055,28 @@ mod tests {
     #[test]
     fn unconventional_methods() {
         let permit = Limits { permit_unconventional_http_method: true, ..Limits::default() };
-        let raw = b"-blargh /foo HTTP/1.1\r\n\r\n";
+        let raw = b"-blargh /foo HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head_with(raw, &permit).0.method), b"-blargh");
         assert_eq!(err(raw), Error::InvalidMethod);
-        assert_eq!(get(b"M / HTTP/1.1\r\n\r\n", head_with(b"M / HTTP/1.1\r\n\r\n", &permit).0.method), b"M");
-        assert_eq!(err_with(b"GET: / HTTP/1.1\r\n\r\n", &permit), Error::InvalidMethod);
-        let raw = b"-BLARGH /foo HTTP/1.1\r\n\r\n";
+        assert_eq!(get(b"M / HTTP/1.1\r\nHost: h\r\n\r\n", head_with(b"M / HTTP/1.1\r\nHost: h\r\n\r\n", &permit).0.method), b"M");
+        assert_eq!(err_with(b"GET: / HTTP/1.1\r\nHost: h\r\n\r\n", &permit), Error::InvalidMethod);
+        let raw = b"-BLARGH /foo HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head(raw).method), b"-BLARGH");
 
         let fold = Limits { casefold_http_method: true, ..permit };
-        let raw = b"connect host:443 HTTP/1.1\r\n\r\n";
+        let raw = b"connect host:443 HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head_with(raw, &fold).0.path), b"host:443");
         assert_eq!(err_with(raw, &permit), Error::InvalidRequestLine);
-        head_with(b"options * HTTP/1.1\r\n\r\n", &fold);
+        head_with(b"options * HTTP/1.1\r\nHost: h\r\n\r\n", &fold);
     }
 
     #[test]
     fn request_line_limit() {
         let limits = Limits { max_request_line: 20, ..Limits::default() };
         // "GET /xxxxxx HTTP/1.1" is exactly 20 bytes.
-        let at = b"GET /xxxxxx HTTP/1.1\r\n\r\n";
+        let at = b"GET /xxxxxx HTTP/1.1\r\nHost: h\r\n\r\n";
         head_with(at, &limits);
-        let over = b"GET /xxxxxxx HTTP/1.1\r\n\r\n";
+        let over = b"GET /xxxxxxx HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(err_with(over, &limits), Error::RequestLineTooLong);
         assert_eq!(Error::RequestLineTooLong.status(), 414);
         // Unterminated: 20 bytes may still be followed by CRLF, 21 may not.
@@ -998,13 +1085,13 @@ mod tests {
         assert_eq!(err_with(&over[..21], &limits), Error::RequestLineTooLong);
         assert_eq!(err_with(&[b'A'; 21], &limits), Error::RequestLineTooLong);
         // Skipped empty lines count against the limit.
-        assert_eq!(err_with(b"\r\nGET /xxxxxx HTTP/1.1\r\n\r\n", &limits), Error::RequestLineTooLong);
+        assert_eq!(err_with(b"\r\nGET /xxxxxx HTTP/1.1\r\nHost: h\r\n\r\n", &limits), Error::RequestLineTooLong);
 
         let unlimited = Limits { max_request_line: 0, ..Limits::default() };
         assert_eq!(parse_with(&vec![b'A'; 100_000], &unlimited), Ok(Parsed::Partial));
         let mut long = b"GET /".to_vec();
         long.extend(std::iter::repeat_n(b'a', 20_000));
-        long.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+        long.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
         head_with(&long, &unlimited);
         // Above 8190 the limit is clamped, as Gunicorn does.
         let huge = Limits { max_request_line: 100_000, ..Limits::default() };
@@ -1013,21 +1100,21 @@ mod tests {
 
     #[test]
     fn leading_empty_lines_are_skipped() {
-        let raw = b"\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        let raw = b"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
         assert_eq!(get(raw, h.method), b"GET");
         assert_eq!(h.head_len, raw.len());
         assert_eq!(parse_with(b"\r\n\r", &Limits::default()), Ok(Parsed::Partial));
         // Bare LFs are not empty lines.
-        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidRequestLine);
-        assert_eq!(err(b"\r\n\nGET / HTTP/1.1\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(err(b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), Error::InvalidRequestLine);
     }
 
     #[test]
     fn header_count_limit() {
         let limits = Limits { max_headers: 3, ..Limits::default() };
-        head_with(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &limits);
-        let four = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
+        head_with(b"GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\nC: 3\r\n\r\n", &limits);
+        let four = b"GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
         assert_eq!(err_with(four, &limits), Error::TooManyHeaders);
         assert_eq!(Error::TooManyHeaders.status(), 431);
         // Known before the fourth line is complete.
@@ -1040,7 +1127,7 @@ mod tests {
     #[test]
     fn field_size_limit() {
         // "Accept: */*" is 11 bytes, 13 with CRLF.
-        let raw = b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n";
+        let raw = b"GET / HTTP/1.1\r\nAccept: */*\r\nHost: h\r\n\r\n";
         head_with(raw, &Limits { max_header_field_size: 13, ..Limits::default() });
         let small = Limits { max_header_field_size: 12, ..Limits::default() };
         assert_eq!(err_with(raw, &small), Error::HeaderFieldTooLarge);
@@ -1060,7 +1147,7 @@ mod tests {
     fn unfinished_head_is_bounded() {
         let limits = Limits { max_headers: 4, max_header_field_size: 32, ..Limits::default() };
         let bound = limits.max_request_line + limits.max_headers * (limits.max_header_field_size + 2);
-        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
         let mut failed = false;
         for i in 0..bound {
             raw.extend_from_slice(if i % 20 == 19 { b"\r\n" } else { b"a:" });
@@ -1071,7 +1158,7 @@ mod tests {
         }
         assert!(failed && raw.len() <= bound);
         for filler in [&b" "[..], b"\t", b"x"] {
-            let mut raw = b"GET / HTTP/1.1\r\nA: b\r\n".to_vec();
+            let mut raw = b"GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n".to_vec();
             let mut result = Ok(Parsed::Partial);
             while raw.len() <= bound && result == Ok(Parsed::Partial) {
                 raw.extend_from_slice(filler);
@@ -1083,12 +1170,12 @@ mod tests {
 
     #[test]
     fn value_trimming_and_bytes() {
-        let raw = b"GET / HTTP/1.1\r\nName: \t value \t \r\nEmpty:\r\nSp:   \r\nObs: caf\xc3\xa9\r\nTab: a\tb\r\n\r\n";
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\nName: \t value \t \r\nEmpty:\r\nSp:   \r\nObs: caf\xc3\xa9\r\nTab: a\tb\r\n\r\n";
         let (_, f) = head_with(raw, &Limits::default());
         let values: Vec<&[u8]> = f.iter().map(|(_, v)| v.as_slice()).collect();
-        assert_eq!(values, [&b"value"[..], b"", b"", b"caf\xc3\xa9", b"a\tb"]);
+        assert_eq!(values, [&b"h"[..], b"value", b"", b"", b"caf\xc3\xa9", b"a\tb"]);
         for bad in [&b"a\x07b"[..], b"a\0b", b"a\x7fb", b"a\x1bb", b"a\rb", b"a\nb"] {
-            let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
+            let mut raw = b"GET / HTTP/1.1\r\nHost: h\r\nX: ".to_vec();
             raw.extend_from_slice(bad);
             raw.extend_from_slice(b"\r\n\r\n");
             assert_eq!(err(&raw), Error::InvalidHeader, "{bad:?}");
@@ -1106,7 +1193,7 @@ mod tests {
         assert_eq!(err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), Error::InvalidHeaderName);
         assert_eq!(err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"), Error::InvalidHeaderName);
         assert_eq!(err(b"GET / HTTP/1.1\r\n\rX: y\r\n\r\n"), Error::InvalidHeader);
-        let raw = b"GET / HTTP/1.1\r\nX.Custom|Pipe~!: ok\r\n\r\n";
+        let raw = b"GET / HTTP/1.1\r\nX.Custom|Pipe~!: ok\r\nHost: h\r\n\r\n";
         head(raw);
     }
 
@@ -1138,71 +1225,100 @@ mod tests {
 
     #[test]
     fn content_length() {
-        let h = head(b"POST / HTTP/1.1\r\nconTENT-Length: 5\r\n\r\n");
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nconTENT-Length: 5\r\n\r\n");
         assert_eq!((h.body, h.content_length), (BodyKind::Length(5), Some(5)));
-        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
         assert_eq!((h.body, h.content_length), (BodyKind::None, Some(0)));
-        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 007\r\n\r\n");
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n");
         assert_eq!(h.body, BodyKind::Length(7));
-        let h = head(b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n");
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n");
         assert_eq!(h.content_length, Some(u64::MAX));
         for bad in [&b"-1"[..], b"+1", b"-0", b"0_1", b"1 2", b"5, 5", b"", b"0x10", b"1e3", b"bla", b"18446744073709551616", b"\xb2"] {
-            let mut raw = b"POST / HTTP/1.1\r\nContent-Length: ".to_vec();
+            let mut raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ".to_vec();
             raw.extend_from_slice(bad);
             raw.extend_from_slice(b"\r\n\r\n");
             assert_eq!(err(&raw), Error::InvalidContentLength, "{bad:?}");
         }
-        assert_eq!(err(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), Error::InvalidContentLength);
-        assert_eq!(err(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\n"), Error::InvalidContentLength);
+        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), Error::InvalidContentLength);
+        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\n"), Error::InvalidContentLength);
     }
 
     #[test]
     fn transfer_encoding() {
         let chunked = |raw: &[u8]| head(raw).body == BodyKind::Chunked;
-        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
-        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n"));
-        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked\r\n\r\n"));
-        assert!(chunked(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
-        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n"));
+        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
         assert_eq!(h.body, BodyKind::Chunked);
         assert!(!h.keep_alive, "a coded body closes the connection afterwards");
-        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert!(h.body == BodyKind::Chunked && !h.keep_alive);
-        let h = head(b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\n");
-        assert_eq!(h.body, BodyKind::Length(5));
+        // RFC 9110 §5.6.1.2: empty list elements are ignored.
+        for te in [&b", chunked"[..], b"chunked ,", b"chunked,", b" , ,chunked, ", b"identity,,chunked"] {
+            let raw = [&b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "[..], te, b"\r\n\r\n"].concat();
+            assert!(chunked(&raw), "{:?}", String::from_utf8_lossy(te));
+        }
+        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n"));
 
         let cases: &[(&[u8], Error)] = &[
             (b"chunked, chunked", Error::InvalidTransferEncoding),
             (b"identity, chunked, identity, chunked", Error::InvalidTransferEncoding),
             (b"chunked, identity", Error::InvalidTransferEncoding),
             (b"chunked, gzip", Error::InvalidTransferEncoding),
-            (b"gzip", Error::InvalidTransferEncoding),
             (b"chunked\r\nTransfer-Encoding: chunked", Error::InvalidTransferEncoding),
             (b"chunked\r\nTransfer-Encoding: gzip", Error::InvalidTransferEncoding),
+            // RFC 9112 §6.3 item 4: chunked is not the final coding, 400;
+            // also when the coding is one ugn does not know.
+            (b"gzip", Error::InvalidTransferEncoding),
+            (b"identity", Error::InvalidTransferEncoding),
+            (b"IDENTITY", Error::InvalidTransferEncoding),
+            (b"identity, identity", Error::InvalidTransferEncoding),
+            (b"x-custom", Error::InvalidTransferEncoding),
+            (b"chunked, x-custom", Error::InvalidTransferEncoding),
+            (b"chunkedx", Error::InvalidTransferEncoding),
+            (b"chunked;q=1", Error::InvalidTransferEncoding),
+            (b"\"chunked\"", Error::InvalidTransferEncoding),
+            (b"", Error::InvalidTransferEncoding),
+            (b",", Error::InvalidTransferEncoding),
+            (b" , ", Error::InvalidTransferEncoding),
+            // With a Content-Length too: still 400, never framed by the
+            // Content-Length (a smuggling pattern, §6.3 item 3).
+            (b"identity\r\nContent-Length: 5", Error::InvalidTransferEncoding),
+            (b"gzip\r\nContent-Length: 5", Error::InvalidTransferEncoding),
+            (b"x-custom\r\nContent-Length: 5", Error::InvalidTransferEncoding),
             (b"chunked\r\nContent-Length: 3", Error::InvalidContentLength),
             (b"\tchunked\r\nContent-Length: 12", Error::InvalidContentLength),
+            (b"x-custom, chunked\r\nContent-Length: 3", Error::InvalidContentLength),
+            // §6.1: a coding not understood before a final chunked, 501.
             (b"br, chunked", Error::UnsupportedTransferCoding),
-            (b"chunked,", Error::UnsupportedTransferCoding),
-            (b"x-custom", Error::UnsupportedTransferCoding),
+            (b"x-foo, chunked", Error::UnsupportedTransferCoding),
+            (b"x-foo\r\nTransfer-Encoding: chunked", Error::UnsupportedTransferCoding),
         ];
         for (te, want) in cases {
-            let mut raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: ".to_vec();
+            let mut raw = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ".to_vec();
             raw.extend_from_slice(te);
             raw.extend_from_slice(b"\r\n\r\n");
             assert_eq!(err(&raw), *want, "{:?}", String::from_utf8_lossy(te));
         }
         assert_eq!(Error::UnsupportedTransferCoding.status(), 501);
-        assert_eq!(err(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), Error::InvalidTransferEncoding);
+        assert_eq!(Error::InvalidTransferEncoding.status(), 400);
+        // HTTP/1.0: faulty framing, whatever the codings.
+        for te in [&b"chunked"[..], b"identity", b"x-foo, chunked"] {
+            let raw = [&b"POST / HTTP/1.0\r\nTransfer-Encoding: "[..], te, b"\r\n\r\n"].concat();
+            assert_eq!(err(&raw), Error::InvalidTransferEncoding, "{:?}", String::from_utf8_lossy(te));
+        }
     }
 
     #[test]
     fn keep_alive() {
         let ka = |raw: &[u8]| head(raw).keep_alive;
-        assert!(ka(b"GET / HTTP/1.1\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: upgrade\r\nConnection: close\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n\r\n"));
+        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nConnection: close\r\n\r\n"));
         assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: te, keep-alive\r\n\r\n"));
@@ -1210,14 +1326,14 @@ mod tests {
 
     #[test]
     fn expect_and_upgrade() {
-        assert!(head(b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n").expect_continue);
+        assert!(head(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").expect_continue);
         assert!(!head(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expect_continue);
-        assert_eq!(err(b"POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n"), Error::ExpectationFailed);
+        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"), Error::ExpectationFailed);
         assert_eq!(Error::ExpectationFailed.status(), 417);
 
-        assert!(head(b"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n").upgrade);
-        assert!(!head(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").upgrade);
-        assert!(!head(b"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n").upgrade);
+        assert!(head(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n").upgrade);
+        assert!(!head(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n").upgrade);
+        assert!(!head(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n").upgrade);
     }
 
     #[test]
@@ -1226,6 +1342,107 @@ mod tests {
         assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"), Error::InvalidHeader);
         let (_, f) = head_with(b"GET / HTTP/1.0\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n", &Limits::default());
         assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn host_is_required_in_http11() {
+        for raw in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+            b"GET http://example.com/ HTTP/1.1\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\n\r\n",
+            b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            // A dropped `_` spelling is no Host.
+            b"GET / HTTP/1.1\r\nHo_st: example.com\r\n\r\n",
+        ] {
+            assert_eq!(err(raw), Error::MissingHost, "{:?}", String::from_utf8_lossy(raw));
+        }
+        assert_eq!(Error::MissingHost.status(), 400);
+        // Any spelling of the name counts; HTTP/1.0 may go without.
+        head(b"GET / HTTP/1.1\r\nhOST: example.com\r\n\r\n");
+        head(b"GET / HTTP/1.0\r\n\r\n");
+        head(b"GET http://example.com/ HTTP/1.0\r\n\r\n");
+        // Empty: what a client sends when the target has no authority.
+        let (_, f) = head_with(b"OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", &Limits::default());
+        assert_eq!(f, vec![(b"Host".to_vec(), b"".to_vec())]);
+        head(b"GET / HTTP/1.1\r\nHost: \t \r\n\r\n");
+        // Until the blank line it is not known to be missing.
+        assert_eq!(parse_with(b"GET / HTTP/1.1\r\nA: b\r\n", &Limits::default()), Ok(Parsed::Partial));
+    }
+
+    #[test]
+    fn host_values() {
+        let host = |value: &[u8], version: &[u8]| {
+            let raw = [&b"GET / HTTP/"[..], version, b"\r\nHost: ", value, b"\r\n\r\n"].concat();
+            parse_with(&raw, &Limits::default()).map(|p| matches!(p, Parsed::Complete(_)))
+        };
+        for ok in [&b"example.com"[..], b"example.com:8080", b"127.0.0.1:80", b"[::1]", b"[::1]:8080", b"0.0.0.0=5000", b"a.example:"] {
+            assert_eq!(host(ok, b"1.1"), Ok(true), "{:?}", String::from_utf8_lossy(ok));
+        }
+        for bad in [
+            &b"exa mple.com"[..],
+            b"user@example.com",
+            b"example.com/path",
+            b"example.com:abc",
+            b"a.example, b.example",
+            b"a.example,b.example",
+            b"[::1",
+            b"caf\xc3\xa9.example",
+        ] {
+            assert_eq!(host(bad, b"1.1"), Err(Error::InvalidHost), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(host(bad, b"1.0"), Err(Error::InvalidHost), "{:?} in HTTP/1.0", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(Error::InvalidHost.status(), 400);
+    }
+
+    #[test]
+    fn connect_needs_host_and_port() {
+        let raw = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+        assert_eq!(get(raw, head(raw).path), b"example.com:443");
+        for target in [&b"example.com"[..], b"/", b"/a?b", b"example.com:", b":443", b"example.com:0", b"example.com:65536", b"u@example.com:443", b"[::1]", b"http://example.com:443/", b"*"] {
+            let raw = [&b"CONNECT "[..], target, b" HTTP/1.1\r\nHost: example.com\r\n\r\n"].concat();
+            assert_eq!(err(&raw), Error::InvalidRequestLine, "{:?}", String::from_utf8_lossy(target));
+            // Refused as soon as the request line is read.
+            assert_eq!(err(&raw[..raw.len() - 4]), Error::InvalidRequestLine);
+        }
+    }
+
+    #[test]
+    fn higher_minor_versions_are_http11() {
+        for digit in b'2'..=b'9' {
+            let raw = [&b"POST /v?q HTTP/1."[..], &[digit], b"\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"].concat();
+            let (h, f) = head_with(&raw, &Limits::default());
+            assert_eq!((h.minor_version, h.body, h.keep_alive), (1, BodyKind::Chunked, true));
+            assert_eq!((get(&raw, h.target), get(&raw, h.path), get(&raw, h.query)), (&b"/v?q"[..], &b"/v"[..], &b"q"[..]));
+            assert_eq!(f.len(), 2);
+            assert_eq!(&raw[h.head_len..h.head_len + 3], b"3\r\n");
+            // As in HTTP/1.1, Host is required and framing rules hold.
+            let missing = [&b"GET / HTTP/1."[..], &[digit], b"\r\n\r\n"].concat();
+            assert_eq!(err(&missing), Error::MissingHost);
+            // Every prefix is partial, as for HTTP/1.1.
+            for end in 0..raw.len() - 15 {
+                assert_eq!(parse_with(&raw[..end], &Limits::default()), Ok(Parsed::Partial), "{end}");
+            }
+        }
+        for bad in [&b"HTTP/1.10"[..], b"HTTP/1.23", b"HTTP/1.2 ", b"HTTP/1.a", b"HTTP/2.2", b"HTTP/0.2"] {
+            let raw = [&b"GET / "[..], bad, b"\r\nHost: x\r\n\r\n"].concat();
+            assert_eq!(err(&raw), Error::InvalidVersion, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // After empty lines, and with the body in the buffer.
+        let raw = b"\r\n\r\nPOST / HTTP/1.3\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
+        let h = head(raw);
+        assert_eq!((h.minor_version, h.head_len, h.body), (1, raw.len() - 4, BodyKind::Length(4)));
+        let raw = b"GET / HTTP/1.4\r\n\r\n";
+        assert_eq!(err(raw), Error::MissingHost);
+        // A trickled HTTP/1.2 head, through a reader.
+        let raw = b"GET /r HTTP/1.2\r\nHost: x\r\nA: b\r\n\r\n";
+        let (mut reader, mut fields) = (HeadReader::new(), Vec::new());
+        for end in 1..raw.len() {
+            assert_eq!(reader.parse(&raw[..end], &Limits::default(), &mut fields), Ok(Parsed::Partial), "{end}");
+        }
+        let Ok(Parsed::Complete(h)) = reader.parse(raw, &Limits::default(), &mut fields) else { panic!() };
+        assert_eq!((h.minor_version, h.head_len, fields.len()), (1, raw.len(), 2));
     }
 }
 
@@ -1241,7 +1458,14 @@ mod reader_tests {
     /// httparse or the checks after it; several are cut short.
     const INPUTS: &[&[u8]] = &[
         b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nbody",
-        b"\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
+        b"\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        b"GET / HTTP/1.5\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.23\r\nHost: x\r\n\r\n",
+        b"CONNECT x:1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"CONNECT x HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
         b"GET / HTTP/1.0\r\n\r\n",
         b"\r\n\r",
         b"\r\n\n",
@@ -1258,7 +1482,7 @@ mod reader_tests {
         b"GET /a b HTTP/1.1\r\n\r\n",
         b"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
         b"GET /this/request/line/is/far/too/long/for/the/tight/limits HTTP/1.1\r\n\r\n",
         b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n",
         b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
@@ -1395,7 +1619,7 @@ mod reader_tests {
     fn a_trickled_head_is_parsed_in_full_a_few_times() {
         // About 800 KB of head within the default limits, in 100-byte reads.
         let limits = Limits::default();
-        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
         for i in 0..98 {
             raw.extend_from_slice(format!("X-Field-{i}: ").as_bytes());
             raw.extend([b'v'; 8150]);
@@ -1413,7 +1637,7 @@ mod reader_tests {
         assert!(reader.full_parses <= 2 + 14, "{}", reader.full_parses);
         raw.extend_from_slice(b"\r\n");
         let Ok(Parsed::Complete(head)) = reader.parse(&raw, &limits, &mut fields) else { panic!() };
-        assert_eq!((head.head_len, fields.len()), (raw.len(), 98));
+        assert_eq!((head.head_len, fields.len()), (raw.len(), 99));
     }
 
     #[test]
@@ -1423,7 +1647,7 @@ mod reader_tests {
         let mut reader = HeadReader::new();
         assert_eq!(reader.parse(b"GET / HTTP/1.1\r\nHost: a", &limits, &mut fields), Ok(Parsed::Partial));
         // Shorter than the last call: another buffer, read from its start.
-        let raw = b"PUT /x HTTP/1.1\r\n\r\n";
+        let raw = b"PUT /x HTTP/1.1\r\nHost: x\r\n\r\n";
         let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else { panic!() };
         assert_eq!(head.method.get(raw), b"PUT");
         // After a complete head the reader is ready for the next one.

@@ -227,7 +227,7 @@ fn generated_pipelines_are_split_invariant() {
 #[test]
 fn hostile_streams_are_refused_in_every_split() {
     let limits = Limits { max_headers: 4, max_header_field_size: 64, ..Limits::default() };
-    let chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
     let cases = [
         ("endless chunk extension", format!("{chunked}5;{}", "a".repeat(200))),
         ("endless chunk size", format!("{chunked}{}", "0".repeat(200))),
