@@ -2,6 +2,7 @@
 // workers: status, scaling, reload, reopening logs, shutdown, and the errors a client meets.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -171,6 +172,48 @@ test('at start: a stale socket file is replaced, a live one or another file stop
   t.notRegex(disabled.log(), /Control socket at/)
   t.is(await disabled.stop(), 0)
 })
+
+test('USR2: the new master takes the control socket over at once, and the metrics address when promoted', async (t) => {
+  const port = await freePort()
+  const { ugn, socket } = await startControlled(['--metrics-bind', `127.0.0.1:${port}`])
+  const metricsPid = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
+    return Number(/ugn_worker_rss_bytes\{pid="(\d+)"\}/.exec(await res.text())?.[1])
+  }
+  const oldWorker = ugn.workerPids()[0]
+  t.is(await metricsPid(), oldWorker)
+  process.kill(ugn.masterPid, 'SIGUSR2')
+  const [, pid] = await ugn.waitForLog(/Upgrading: new master started with pid (\d+)/)
+  const newMaster = Number(pid)
+  try {
+    await ugn.waitForLog(/served by the old master until this one is promoted/)
+    await waitFor(async () => {
+      const r = await ctl(socket, 'status', '--json')
+      return r.code === 0 && JSON.parse(r.stdout).pid === newMaster
+    }, 20_000, 'the new master on the control socket')
+    t.is(await metricsPid(), oldWorker, 'the old master still serves the metrics')
+    t.is(await ugn.stop('SIGTERM'), 0)
+    await waitFor(() => /Master has been promoted\./.test(ugn.log()), 10_000, 'the promotion')
+    const status = JSON.parse((await ctl(socket, 'status', '--json')).stdout)
+    t.is(status.pid, newMaster)
+    await waitFor(async () => (await metricsPid().catch(() => NaN)) === status.workers[0].pid, 10_000, 'the new master serving the metrics')
+  } finally {
+    if (isAlive(newMaster)) {
+      process.kill(newMaster, 'SIGTERM')
+      await waitFor(() => !isAlive(newMaster), 15_000, 'the new master to stop')
+    }
+  }
+  t.false(existsSync(socket), 'the promoted master removes the socket file on exit')
+})
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
 
 /** Leaves a socket file nobody listens on: a process that listens and is killed. */
 async function staleSocket(file) {

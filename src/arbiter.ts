@@ -102,6 +102,8 @@ export class Arbiter {
   private readonly restarts = Object.fromEntries(RESTART_REASONS.map((r) => [r, 0])) as Record<RestartReason, number>
   private metricsServer: Server | undefined
   private control: ControlServer | undefined
+  /** An upgraded master binds the metrics address once its old master, which holds it, is gone. */
+  private metricsPending = false
   private readonly startedAt = Date.now()
 
   app: string
@@ -222,6 +224,7 @@ export class Arbiter {
     }
     process.title = `ugn: master [${this.cfg.proc_name ?? this.app}]`
     log.info('Master has been promoted.')
+    this.reclaimServices()
   }
 
   /** Settings that act on the master process itself, and through it on every worker. */
@@ -255,28 +258,53 @@ export class Arbiter {
     }
   }
 
-  /** What the master serves besides the workers' listeners: the metrics endpoint. */
+  /** What the master serves besides the workers' listeners: the metrics endpoint and the
+   * control socket. */
   private async startServices(): Promise<void> {
-    const bind = this.cfg.metrics_bind
-    if (bind !== null) {
-      const address = parseStatsdHost(bind, 0) as { host: string; port: number }
-      try {
-        const { server, url } = await serveMetrics(address.host, address.port, () => this.metrics())
-        this.metricsServer = server
-        log.info(`Metrics at: ${url}`)
-      } catch (err) {
-        throw new Error(`Cannot serve metrics at ${bind}: ${describe(err)}`)
+    try {
+      await this.startMetrics()
+    } catch (err) {
+      if (this.oldMaster === undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw new Error(`Cannot serve metrics at ${this.cfg.metrics_bind}: ${describe(err)}`)
       }
+      log.info(`Metrics at ${this.cfg.metrics_bind} are served by the old master until this one is promoted`)
+      this.metricsPending = true
     }
+    await this.openControl()
+  }
+
+  private async startMetrics(): Promise<void> {
+    const bind = this.cfg.metrics_bind
+    if (bind === null) return
+    const address = parseStatsdHost(bind, 0) as { host: string; port: number }
+    const { server, url } = await serveMetrics(address.host, address.port, () => this.metrics())
+    this.metricsServer = server
+    log.info(`Metrics at: ${url}`)
+  }
+
+  private async openControl(): Promise<void> {
     const control = this.controlPath
-    if (control !== null) {
-      try {
-        // An upgraded master (USR2) takes the path over from its old master.
-        this.control = await ControlServer.listen(control, (req) => this.controlCommand(req), this.oldMaster !== undefined)
-        log.info(`Control socket at: ${control}`)
-      } catch (err) {
-        throw new Error(`Cannot open the control socket ${control}: ${(err as Error).message}`)
-      }
+    if (control === null) return
+    try {
+      // An upgraded master (USR2) takes the path over from its old master.
+      this.control = await ControlServer.listen(control, (req) => this.controlCommand(req), this.oldMaster !== undefined)
+      log.info(`Control socket at: ${control}`)
+    } catch (err) {
+      throw new Error(`Cannot open the control socket ${control}: ${(err as Error).message}`)
+    }
+  }
+
+  /** After an upgrade ends: the promoted master takes the metrics address, and an old master
+   * whose upgrade exited takes back the control socket path the upgrade had taken over. */
+  private reclaimServices(): void {
+    if (this.metricsPending && this.oldMaster === undefined) {
+      this.metricsPending = false
+      this.startMetrics().catch((err: unknown) => log.error(`Cannot serve metrics at ${this.cfg.metrics_bind}: ${describe(err)}`))
+    }
+    if (this.control !== undefined && !this.control.own && this.newMaster === undefined) {
+      this.control.close()
+      this.control = undefined
+      this.openControl().catch((err: unknown) => log.error((err as Error).message))
     }
   }
 
@@ -621,6 +649,7 @@ export class Arbiter {
     if (status === null) return
     log.info(`Upgraded master (pid:${this.newMaster}) exited${status.code != null ? ` with code ${status.code}` : ` on SIG${status.signal}`}`)
     this.newMaster = undefined
+    this.reclaimServices()
   }
 
   /** Drops a worker that exited; returns its last report, if it made them. */

@@ -88,11 +88,20 @@ export class ControlServer {
     return new ControlServer(path, server, lstatSync(path).ino)
   }
 
+  /** Whether the path still leads to this server (an upgraded master may have taken it). */
+  get own(): boolean {
+    try {
+      return lstatSync(this.path).ino === this.ino
+    } catch {
+      return false
+    }
+  }
+
   /** Stops listening and removes the socket file, unless another master has replaced it since. */
   close(): void {
     this.server.close()
     try {
-      if (lstatSync(this.path).ino === this.ino) unlinkSync(this.path)
+      if (this.own) unlinkSync(this.path)
     } catch {}
   }
 }
