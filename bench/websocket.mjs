@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// WebSocket echo per core: ugn (the ws library on an exported http.Server, --workers 1),
+// ws on node:http (1 process), and uWebSockets.js when bench/node_modules has it, each pinned
+// to core 0. A client process on core 1 keeps --connections WebSockets each with one message
+// in flight (send, wait for the echo, send again) for --seconds, and counts echoes. The servers
+// alternate for --rounds rounds; medians and ratios to ws on node:http are printed.
+//
+//   node bench/websocket.mjs [--connections 50] [--seconds 5] [--rounds 3] [--size 64]
+
+import { spawn } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.dirname(BENCH)
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    size: { type: 'string', default: '64' },
+  },
+})
+
+const ECHO_APP = `
+import http from 'node:http'
+import { WebSocketServer } from 'ws'
+export const server = http.createServer((req, res) => res.end('ok'))
+new WebSocketServer({ server, perMessageDeflate: false }).on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+if (process.env.LISTEN_PORT) server.listen(Number(process.env.LISTEN_PORT), '127.0.0.1')
+`
+const UWS_APP = `
+import { createRequire } from 'node:module'
+const uws = createRequire(${JSON.stringify(path.join(BENCH, 'package.json'))})('@btc-vision/uwebsockets.js')
+uws.App().ws('/*', { compression: 0, message: (ws, message, isBinary) => ws.send(message, isBinary) }).listen('127.0.0.1', Number(process.env.LISTEN_PORT), () => {})
+`
+
+const dir = path.join(os.tmpdir(), `ugn-bench-ws-${process.pid}`)
+const appFile = path.join(ROOT, `bench/apps/.ws-echo-${process.pid}.mjs`)
+
+/** uWebSockets.js when its binary loads here (its Linux builds need glibc 2.38 or newer). */
+function hasUws() {
+  try {
+    createRequire(path.join(BENCH, 'package.json'))('@btc-vision/uwebsockets.js')
+    return true
+  } catch (err) {
+    console.log(`uWebSockets.js skipped: ${String(err.message).split('\n')[0]}`)
+    return false
+  }
+}
+
+const SERVERS = {
+  'ws on node:http': (port) => [process.execPath, [appFile], { LISTEN_PORT: String(port) }],
+  'ugn (ws, node interface)': (port) => [process.execPath, [path.join(ROOT, 'dist/cli.js'), `${appFile}:server`, '--workers', '1', '--bind', `127.0.0.1:${port}`], {}],
+  ...(hasUws() ? { 'uWebSockets.js': (port) => [process.execPath, ['--input-type=module', '-e', UWS_APP], { LISTEN_PORT: String(port) }] } : {}),
+}
+
+const CLIENT = `
+import WebSocket from 'ws'
+const [url, connections, seconds, size] = process.argv.slice(2)
+const payload = Buffer.alloc(Number(size), 'x')
+let echoes = 0
+let running = true
+const sockets = await Promise.all(Array.from({ length: Number(connections) }, () => new Promise((resolve, reject) => {
+  const ws = new WebSocket(url, { perMessageDeflate: false })
+  ws.once('open', () => resolve(ws))
+  ws.once('error', reject)
+})))
+for (const ws of sockets) {
+  ws.on('message', () => {
+    echoes++
+    if (running) ws.send(payload)
+  })
+  ws.send(payload)
+}
+setTimeout(() => {
+  running = false
+  console.log(JSON.stringify({ echoes, perSecond: echoes / Number(seconds) }))
+  process.exit(0)
+}, Number(seconds) * 1000)
+`
+
+function run(cmd, args, env, cpu) {
+  return spawn('taskset', ['-c', cpu, cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] })
+}
+
+async function measure(name, port) {
+  const [cmd, args, env] = SERVERS[name](port)
+  const server = run(cmd, args, env, '0')
+  server.stdout.resume()
+  try {
+    const clientFile = path.join(dir, 'client.mjs')
+    const url = `ws://127.0.0.1:${port}/`
+    for (let i = 0; ; i++) {
+      await sleep(200)
+      const probe = run(process.execPath, [clientFile, url, '1', '0.2', '8'], {}, '1')
+      const code = await new Promise((resolve) => probe.on('exit', resolve))
+      if (code === 0) break
+      if (i === 50) throw new Error(`${name} did not accept WebSockets on port ${port}`)
+    }
+    const client = run(process.execPath, [clientFile, url, values.connections, values.seconds, values.size], {}, '1')
+    let out = ''
+    client.stdout.on('data', (d) => (out += d))
+    await new Promise((resolve) => client.on('exit', resolve))
+    return JSON.parse(out).perSecond
+  } finally {
+    server.kill('SIGTERM')
+    await new Promise((resolve) => server.on('exit', resolve))
+  }
+}
+
+// The app imports ws from the repository's node_modules; the client is given its path.
+mkdirSync(dir, { recursive: true })
+writeFileSync(appFile, ECHO_APP)
+writeFileSync(path.join(dir, 'client.mjs'), CLIENT.replace("from 'ws'", `from ${JSON.stringify(createRequire(path.join(ROOT, 'package.json')).resolve('ws'))}`))
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rates = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
+try {
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [i, name] of Object.keys(SERVERS).entries()) {
+      const rate = await measure(name, 8190 + i)
+      rates[name].push(rate)
+      console.log(JSON.stringify({ round, server: name, echoesPerSecond: Math.round(rate) }))
+    }
+  }
+  const base = median(rates['ws on node:http'])
+  console.log(`| server | echoes/s (median of ${values.rounds}) | ratio to ws on node:http |`)
+  console.log('|---|--:|--:|')
+  for (const [name, xs] of Object.entries(rates)) console.log(`| ${name} | ${Math.round(median(xs))} | ${(median(xs) / base).toFixed(2)}x |`)
+  console.log(`${values.connections} connections, one ${values.size}-byte message in flight each, ${values.seconds} s per run; server on core 0, client on core 1`)
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(appFile, { force: true })
+}
