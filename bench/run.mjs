@@ -334,14 +334,16 @@ async function startServer(server, ctx, opts) { // opts: { mode }
   let last = null
   while (Date.now() < deadline) {
     if (rec.exited) break
-    last = await getOnce(ctx.port, ctx.scenario.path)
+    // GET / answers 200 on every server in every scenario (the framework apps route by path and
+    // have no GET /upload); the wire check below sends the scenario's own request.
+    last = await getOnce(ctx.port, '/')
     if (last?.status === 200) break
     await sleep(100)
   }
   if (last?.status !== 200) {
     const why = rec.exited
       ? `exited (${rec.exited.error ?? rec.exited.signal ?? `code ${rec.exited.code}`}) before answering`
-      : `no 200 on GET ${ctx.scenario.path} within ${READY_TIMEOUT_MS / 1000} s (last: ${last ? last.status : 'no answer'})`
+      : `no 200 on GET / within ${READY_TIMEOUT_MS / 1000} s (last: ${last ? last.status : 'no answer'})`
     await stopChild(rec, STOP_GRACE_MS)
     const tail = rec.stderrTail.slice(-15).map((l) => `    ${l}`).join('\n')
     throw new Error(`${server.name}: ${why}${tail ? `\n  output tail:\n${tail}` : ''}`)
