@@ -41,7 +41,9 @@ uws.App().ws('/*', { compression: 0, message: (ws, message, isBinary) => ws.send
 `
 
 const dir = path.join(os.tmpdir(), `ugn-bench-ws-${process.pid}`)
-const appFile = path.join(ROOT, `bench/apps/.ws-echo-${process.pid}.mjs`)
+const appFile = path.join(dir, 'echo.mjs')
+/** Generated files import ws by its path in the repository's node_modules. */
+const WS = JSON.stringify(createRequire(path.join(ROOT, 'package.json')).resolve('ws'))
 
 /** uWebSockets.js when its binary loads here (its Linux builds need glibc 2.38 or newer). */
 function hasUws() {
@@ -114,10 +116,9 @@ async function measure(name, port) {
   }
 }
 
-// The app imports ws from the repository's node_modules; the client is given its path.
 mkdirSync(dir, { recursive: true })
-writeFileSync(appFile, ECHO_APP)
-writeFileSync(path.join(dir, 'client.mjs'), CLIENT.replace("from 'ws'", `from ${JSON.stringify(createRequire(path.join(ROOT, 'package.json')).resolve('ws'))}`))
+writeFileSync(appFile, ECHO_APP.replace("from 'ws'", `from ${WS}`))
+writeFileSync(path.join(dir, 'client.mjs'), CLIENT.replace("from 'ws'", `from ${WS}`))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rates = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
 try {
@@ -135,5 +136,4 @@ try {
   console.log(`${values.connections} connections, one ${values.size}-byte message in flight each, ${values.seconds} s per run; server on core 0, client on core 1`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
-  rmSync(appFile, { force: true })
 }
