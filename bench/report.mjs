@@ -7,7 +7,7 @@
 //   node bench/report.mjs bench/results/FILE.json [--tool wrk]
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ratioMatrix, skipReasons } from './lib/matrix.mjs'
+import { ceilingLines, ratioMatrix, skipReasons } from './lib/matrix.mjs'
 
 const { values, positionals } = parseArgs({ options: { tool: { type: 'string', default: 'wrk' } }, allowPositionals: true })
 if (positionals.length !== 1) {
@@ -30,9 +30,7 @@ if (res.ceilings) {
   out()
   out('Load generators\' ceilings (each on core 1, 100 connections, against `servers/canned.mjs` on core 0):')
   out()
-  out('| tool | req/s | client CPU |')
-  out('|---|--:|--:|')
-  for (const [t, c] of Object.entries(res.ceilings)) out(`| ${t} | ${n(c.rps)} | ${n(c.clientCpuPercent)}% |`)
+  for (const l of ceilingLines(res.ceilings)) out(l)
 }
 
 // Older files have no modes[]: one mode, res.options.mode.

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import {
   CLK_TCK, coreStats, coreStatsDelta, cpuDelta, cpusAllowed, killAllNow, processTree, startChild, stopAll, stopChild, treeCpu, vmHwmKiB,
 } from './lib/proc.mjs'
-import { ratioMatrix, skipReasons } from './lib/matrix.mjs'
+import { ceilingLines, ratioMatrix, skipReasons } from './lib/matrix.mjs'
 import { SCENARIOS } from './scenarios.mjs'
 import { SERVERS } from './servers.mjs'
 
@@ -559,9 +559,7 @@ async function main() {
       say()
       say(`Each tool on core ${CLIENT_CPU}, 100 connections, against \`servers/canned.mjs\` on core ${SERVER_CPU} (a raw TCP responder writing a fixed 13-byte response per request, no HTTP parsing). A server that reaches a tool's figure is measuring the tool.`)
       say()
-      say('| tool | req/s | client CPU |')
-      say('|---|--:|--:|')
-      for (const [tool, c] of Object.entries(ceilings)) say(`| ${tool} | ${Math.round(c.rps).toLocaleString('en-US')} | ${c.clientCpuPercent.toFixed(0)}% |`)
+      for (const l of ceilingLines(ceilings)) say(l)
     } catch (err) {
       log(`ceiling: ${err.message}`)
       say(`- ceilings not measured: ${err.message.split('\n')[0]}`)

@@ -30,3 +30,14 @@ export function skipReasons(scenarios) {
   }
   return [...reasons].map(([r, list]) => `${r} (${list.join(', ')})`)
 }
+
+/** Markdown lines of the load generators' ceilings (run.mjs measureCeilings). A tool below 85%
+ * of a core was held back by the canned server, so its figure is only a floor for its ceiling. */
+export function ceilingLines(ceilings) {
+  const lines = ['| tool | req/s | client CPU | limited by |', '|---|--:|--:|---|']
+  for (const [tool, c] of Object.entries(ceilings)) {
+    const by = c.clientCpuPercent >= 85 ? 'the tool (its ceiling)' : 'the canned server (a floor for the tool\'s ceiling)'
+    lines.push(`| ${tool} | ${Math.round(c.rps).toLocaleString('en-US')} | ${c.clientCpuPercent.toFixed(0)}% | ${by} |`)
+  }
+  return lines
+}
