@@ -4,14 +4,20 @@
 // ratio to node-http per scenario, then one row per server and scenario with the latencies,
 // errors, CPU per request and peak RSS.
 //
-//   node bench/report.mjs bench/results/FILE.json [--tool wrk]
+// With --versus SERVER (default ugn-native), one more table per mode: that server's req/s over
+// each other server's, per scenario (above 1x, SERVER served more).
+//
+//   node bench/report.mjs bench/results/FILE.json [--tool wrk] [--versus ugn-native]
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ceilingLines, ratioMatrix, skipReasons } from './lib/matrix.mjs'
 
-const { values, positionals } = parseArgs({ options: { tool: { type: 'string', default: 'wrk' } }, allowPositionals: true })
+const { values, positionals } = parseArgs({
+  options: { tool: { type: 'string', default: 'wrk' }, versus: { type: 'string', default: 'ugn-native' } },
+  allowPositionals: true,
+})
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node bench/report.mjs RESULTS.json [--tool wrk|autocannon]\n')
+  process.stderr.write('usage: node bench/report.mjs RESULTS.json [--tool wrk|autocannon] [--versus SERVER]\n')
   process.exit(2)
 }
 const res = JSON.parse(readFileSync(positionals[0], 'utf8'))
@@ -41,6 +47,22 @@ for (const m of modes) {
   out(`### ${m.mode === 'full' ? `Full machine: ${m.workers ?? 2} workers, unpinned` : `Per core: ${m.workers ?? 1} worker on core 0, load on core 1`} (${tool}; req/s, median, and ratio to node-http)`)
   out()
   for (const l of ratioMatrix(scen, tool)) out(l)
+  const rowOf = (sc, name) => sc.summary.find((x) => x.server === name && x.tool === tool)
+  if (scen.some((sc) => rowOf(sc, values.versus))) {
+    const others = [...new Set(scen.flatMap((sc) => sc.summary.filter((x) => x.tool === tool).map((x) => x.server)))].filter((x) => x !== values.versus)
+    out()
+    out(`${values.versus}'s req/s over each server's (same scenario, same run):`)
+    out()
+    out(`| ${values.versus} over | ${scen.map((sc) => sc.scenario).join(' | ')} |`)
+    out(`|---|${scen.map(() => '--:').join('|')}|`)
+    for (const o of others) {
+      out(`| ${o} | ${scen.map((sc) => {
+        const a = rowOf(sc, values.versus)
+        const b = rowOf(sc, o)
+        return a && b?.rps ? `${(a.rps / b.rps).toFixed(2)}x` : '-'
+      }).join(' | ')} |`)
+    }
+  }
   out()
   out('<details><summary>Latency, errors, CPU and memory per server and scenario</summary>')
   out()
