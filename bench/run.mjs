@@ -773,7 +773,7 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
       name: info.name, label: info.label, command: info.command, cwd: info.cwd, port: info.port,
       baseline: info.baseline, tree: info.tree, bootedWorkers: info.bootedWorkers, affinity: info.affinity,
       statusLine: info.statusLine, headerNames: info.headerNames, responseBytes: info.responseBytes,
-      wire: info.wire.length > 4096 ? `${info.wire.slice(0, 4096)}...(${info.wire.length} bytes)` : info.wire,
+      wire: info.wire?.length > 4096 ? `${info.wire.slice(0, 4096)}...(${info.wire.length} bytes)` : info.wire,
       wireProblems: info.wireProblems, peakRssKiB: info.peakRssKiB,
       exit: info.rec.exited, logTail: info.rec.stderrTail.slice(-40),
     })
