@@ -40,7 +40,9 @@ if (res.ceilings) {
 }
 
 // Older files have no modes[]: one mode, res.options.mode.
-const modes = res.modes?.length ? res.modes : [{ mode: res.options.mode, scenarios: res.scenarios }]
+const modes = res.modes?.length
+  ? res.modes.map((m) => ({ ...m, scenarios: res.scenarios.filter((sc) => sc.mode === m.mode) }))
+  : [{ mode: res.options.mode, scenarios: res.scenarios }]
 for (const m of modes) {
   const scen = m.scenarios
   out()

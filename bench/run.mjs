@@ -570,7 +570,8 @@ async function main() {
     // Keep this harness off the server's core in per-core mode; anywhere in full mode.
     sh('taskset', ['-a', '-p', '-c', mode === 'per-core' ? String(CLIENT_CPU) : `0-${machine.cpus - 1}`, String(process.pid)])
     const modeRes = { mode, workers: opts.workersFor(mode), wrkThreads: opts.wrkThreadsFor(mode), scenarios: [] }
-    results.modes.push(modeRes)
+    // In the JSON, modes[] names its scenarios; the results are in scenarios[] (each has its mode).
+    results.modes.push({ ...modeRes, scenarios: [] })
     if (opts.modes.length > 1) {
       say()
       say(`# ${mode === 'per-core' ? 'Per core' : 'Full machine'}: ${modeLine(mode)}`)
@@ -579,6 +580,7 @@ async function main() {
       const sres = await runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAutocannon, say, ceilings })
       modeRes.scenarios.push(sres)
       results.scenarios.push(sres)
+      results.modes.at(-1).scenarios.push(sres.scenario)
       failed ||= sres.failed
       tally.passed += sres.tally.passed
       tally.failed += sres.tally.failed
