@@ -43,7 +43,7 @@ uws.App().ws('/*', { compression: 0, message: (ws, message, isBinary) => ws.send
 const dir = path.join(os.tmpdir(), `ugn-bench-ws-${process.pid}`)
 const appFile = path.join(dir, 'echo.mjs')
 /** Generated files import ws by its path in the repository's node_modules. */
-const WS = JSON.stringify(createRequire(path.join(ROOT, 'package.json')).resolve('ws'))
+const WS = JSON.stringify(import.meta.resolve('ws'))
 
 /** uWebSockets.js when its binary loads here (its Linux builds need glibc 2.38 or newer). */
 function hasUws() {
@@ -88,7 +88,7 @@ setTimeout(() => {
 `
 
 function run(cmd, args, env, cpu) {
-  return spawn('taskset', ['-c', cpu, cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] })
+  return spawn('taskset', ['-c', cpu, cmd, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'] })
 }
 
 async function measure(name, port) {
@@ -111,8 +111,10 @@ async function measure(name, port) {
     await new Promise((resolve) => client.on('exit', resolve))
     return JSON.parse(out).perSecond
   } finally {
-    server.kill('SIGTERM')
-    await new Promise((resolve) => server.on('exit', resolve))
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM')
+      await new Promise((resolve) => server.on('exit', resolve))
+    }
   }
 }
 
