@@ -65,7 +65,8 @@ impl Limits {
         }
     }
 
-    pub(crate) fn fields(&self) -> usize {
+    /// The most fields a head may have, with 0 (and anything above it) meaning Gunicorn's 32768.
+    pub fn fields(&self) -> usize {
         match self.max_headers {
             0 => MAX_FIELDS,
             n => n.min(MAX_FIELDS),

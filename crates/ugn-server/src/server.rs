@@ -23,6 +23,9 @@ use crate::{Event, EventKind, ServerConfig};
 const LISTENER_TOKEN_BASE: usize = MAX_SLOTS;
 /// Request bytes read ahead of the application (pipelined requests) before reading pauses.
 const READ_AHEAD: usize = 64 * 1024;
+/// The most bytes of one request head a connection buffers: with the default limits a head
+/// may reach about 830 KB; 32768 fields (`limit_request_fields = 0`) would allow 268 MB.
+const MAX_HEAD_BUFFER: usize = 2 * 1024 * 1024;
 /// The longest PROXY header: a v2 header's 16 fixed bytes and its 16-bit length.
 const MAX_PROXY_HEADER: usize = 16 + u16::MAX as usize;
 
@@ -1170,12 +1173,13 @@ impl Server {
     Step::Again
   }
 
-  /// The most bytes a request head may take before it is refused, whatever the limits.
+  /// The most bytes a request head may take before it is refused (431): what the limits allow,
+  /// but never more than `MAX_HEAD_BUFFER`, however many fields `limit_request_fields` admits.
   fn max_head_bytes(&self) -> usize {
     let l = &self.config.limits;
     let line = if l.max_request_line == 0 { 8190 } else { l.max_request_line };
     let field = if l.max_header_field_size == 0 { 8190 } else { l.max_header_field_size };
-    line + 2 + (l.max_headers + 1) * (field + 2) + 2
+    (line + 2 + (l.fields() + 1) * (field + 2) + 2).min(MAX_HEAD_BUFFER)
   }
 }
 

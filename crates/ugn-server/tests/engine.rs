@@ -763,3 +763,13 @@ fn bodies_past_the_limit_get_413_whether_declared_or_chunked() {
   within.write_all(b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n").unwrap();
   assert_eq!(read_responses(&mut within, 1)[0].2, b"POST /c 0123456789");
 }
+
+#[test]
+fn limit_request_fields_zero_admits_many_fields_within_the_head_buffer() {
+  let limits = ugn_http::Limits { max_headers: 0, ..ugn_http::Limits::default() };
+  let server = start(ServerConfig { limits, ..ServerConfig::default() }, App::Echo);
+  let mut s = connect(server.addr);
+  let fields: String = (0..2000).map(|i| format!("X-Field-{i}: {i}\r\n")).collect();
+  s.write_all(format!("GET /many HTTP/1.1\r\nHost: a\r\n{fields}\r\n").as_bytes()).unwrap();
+  assert_eq!(read_responses(&mut s, 1)[0].0, 200, "2,000 fields, some 40 KB, are one head");
+}
