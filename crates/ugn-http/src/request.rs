@@ -333,9 +333,9 @@ fn field_error(e: httparse::Error) -> Error {
 }
 
 /// Checks httparse's fields against the rules it does not know (`_` names,
-/// trailer-forbidden names, singletons) and appends the kept ones to `out`
-/// as spans into `buf`.
-fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, trailer: bool, out: &mut Vec<Header>) -> Result<(), Error> {
+/// trailer-forbidden names, singletons, the Host value) and appends the
+/// kept ones to `out` as spans into `buf`. Returns whether a Host came.
+fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, trailer: bool, out: &mut Vec<Header>) -> Result<bool, Error> {
     let (mut seen_host, mut seen_content_type) = (false, false);
     for field in fields {
         let name = field.name.as_bytes();
@@ -345,6 +345,10 @@ fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, tra
         // RFC 9110 §5.3: a repeated singleton cannot be merged, so two
         // parties may each pick a different one.
         let seen = if name.eq_ignore_ascii_case(b"host") {
+            // RFC 9112 §3.2: a valid authority, in any version.
+            if !is_host_value(field.value) {
+                return Err(Error::InvalidHost);
+            }
             Some(&mut seen_host)
         } else if name.eq_ignore_ascii_case(b"content-type") {
             Some(&mut seen_content_type)
@@ -367,7 +371,7 @@ fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, tra
             out.push(Header { name: Span::within(buf, name), value: Span::within(buf, field.value) });
         }
     }
-    Ok(())
+    Ok(seen_host)
 }
 
 /// Parses a chunked body's trailer section starting at `start` (after the
@@ -382,7 +386,9 @@ pub(crate) fn parse_trailers(buf: &[u8], start: usize, limits: &Limits, out: &mu
     // Trailers are rare and already allocate; plain slots do.
     let mut slots = vec![httparse::EMPTY_HEADER; section.fields];
     match httparse::parse_headers(&buf[start..end], &mut slots).map_err(field_error)? {
-        httparse::Status::Complete((_, fields)) => keep_fields(buf, fields, limits, true, out)?,
+        httparse::Status::Complete((_, fields)) => {
+            keep_fields(buf, fields, limits, true, out)?;
+        }
         // The blank line is there: httparse must have reached it.
         httparse::Status::Partial => return Err(Error::InvalidHeader),
     }
@@ -481,6 +487,7 @@ struct RequestLineParts {
     fragment: Span,
     minor_version: u8,
     head_len: usize,
+    has_host: bool,
 }
 
 /// Parse one request head at the start of `buf`. `headers` is cleared and
@@ -537,7 +544,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
         };
         debug_assert_eq!(Some(head_len), section.end);
         let (path, query, fragment) = check_target(buf, &req, limits)?;
-        keep_fields(buf, req.headers, limits, false, headers)?;
+        let has_host = keep_fields(buf, req.headers, limits, false, headers)?;
         Ok(Some(RequestLineParts {
             method: Span::within(buf, req.method.expect("complete request").as_bytes()),
             target: Span::within(buf, req.path.expect("complete request").as_bytes()),
@@ -546,6 +553,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             fragment,
             minor_version: req.version.expect("complete request"),
             head_len,
+            has_host,
         }))
     });
     let parsed = match parsed {
@@ -553,7 +561,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
         Err(Error::InvalidVersion) => return invalid_version(buf, limits, headers),
         Err(e) => return Err(e),
     };
-    let Some(RequestLineParts { method, target, path, query, fragment, minor_version, head_len }) = parsed else {
+    let Some(RequestLineParts { method, target, path, query, fragment, minor_version, head_len, has_host }) = parsed else {
         return Ok(Parsed::Partial);
     };
 
@@ -561,7 +569,6 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
     // Transfer-Encoding: present at all, chunked (last), a compression
     // coding before it, a coding not understood before it.
     let (mut te, mut chunked, mut coded, mut unknown) = (false, false, false, false);
-    let mut has_host = false;
     let (mut close, mut keep, mut conn_upgrade, mut has_upgrade) = (false, false, false, false);
     let mut expect_continue = false;
     for h in headers.iter() {
@@ -574,13 +581,6 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
                 return Err(Error::InvalidContentLength);
             }
             content_length = Some(parse_content_length(value)?);
-        } else if name.eq_ignore_ascii_case(b"host") {
-            // RFC 9112 §3.2: a valid authority, in any version (keep_fields
-            // has refused a second Host).
-            if !is_host_value(value) {
-                return Err(Error::InvalidHost);
-            }
-            has_host = true;
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             te = true;
             for coding in value.split(|&b| b == b',').map(trim_ows) {
@@ -620,7 +620,8 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
             expect_continue = minor_version == 1;
         }
     }
-    // RFC 9112 §3.2: Host is required in HTTP/1.1.
+    // RFC 9112 §3.2: Host is required in HTTP/1.1 (keep_fields has checked
+    // its value, and that there is one at most).
     if !has_host && minor_version == 1 {
         return Err(Error::MissingHost);
     }
