@@ -110,7 +110,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'permit_obsolete_folding', ugn: null, why: 'it weakens request parsing (RFC 9112 says to refuse obs-fold); see docs/conformance.md' },
   { gunicorn: 'strip_header_spaces', ugn: null, why: 'it weakens request parsing (space before the colon is a smuggling vector); see docs/conformance.md' },
   { gunicorn: 'permit_unconventional_http_method', ugn: 'permit_unconventional_http_method' },
-  { gunicorn: 'permit_unconventional_http_version', ugn: null, why: 'the parser accepts only HTTP/1.0 and HTTP/1.1' },
+  { gunicorn: 'permit_unconventional_http_version', ugn: null, why: 'the parser serves HTTP/1.0 and 1.1, and 1.2 to 1.9 as 1.1 (RFC 9110 §2.5); other versions are not HTTP/1' },
   { gunicorn: 'casefold_http_method', ugn: null, why: 'deprecated by Gunicorn itself: methods are case-sensitive (RFC 9110 §9.1)' },
   { gunicorn: 'forwarder_headers', ugn: null, planned: `${TLS} (forwarded headers)` },
   { gunicorn: 'header_map', ugn: 'header_map' },
