@@ -895,7 +895,7 @@ impl Server {
     });
     // Decode whatever body arrived with the head, so a small request reaches the app whole.
     match decode_available(conn, usize::MAX, self.config.max_body) {
-      Ok(()) => {}
+      Ok(_) => {}
       Err(BodyFailure::Invalid(e)) => {
         let _ = self.reject_parse_error(idx, e);
         return;
@@ -943,7 +943,7 @@ impl Server {
         }
         return Step::Wait;
       }
-      match decode_available(conn, limit, self.config.max_body) {
+      let needs_input = match decode_available(conn, limit, self.config.max_body) {
         Err(failure) => {
           self.queue.push_back(Event { kind: EventKind::BodyError, id });
           return match failure {
@@ -951,8 +951,8 @@ impl Server {
             BodyFailure::TooLarge => self.reject(idx, 413, "Content Too Large"),
           };
         }
-        Ok(()) => {}
-      }
+        Ok(needs_input) => needs_input,
+      };
       let State::Active(exchange) = &mut conn.state else { unreachable!() };
       if response_done {
         conn.body_out.clear();
@@ -971,7 +971,8 @@ impl Server {
         }
         return Step::Again;
       }
-      if conn.rstart != conn.rend && conn.body_out.len() < body_high_water {
+      // Bytes the decoder could not use yet (a chunk-size line cut by the read) wait for more.
+      if conn.rstart != conn.rend && !needs_input && conn.body_out.len() < body_high_water {
         return Step::Again;
       }
       if !conn.readable {
@@ -1223,12 +1224,15 @@ enum BodyFailure {
 
 /// Decodes buffered body bytes into `body_out`, up to `limit` bytes held, refusing a body that
 /// grows past `max_body` (0: no limit).
-fn decode_available(conn: &mut Connection, limit: usize, max_body: u64) -> Result<(), BodyFailure> {
-  let State::Active(exchange) = &mut conn.state else { return Ok(()) };
+/// `Ok(true)`: the decoder cannot go on without more bytes from the socket (what is buffered,
+/// if anything, is an incomplete chunk-size line or delimiter).
+fn decode_available(conn: &mut Connection, limit: usize, max_body: u64) -> Result<bool, BodyFailure> {
+  let State::Active(exchange) = &mut conn.state else { return Ok(false) };
   let Some(decoder) = exchange.decoder.as_mut() else {
     exchange.body_done = true;
-    return Ok(());
+    return Ok(false);
   };
+  let mut needs_input = false;
   while conn.body_out.len() < limit {
     let input = &conn.rbuf[conn.rstart..conn.rend];
     let (used, event) = decoder.decode(input).map_err(BodyFailure::Invalid)?;
@@ -1242,6 +1246,7 @@ fn decode_available(conn: &mut Connection, limit: usize, max_body: u64) -> Resul
       }
       BodyEvent::NeedMore => {
         conn.rstart += used;
+        needs_input = true;
         break;
       }
       BodyEvent::Done => {
@@ -1258,7 +1263,7 @@ fn decode_available(conn: &mut Connection, limit: usize, max_body: u64) -> Resul
     conn.rstart = 0;
     conn.rend = 0;
   }
-  Ok(())
+  Ok(needs_input)
 }
 
 fn reason_phrase(status: u16) -> &'static str {

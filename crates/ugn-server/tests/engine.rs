@@ -773,3 +773,24 @@ fn limit_request_fields_zero_admits_many_fields_within_the_head_buffer() {
   s.write_all(format!("GET /many HTTP/1.1\r\nHost: a\r\n{fields}\r\n").as_bytes()).unwrap();
   assert_eq!(read_responses(&mut s, 1)[0].0, 200, "2,000 fields, some 40 KB, are one head");
 }
+
+#[test]
+fn a_chunk_size_line_cut_between_reads_is_completed_by_the_next_read() {
+  let server = start(ServerConfig::default(), App::Echo);
+  for pieces in [
+    &[&b"5\r\nhello\r\n1"[..], b"0\r\n0123456789abcdef\r\n0\r\n\r\n"][..],
+    &[&b"5\r\nhello\r"[..], b"\n0\r\n\r\n"][..],
+    &[&b"5\r\nhel"[..], b"lo\r\n0", b"\r\n\r\n"][..],
+  ] {
+    let mut s = connect(server.addr);
+    s.write_all(b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+    let mut body = Vec::new();
+    for piece in pieces {
+      thread::sleep(Duration::from_millis(50));
+      s.write_all(piece).unwrap();
+      body.extend_from_slice(piece);
+    }
+    let expected: &[u8] = if body.starts_with(b"5\r\nhello\r\n1") { b"POST /c hello0123456789abcdef" } else { b"POST /c hello" };
+    assert_eq!(read_responses(&mut s, 1)[0].2, expected);
+  }
+}
