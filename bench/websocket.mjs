@@ -2,8 +2,9 @@
 // WebSocket echo per core: ugn (the ws library on an exported http.Server, --workers 1),
 // ws on node:http (1 process), and uWebSockets.js when bench/node_modules has it, each pinned
 // to core 0. A client process on core 1 keeps --connections WebSockets each with one message
-// in flight (send, wait for the echo, send again) for --seconds, and counts echoes. The servers
-// alternate for --rounds rounds; medians and ratios to ws on node:http are printed.
+// in flight (send, wait for the echo, send again) for --seconds, and counts echoes; the server
+// processes' CPU time gives the cost per echo. The servers alternate for --rounds rounds;
+// medians and ratios to ws on node:http are printed.
 //
 //   node bench/websocket.mjs [--connections 50] [--seconds 5] [--rounds 3] [--size 64]
 
@@ -15,6 +16,8 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+
+import { cpuDelta, treeCpu } from './lib/proc.mjs'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.dirname(BENCH)
@@ -105,11 +108,14 @@ async function measure(name, port) {
       if (code === 0) break
       if (i === 50) throw new Error(`${name} did not accept WebSockets on port ${port}`)
     }
+    const before = treeCpu(server.pid)
     const client = run(process.execPath, [clientFile, url, values.connections, values.seconds, values.size], {}, '1')
     let out = ''
     client.stdout.on('data', (d) => (out += d))
     await new Promise((resolve) => client.on('exit', resolve))
-    return JSON.parse(out).perSecond
+    const { echoes, perSecond } = JSON.parse(out)
+    const cpu = cpuDelta(before, treeCpu(server.pid)).seconds
+    return { perSecond, cpuPerEcho: (cpu * 1e6) / echoes }
   } finally {
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGTERM')
@@ -123,18 +129,22 @@ writeFileSync(appFile, ECHO_APP.replace("from 'ws'", `from ${WS}`))
 writeFileSync(path.join(dir, 'client.mjs'), CLIENT.replace("from 'ws'", `from ${WS}`))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rates = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
+const costs = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const [i, name] of Object.keys(SERVERS).entries()) {
-      const rate = await measure(name, 8190 + i)
-      rates[name].push(rate)
-      console.log(JSON.stringify({ round, server: name, echoesPerSecond: Math.round(rate) }))
+      const { perSecond, cpuPerEcho } = await measure(name, 8190 + i)
+      rates[name].push(perSecond)
+      costs[name].push(cpuPerEcho)
+      console.log(JSON.stringify({ round, server: name, echoesPerSecond: Math.round(perSecond), serverCpuPerEchoUs: +cpuPerEcho.toFixed(2) }))
     }
   }
   const base = median(rates['ws on node:http'])
-  console.log(`| server | echoes/s (median of ${values.rounds}) | ratio to ws on node:http |`)
-  console.log('|---|--:|--:|')
-  for (const [name, xs] of Object.entries(rates)) console.log(`| ${name} | ${Math.round(median(xs))} | ${(median(xs) / base).toFixed(2)}x |`)
+  console.log(`| server | echoes/s (median of ${values.rounds}) | ratio to ws on node:http | server µs CPU per echo (median) |`)
+  console.log('|---|--:|--:|--:|')
+  for (const [name, xs] of Object.entries(rates)) {
+    console.log(`| ${name} | ${Math.round(median(xs))} | ${(median(xs) / base).toFixed(2)}x | ${median(costs[name]).toFixed(2)} |`)
+  }
   console.log(`${values.connections} connections, one ${values.size}-byte message in flight each, ${values.seconds} s per run; server on core 0, client on core 1`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
