@@ -545,6 +545,14 @@ async function main() {
   }
   let failed = false
   const tally = { passed: 0, failed: 0 }
+  // The JSON is written after every scenario (finishedAt unset until the end), so a long run
+  // that is stopped still leaves what it measured.
+  const file = opts.out ?? path.join(BENCH, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`)
+  mkdirSync(path.dirname(file), { recursive: true })
+  const save = () => {
+    results.report = out.join('\n')
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  }
 
   // The load generators' ceilings.
   let ceilings = null
@@ -584,6 +592,7 @@ async function main() {
       failed ||= sres.failed
       tally.passed += sres.tally.passed
       tally.failed += sres.tally.failed
+      save()
     }
     if (opts.scenarios.length > 1) printRatioMatrix(modeRes, tools, say)
   }
@@ -594,13 +603,10 @@ async function main() {
   say('server CPU / client CPU: % of one core over the run; client CPU near 100% means the load generator, not the server, is the limit.')
   say('other CPU: busy time of the whole machine (/proc/stat) minus server, client and harness, % of one core, worst run: other users of a shared box. steal: hypervisor steal time (/proc/stat) over both cores, same unit. Distrust rows where either is high.')
 
-  const file = opts.out ?? path.join(BENCH, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`)
-  mkdirSync(path.dirname(file), { recursive: true })
   results.finishedAt = new Date().toISOString()
   results.ok = !failed
   results.tally = tally
-  results.report = out.join('\n')
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  save()
   say(`\nresults: ${path.relative(process.cwd(), file)}`)
   // One line for scripts/test.mjs to sum: a server (per scenario and mode) passes when it
   // started, answered the wire check and served 2xx responses in every run; the numbers never
