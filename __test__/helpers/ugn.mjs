@@ -435,7 +435,11 @@ export function unixGet(socketPath, urlPath = '/', timeout = 5000) {
 
 /** fetch with a bounded time. */
 export function get(url, init = {}) {
-  return fetch(url, { signal: AbortSignal.timeout(init.timeout ?? 10_000), ...init })
+  // A new connection each time: a pooled keep-alive connection may point at a port that a
+  // stopped server held and a new one reuses, and fail on the next request.
+  const headers = new Headers(init.headers)
+  if (!headers.has('connection')) headers.set('connection', 'close')
+  return fetch(url, { signal: AbortSignal.timeout(init.timeout ?? 10_000), ...init, headers })
 }
 
 /** One GET on a new connection (no keep-alive): `{ status, body }`, or `{ status: errorCode }`. */

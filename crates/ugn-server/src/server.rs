@@ -325,11 +325,9 @@ impl Server {
       head_request: exchange.head_request,
       keep_alive: exchange.keep_alive && !config.keep_alive.is_zero() && !*shutting_down,
     };
-    if status.starts_with(b"101") && !(exchange.head.upgrade && exchange.body_done) {
-      return Err(RespondError::WrongState(
-        "101 Switching Protocols answers only a request that asks for an upgrade and whose body is read",
-      ));
-    }
+    // A 101 to a request that asked for no upgrade (or whose body is unread) switches nothing:
+    // it goes out as node:http would send it, and the connection closes after it.
+    let tunnel = exchange.head.upgrade && exchange.body_done;
     let body_len = end.then_some(body.len() as u64);
     // On error the encoder leaves the buffer as it was: nothing of this response is sent.
     let head = encode_response_head(
@@ -343,7 +341,7 @@ impl Server {
     )
     .map_err(RespondError::Invalid)?;
     exchange.keep_alive = head.keep_alive;
-    if head.upgrade {
+    if head.upgrade && tunnel {
       // The connection now speaks the new protocol; `body` is its first bytes.
       self.enter_tunnel(id.index());
       return Ok(self.append_raw(id.index(), body));

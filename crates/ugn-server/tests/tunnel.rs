@@ -3,12 +3,11 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::IntoRawFd;
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 use common::{serve, Running};
-use ugn_server::{EventKind, Server, ServerConfig};
+use ugn_server::{EventKind, ServerConfig};
 
 /// An echo server in the new protocol: each batch of bytes comes back upper-cased, "bye" makes
 /// the server end its side, and the client's end is answered with "END". `/takeover` is
@@ -142,36 +141,18 @@ fn the_embedder_may_take_over_and_write_its_own_handshake() {
 }
 
 #[test]
-fn a_101_for_a_request_that_asked_no_upgrade_is_refused() {
-  let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-  let addr = listener.local_addr().unwrap();
-  // SAFETY: the fd is a listening socket owned by this server alone.
-  let mut server =
-    unsafe { Server::from_listener_fds(&[listener.into_raw_fd()], ServerConfig::default()) }
-      .unwrap();
-  let mut s = connect(addr);
-  s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-  let deadline = Instant::now() + Duration::from_secs(5);
-  let id = loop {
-    server.poll_io(Some(Duration::from_millis(10))).unwrap();
-    if let Some(event) = server.next_event() {
-      break event.id;
+fn a_101_for_a_request_that_asked_no_upgrade_switches_nothing_and_closes() {
+  let server = serve(ServerConfig::default(), |server, event| {
+    if event.kind == EventKind::Request {
+      server.respond(event.id, b"101 Switching Protocols", &[], b"", true).unwrap();
     }
-    assert!(Instant::now() < deadline, "no request event");
-  };
-  assert!(server
-    .respond(
-      id,
-      b"101 Switching Protocols",
-      &[(b"Upgrade", b"x")],
-      b"",
-      false
-    )
-    .is_err());
-  assert!(
-    server.respond(id, b"200 OK", &[], b"fine", true).is_ok(),
-    "nothing was sent by the refused 101"
-  );
+  });
+  let mut s = connect(server.addr);
+  s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+  let mut text = String::new();
+  s.read_to_string(&mut text).unwrap();
+  assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{text}");
+  assert_eq!(text.matches("HTTP/1.1").count(), 1, "the pipelined request is not served: {text}");
 }
 
 #[test]
