@@ -215,7 +215,10 @@ test('precedence on a real server: WEB_CONCURRENCY < config file < UGN_CMD_ARGS 
     const ugn = await startUgn(HELLO, args, { env, workers: expected })
     try {
       t.is(await settledWorkers(ugn, expected), expected, name)
-      t.is((await get(`${ugn.url}/`)).status, 200)
+      const res = await get(`${ugn.url}/`).catch((err) => {
+        throw new Error(`GET failed: ${err.cause?.code ?? ''} ${err.cause?.message ?? err.message}\n${ugn.log()}`)
+      })
+      t.is(res.status, 200)
     } finally {
       t.is(await ugn.stop('SIGTERM'), 0)
     }
