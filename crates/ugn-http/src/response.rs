@@ -21,6 +21,10 @@ pub struct ResponseContext {
     pub head_request: bool,
     /// The request allows it and the server wants it.
     pub keep_alive: bool,
+    /// Seconds an idle connection is kept, told to the client in `Keep-Alive: timeout=N` on
+    /// responses that keep the connection, so a client does not reuse it as the server closes
+    /// it (Node's http agent and undici read it, as node:http sends it); 0 to tell nothing.
+    pub keep_alive_timeout: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,6 +285,11 @@ fn encode(
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     let keep_alive = ctx.keep_alive && !close && !upgrade && framing != Framing::CloseDelimited;
+    if keep_alive && ctx.keep_alive_timeout > 0 {
+        // Keep-Alive is hop-by-hop, so Connection names it.
+        write!(out, "Connection: keep-alive\r\nKeep-Alive: timeout={}\r\n\r\n", ctx.keep_alive_timeout).expect("writing to a Vec cannot fail");
+        return Ok(ResponseHead { status: code, framing, keep_alive, upgrade });
+    }
     // HTTP/1.1 connections persist unless told otherwise, so keep-alive is only spelt out for
     // HTTP/1.0 clients, which close unless told otherwise.
     out.extend_from_slice(match (upgrade, keep_alive, ctx.minor_version) {
@@ -352,8 +361,8 @@ mod tests {
         }
     }
 
-    const V11: ResponseContext = ResponseContext { minor_version: 1, head_request: false, keep_alive: true };
-    const V10: ResponseContext = ResponseContext { minor_version: 0, head_request: false, keep_alive: true };
+    const V11: ResponseContext = ResponseContext { minor_version: 1, head_request: false, keep_alive: true, keep_alive_timeout: 0 };
+    const V10: ResponseContext = ResponseContext { minor_version: 0, head_request: false, keep_alive: true, keep_alive_timeout: 0 };
 
     fn encode_with(
         ctx: &ResponseContext,
@@ -604,5 +613,19 @@ mod tests {
         assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Link", b"a\r\nSet-Cookie: x")]).is_err());
         assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Bad Name", b"x")]).is_err());
         assert!(out.ends_with(b"rel=preload; as=style\r\n\r\n"), "refusals leave the buffer as it was");
+    }
+
+    #[test]
+    fn kept_connections_tell_their_idle_timeout() {
+        let ctx = ResponseContext { keep_alive_timeout: 5, ..V11 };
+        let mut out = Vec::new();
+        encode_response_head(&mut out, &ctx, b"200 OK", &[], Some(0), b"D", b"").unwrap();
+        assert!(out.ends_with(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"), "{}", String::from_utf8_lossy(&out));
+        out.clear();
+        encode_response_head(&mut out, &ctx, b"200 OK", &[(b"Connection", b"close")], Some(0), b"D", b"").unwrap();
+        assert!(out.ends_with(b"Connection: close\r\n\r\n") && !out.windows(10).any(|w| w == b"Keep-Alive"));
+        out.clear();
+        encode_response_head(&mut out, &ResponseContext { keep_alive_timeout: 5, ..V10 }, b"200 OK", &[], Some(0), b"D", b"").unwrap();
+        assert!(out.ends_with(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"));
     }
 }

@@ -324,6 +324,8 @@ impl Server {
       minor_version: exchange.head.minor_version,
       head_request: exchange.head_request,
       keep_alive: exchange.keep_alive && !config.keep_alive.is_zero() && !*shutting_down,
+      // Rounded down, as node:http does: the client then gives up a connection before we do.
+      keep_alive_timeout: config.keep_alive.as_secs() as u32,
     };
     // A 101 to a request that asked for no upgrade (or whose body is unread) switches nothing:
     // it goes out as node:http would send it, and the connection closes after it.
