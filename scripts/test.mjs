@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every suite (the Rust crates with cargo, the codec's fuzz targets for a minute, the
-// end-to-end tests with ava, Express's own tests on ugn's engine) and ends with one line
-// summing them: "N passed, M failed".
+// end-to-end tests with ava, Express's own tests on ugn's engine, a few seconds of benchmark)
+// and ends with one line summing them: "N passed, M failed".
 
 import { spawn } from 'node:child_process'
 
@@ -33,6 +33,11 @@ function tapCounts(out) {
   return { passed: pass ? Number(pass[1]) : 0, failed: fail ? Number(fail[1]) : 0 }
 }
 
+function benchCounts(out) {
+  const m = /^bench: (\d+) passed, (\d+) failed/m.exec(out)
+  return { passed: m ? Number(m[1]) : 0, failed: m ? Number(m[2]) : 0 }
+}
+
 const EXPRESS = 'compat/express'
 
 const suites = [
@@ -45,6 +50,9 @@ const suites = [
   // supertest), installed from its lockfile.
   ['npm', ['ci', '--prefix', EXPRESS, '--no-audit', '--no-fund', '--loglevel', 'error'], () => ({ passed: 0, failed: 0 })],
   ['node', [`${EXPRESS}/run.mjs`], tapCounts],
+  // A few seconds of the benchmark (node:http, ugn, Hono on each): it prints its table and
+  // counts one passed per server measured; noisy numbers never fail it, only a broken harness.
+  ['node', ['bench/run.mjs', '--quick'], benchCounts],
 ]
 
 let passed = 0
