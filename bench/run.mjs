@@ -675,8 +675,10 @@ async function runScenario(mode, scenario, { opts, tools, haveWrk, runWrk, runAu
       sres.skipped.push({ server: server.name, reason: skip })
       continue
     }
-    ctx.port = await freePort()
-    starting.push({ server, info: startServer(server, ctx, { mode }) })
+    // The servers start together, so a port the kernel hands out twice would be bound twice.
+    do ctx.port = await freePort()
+    while (starting.some((x) => x.port === ctx.port))
+    starting.push({ port: ctx.port, server, info: startServer(server, ctx, { mode }) })
   }
   for (const { server, info: pending } of starting) {
     try {
