@@ -77,17 +77,17 @@ impl fmt::Display for ResponseError {
 
 impl std::error::Error for ResponseError {}
 
-fn lossy(b: &[u8]) -> String {
+pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn is_field_text(b: u8) -> bool {
+pub(crate) fn is_field_text(b: u8) -> bool {
     b == b'\t' || b >= 0x20 && b != 0x7f
 }
 
 /// Returns the numeric code of a `"200 OK"` status (a bare `"200"` is
 /// accepted and gets an empty reason).
-fn parse_status(status: &[u8]) -> Option<u16> {
+pub(crate) fn parse_status(status: &[u8]) -> Option<u16> {
     let (code, rest) = status.split_at_checked(3)?;
     if !code.iter().all(u8::is_ascii_digit) || code[0] == b'0' {
         return None;
@@ -100,7 +100,7 @@ fn parse_status(status: &[u8]) -> Option<u16> {
     reason_ok.then(|| code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
 }
 
-fn parse_length(v: &[u8]) -> Option<u64> {
+pub(crate) fn parse_length(v: &[u8]) -> Option<u64> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
