@@ -381,10 +381,10 @@ function createRequest(environ: Environ, socket: BridgeSocket): BridgeRequest {
   const req = new IncomingMessage(socket as unknown as Socket) as BridgeRequest
   req.method = environ.REQUEST_METHOD
   req.url = environ.RAW_URI
-  const minor = environ.SERVER_PROTOCOL === 'HTTP/1.1' ? 1 : 0
-  req.httpVersionMajor = 1
+  const [major, minor] = environ.SERVER_PROTOCOL === 'HTTP/2.0' ? [2, 0] : [1, environ.SERVER_PROTOCOL === 'HTTP/1.1' ? 1 : 0]
+  req.httpVersionMajor = major
   req.httpVersionMinor = minor
-  req.httpVersion = `1.${minor}`
+  req.httpVersion = `${major}.${minor}`
   const headers: Record<string, string> = {}
   const rawHeaders: string[] = []
   forEachRequestHeader(environ, (name, value) => {

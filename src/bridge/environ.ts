@@ -27,6 +27,8 @@ export const F_HAS_BODY = 16
 export const F_HTTPS = 32
 /** The connection itself is TLS. */
 export const F_TLS = 64
+/** The request came on an HTTP/2 stream. */
+export const F_HTTP2 = 128
 
 export function requestMetaLength(maxHeaders: number): number {
   return M_HEADERS + 4 * maxHeaders
@@ -111,7 +113,7 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     RAW_URI: text.slice(m[M_TARGET], m[M_TARGET + 1]),
     SERVER_NAME: server.name,
     SERVER_PORT: server.port,
-    SERVER_PROTOCOL: (m[M_FLAGS] >> 8) & 0xff ? 'HTTP/1.1' : 'HTTP/1.0',
+    SERVER_PROTOCOL: m[M_FLAGS] & F_HTTP2 ? 'HTTP/2.0' : (m[M_FLAGS] >> 8) & 0xff ? 'HTTP/1.1' : 'HTTP/1.0',
     REMOTE_ADDR: text.slice(m[M_PEER], m[M_PEER + 1]),
     REMOTE_PORT: m[M_PEER_PORT] === 0 ? '' : String(m[M_PEER_PORT]),
     'ugn.version': VERSION,

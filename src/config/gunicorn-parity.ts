@@ -39,7 +39,6 @@ export type ParityRow = Mapped | NotOffered | Planned
 const LIFECYCLE = 'issue 4: arbiter lifecycle'
 const LOGGING = 'issue 9: logging and metrics'
 const TLS = 'issue 10: TLS and proxies'
-const HTTP2 = 'issue 11: WebSockets and HTTP/2'
 
 const PYTHON_LOGGING = "a Python logging module configuration format; ugn's logger is built in"
 const NO_UWSGI = 'ugn speaks HTTP only; nginx reaches it with proxy_pass (a unix socket works)'
@@ -143,7 +142,7 @@ export const gunicornParity: readonly ParityRow[] = [
 
   // SSL
   { gunicorn: 'keyfile', ugn: 'keyfile', note: 'optional: without it the key is read from certfile' },
-  { gunicorn: 'certfile', ugn: 'certfile', note: 'TLS by rustls in the engine; ALPN offers http/1.1' },
+  { gunicorn: 'certfile', ugn: 'certfile', note: 'TLS by rustls in the engine; ALPN offers the http_protocols' },
   { gunicorn: 'ssl_version', ugn: null, why: 'deprecated and ignored by Gunicorn since 21.0' },
   { gunicorn: 'cert_reqs', ugn: 'cert_reqs', note: 'also takes none, optional, required' },
   { gunicorn: 'ca_certs', ugn: 'ca_certs' },
@@ -152,12 +151,12 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'ciphers', ugn: 'ciphers', note: 'IANA suite names (rustls), not an OpenSSL cipher string' },
 
   // HTTP/2
-  { gunicorn: 'http_protocols', ugn: null, planned: HTTP2 },
-  { gunicorn: 'http2_cleartext', ugn: null, planned: HTTP2 },
-  { gunicorn: 'http2_max_concurrent_streams', ugn: null, planned: HTTP2 },
-  { gunicorn: 'http2_initial_window_size', ugn: null, planned: HTTP2 },
-  { gunicorn: 'http2_max_frame_size', ugn: null, planned: HTTP2 },
-  { gunicorn: 'http2_max_header_list_size', ugn: null, planned: HTTP2 },
+  { gunicorn: 'http_protocols', ugn: 'http_protocols', note: 'HTTP/2 by the h2 crate in the engine; h3 is not offered' },
+  { gunicorn: 'http2_cleartext', ugn: 'http2_cleartext', note: 'off and prior-knowledge; the Upgrade: h2c handshake (upgrade, both) is not offered' },
+  { gunicorn: 'http2_max_concurrent_streams', ugn: 'http2_max_concurrent_streams' },
+  { gunicorn: 'http2_initial_window_size', ugn: 'http2_initial_window_size' },
+  { gunicorn: 'http2_max_frame_size', ugn: 'http2_max_frame_size' },
+  { gunicorn: 'http2_max_header_list_size', ugn: 'http2_max_header_list_size' },
 
   // Control
   { gunicorn: 'control_socket', ugn: 'control_socket', note: 'off unless set (Gunicorn opens $XDG_RUNTIME_DIR/gunicorn.ctl by default, which two masters of one user would share); the client is `ugn ctl` (status, workers N, reload, reopen-logs, shutdown [--graceful]), not gunicornc' },

@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import type { Hooks } from '../hooks.js'
 import { splitArgs } from './args.js'
 import { findDefaultConfig, loadConfigFile } from './file.js'
-import { checkTls, type Config, defaults, type Setting, SettingError, settings } from './settings.js'
+import { checkHttp2, checkTls, type Config, defaults, type Setting, SettingError, settings } from './settings.js'
 
 export const CMD_ARGS_ENV = 'UGN_CMD_ARGS'
 
@@ -81,6 +81,7 @@ export async function resolveConfig(
     { values: cli.values, where: 'command line' },
   ])
   checkTls(cfg)
+  checkHttp2(cfg)
   cfg.config = file?.path ?? null
   const app = cli.app ?? fromEnv.app ?? cfg.app
   return { cfg, hooks: file?.hooks ?? {}, configFile: file?.path ?? null, app }

@@ -112,6 +112,21 @@ function ciphers(raw: unknown, name: string): string | null {
   return text
 }
 
+/** Ordered, as ALPN offers them. */
+function httpProtocols(raw: unknown, name: string): HttpProtocol[] {
+  const items = (Array.isArray(raw) ? raw : [raw]).flatMap((item) => (typeof item === 'string' ? item.split(',') : [item]))
+  const out: HttpProtocol[] = []
+  for (const item of items) {
+    const text = String(item).trim().toLowerCase()
+    if (!(HTTP_PROTOCOLS as readonly string[]).includes(text)) {
+      throw new SettingError(name, `${JSON.stringify(item)} is not one of the allowed values: ${HTTP_PROTOCOLS.join(', ')} (a comma-separated list)`)
+    }
+    if (!out.includes(text as HttpProtocol)) out.push(text as HttpProtocol)
+  }
+  if (out.length === 0) throw new SettingError(name, `names no protocol: allowed values are ${HTTP_PROTOCOLS.join(', ')}`)
+  return out
+}
+
 function accessLogFormat(raw: unknown, name: string): string {
   const format = optionalString(raw, name) as string
   try {
@@ -266,6 +281,9 @@ function defaultWorkers(): number {
 }
 
 export const WORKER_CLASSES = ['async', 'sync'] as const
+export const HTTP_PROTOCOLS = ['h1', 'h2'] as const
+export type HttpProtocol = (typeof HTTP_PROTOCOLS)[number]
+export const HTTP2_CLEARTEXT = ['off', 'prior-knowledge'] as const
 export const INTERFACES = ['auto', 'native', 'fetch', 'node'] as const
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
 export const LOG_FORMATS = ['text', 'json'] as const
@@ -705,6 +723,77 @@ export const settings = {
       'TLS13_AES_256_GCM_SHA384:TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384). OpenSSL cipher strings are not understood: ' +
       'the engine is rustls, which offers only modern suites (TLS 1.2 and 1.3) to begin with.',
   },
+  http_protocols: {
+    name: 'http_protocols',
+    section: 'HTTP/2',
+    flags: ['--http-protocols'],
+    meta: 'LIST',
+    kind: 'string',
+    default: (): HttpProtocol[] => ['h1'],
+    parse: httpProtocols,
+    help:
+      'The HTTP versions served, in order of preference: h1 (HTTP/1.1), h2 (HTTP/2), comma-separated. With certfile, ' +
+      'TLS offers them through ALPN in this order; h2 without TLS needs --http2-cleartext. With h2 alone, HTTP/1.1 ' +
+      'requests are answered 505.',
+  },
+  http2_cleartext: {
+    name: 'http2_cleartext',
+    section: 'HTTP/2',
+    flags: ['--http2-cleartext'],
+    meta: 'MODE',
+    kind: 'choice',
+    choices: HTTP2_CLEARTEXT,
+    default: (): (typeof HTTP2_CLEARTEXT)[number] => 'off',
+    parse: choice(HTTP2_CLEARTEXT),
+    help:
+      'HTTP/2 without TLS (h2c). prior-knowledge: a connection that opens with the HTTP/2 preface speaks HTTP/2, ' +
+      'if its peer is in forwarded_allow_ips (a proxy that speaks h2c to its upstreams); other peers are served ' +
+      'HTTP/1.1. Needs h2 in http_protocols. The HTTP/1.1 Upgrade: h2c dance is not offered.',
+  },
+  http2_max_concurrent_streams: {
+    name: 'http2_max_concurrent_streams',
+    section: 'HTTP/2',
+    flags: ['--http2-max-concurrent-streams'],
+    meta: 'INT',
+    kind: 'int',
+    default: () => 100,
+    parse: int(1, 2 ** 31 - 1),
+    help: 'The most streams (requests) a client may have open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS).',
+  },
+  http2_initial_window_size: {
+    name: 'http2_initial_window_size',
+    section: 'HTTP/2',
+    flags: ['--http2-initial-window-size'],
+    meta: 'BYTES',
+    kind: 'int',
+    default: () => 65_535,
+    parse: int(1, 2 ** 31 - 1),
+    help:
+      "Bytes of a request body a client may send on a stream before the app has read them: each stream's initial " +
+      'flow-control window (SETTINGS_INITIAL_WINDOW_SIZE).',
+  },
+  http2_max_frame_size: {
+    name: 'http2_max_frame_size',
+    section: 'HTTP/2',
+    flags: ['--http2-max-frame-size'],
+    meta: 'BYTES',
+    kind: 'int',
+    default: () => 16_384,
+    parse: int(16_384, 16_777_215),
+    help: 'The largest frame payload a client may send (SETTINGS_MAX_FRAME_SIZE).',
+  },
+  http2_max_header_list_size: {
+    name: 'http2_max_header_list_size',
+    section: 'HTTP/2',
+    flags: ['--http2-max-header-list-size'],
+    meta: 'BYTES',
+    kind: 'int',
+    default: () => 65_536,
+    parse: int(1, 2 ** 31 - 1),
+    help:
+      "The largest request head a client may send, decoded (SETTINGS_MAX_HEADER_LIST_SIZE): the defence against HPACK " +
+      'bombs. The limit_request_* settings apply too.',
+  },
   proc_name: {
     name: 'proc_name',
     section: 'Process Naming',
@@ -943,6 +1032,12 @@ type EngineSettings = Pick<
   | 'body_timeout'
   | 'header_map'
   | 'permit_unconventional_http_method'
+  | 'http_protocols'
+  | 'http2_cleartext'
+  | 'http2_max_concurrent_streams'
+  | 'http2_initial_window_size'
+  | 'http2_max_frame_size'
+  | 'http2_max_header_list_size'
 >
 
 /** The engine's numeric settings as serverStart's options Int32Array lays them out
@@ -961,7 +1056,26 @@ export function engineOptions(cfg: EngineSettings, maxHeaders: number): Int32Arr
     Math.floor(cfg.limit_request_body / 2 ** 32),
     HEADER_MAPS.indexOf(cfg.header_map),
     cfg.permit_unconventional_http_method ? 1 : 0,
+    (cfg.http_protocols.includes('h1') ? 1 : 0) | (cfg.http_protocols.includes('h2') ? 2 : 0) | (cfg.http_protocols[0] === 'h2' ? 4 : 0),
+    cfg.http2_cleartext === 'prior-knowledge' ? 1 : 0,
+    cfg.http2_max_concurrent_streams,
+    cfg.http2_initial_window_size,
+    cfg.http2_max_frame_size,
+    cfg.http2_max_header_list_size,
   )
+}
+
+/** Refuses an HTTP/2 configuration no connection could use, naming the setting. */
+export function checkHttp2(cfg: Pick<Config, 'http_protocols' | 'http2_cleartext' | 'certfile'>): void {
+  const h2 = cfg.http_protocols.includes('h2')
+  const cleartext = cfg.http2_cleartext !== 'off'
+  if (cleartext && !h2) throw new SettingError('http2_cleartext', `${cfg.http2_cleartext} needs h2 in http_protocols (it is ${cfg.http_protocols.join(',')})`)
+  if (h2 && cfg.certfile === null && !cleartext) {
+    throw new SettingError('http_protocols', 'h2 is served over TLS (set certfile) or, to trusted peers, as h2c (set http2_cleartext to prior-knowledge)')
+  }
+  if (!cfg.http_protocols.includes('h1') && cfg.certfile === null && !cleartext) {
+    throw new SettingError('http_protocols', 'without h1 nothing could be served: h2 needs certfile or http2_cleartext')
+  }
 }
 
 type TlsSettings = Pick<Config, 'certfile' | 'keyfile' | 'ca_certs' | 'cert_reqs' | 'ciphers'>

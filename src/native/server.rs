@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 use ugn_http::{AllowList, HeaderMap, Limits, ProxyProtocol};
-use ugn_server::{tls_config, ConnId, EventKind, RespondError, Server, ServerConfig, WriteStatus};
+use ugn_server::{tls_config, ConnId, EventKind, Http2Settings, RespondError, Server, ServerConfig, TlsSettings, WriteStatus};
 
 use crate::raw::{self, Env, Ref, Value};
 use crate::tls::tls_settings;
@@ -50,6 +50,7 @@ const F_UPGRADE: i32 = 8;
 const F_HAS_BODY: i32 = 16;
 const F_HTTPS: i32 = 32;
 const F_TLS: i32 = 64;
+const F_HTTP2: i32 = 128;
 
 /// Rounds of poll-and-dispatch per libuv callback before yielding to the rest of the loop.
 const MAX_ROUNDS: usize = 16;
@@ -70,7 +71,14 @@ const O_MAX_BODY_HIGH: usize = 9;
 /// `header_map`: 0 drop, 1 refuse, 2 dangerous.
 const O_HEADER_MAP: usize = 10;
 const O_PERMIT_UNCONVENTIONAL_METHOD: usize = 11;
-const O_LEN: usize = 12;
+/// `http_protocols`: 1 h1, 2 h2, 4 h2 preferred.
+const O_HTTP_PROTOCOLS: usize = 12;
+const O_HTTP2_CLEARTEXT: usize = 13;
+const O_HTTP2_MAX_CONCURRENT_STREAMS: usize = 14;
+const O_HTTP2_INITIAL_WINDOW_SIZE: usize = 15;
+const O_HTTP2_MAX_FRAME_SIZE: usize = 16;
+const O_HTTP2_MAX_HEADER_LIST_SIZE: usize = 17;
+const O_LEN: usize = 18;
 
 struct Glue {
   env: Env,
@@ -179,9 +187,26 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     .filter_map(|line| line.split_once('='))
     .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
     .collect();
+  let protocols = opts[O_HTTP_PROTOCOLS];
+  let (http1, h2) = (protocols & 1 != 0, protocols & 2 != 0);
+  let http2 = h2.then(|| Http2Settings {
+    cleartext: opts[O_HTTP2_CLEARTEXT] != 0,
+    max_concurrent_streams: opts[O_HTTP2_MAX_CONCURRENT_STREAMS].max(1) as u32,
+    initial_window_size: opts[O_HTTP2_INITIAL_WINDOW_SIZE].max(1) as u32,
+    max_frame_size: opts[O_HTTP2_MAX_FRAME_SIZE].max(16_384) as u32,
+    max_header_list_size: opts[O_HTTP2_MAX_HEADER_LIST_SIZE].max(1) as u32,
+  });
+  let mut alpn = Vec::new();
+  if http1 {
+    alpn.push(b"http/1.1".to_vec());
+  }
+  if h2 {
+    let at = if protocols & 4 != 0 { 0 } else { alpn.len() };
+    alpn.insert(at, b"h2".to_vec());
+  }
   let tls = match tls_settings(&text(certfile), &text(keyfile), &text(ca_certs), raw::to_u32(env, cert_reqs), &text(ciphers)) {
     None => None,
-    Some(settings) => match tls_config(&settings) {
+    Some(settings) => match tls_config(&TlsSettings { alpn, ..settings }) {
       Ok(config) => Some(config),
       Err(e) => return raw::throw(env, &e.to_string()),
     },
@@ -199,6 +224,8 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     proxy_protocol,
     proxy_allow_ips,
     tls,
+    http2,
+    http1: http1 || !h2,
     ..ServerConfig::default()
   };
   let server = match Server::from_listener_fds(fds, config) {
@@ -628,6 +655,9 @@ unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
     }
     if view.tls {
       flags |= F_TLS;
+    }
+    if view.http2 {
+      flags |= F_HTTP2;
     }
     if !matches!(head.body, ugn_http::BodyKind::None | ugn_http::BodyKind::Length(0)) {
       flags |= F_HAS_BODY;

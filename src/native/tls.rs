@@ -25,6 +25,7 @@ pub fn tls_settings(certfile: &str, keyfile: &str, ca_certs: &str, cert_reqs: u3
       _ => ClientAuth::Required,
     },
     ciphers: ciphers.split([':', ',']).map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect(),
+    alpn: Vec::new(),
   })
 }
 

@@ -48,6 +48,29 @@ pub struct ServerConfig {
   pub proxy_allow_ips: AllowList,
   /// When set, every connection speaks TLS with this configuration (see [`crate::tls_config`]).
   pub tls: Option<Arc<rustls::ServerConfig>>,
+  /// When set, HTTP/2 is served: to TLS clients that negotiate `h2` (the TLS configuration
+  /// must offer it through ALPN), and with `cleartext` to trusted peers that open with the
+  /// HTTP/2 preface.
+  pub http2: Option<Http2Settings>,
+  /// HTTP/1.1 is served; without it a connection that does not become HTTP/2 is answered 505.
+  pub http1: bool,
+}
+
+/// HTTP/2's limits, advertised in the SETTINGS frame (Gunicorn's `http2_*` settings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Http2Settings {
+  /// h2c with prior knowledge, for peers in `forwarded_allow_ips`.
+  pub cleartext: bool,
+  pub max_concurrent_streams: u32,
+  pub initial_window_size: u32,
+  pub max_frame_size: u32,
+  pub max_header_list_size: u32,
+}
+
+impl Default for Http2Settings {
+  fn default() -> Self {
+    Http2Settings { cleartext: false, max_concurrent_streams: 100, initial_window_size: 65_535, max_frame_size: 16_384, max_header_list_size: 65_536 }
+  }
 }
 
 impl Default for ServerConfig {
@@ -68,6 +91,8 @@ impl Default for ServerConfig {
       proxy_protocol: None,
       proxy_allow_ips: local_only(),
       tls: None,
+      http2: None,
+      http1: true,
     }
   }
 }

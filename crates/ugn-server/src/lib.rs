@@ -13,13 +13,14 @@ mod buffers;
 mod config;
 mod connection;
 mod event;
+mod h2io;
 mod id;
 mod listener;
 mod server;
 mod stream;
 mod tls;
 
-pub use config::ServerConfig;
+pub use config::{Http2Settings, ServerConfig};
 pub use event::{Event, EventKind};
 pub use id::ConnId;
 pub use listener::ListenerKind;

@@ -3,6 +3,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -13,11 +14,16 @@ use ugn_http::{
 };
 
 use crate::buffers::BufferPool;
+use crate::h2io::WakeList;
 use crate::connection::{Connection, Exchange, ReadOutcome, Response, State, Tunnel};
 use crate::id::{ConnId, MAX_SLOTS};
 use crate::listener::{Listener, ListenerKind, Peer};
 use crate::stream::{Socket, Stream};
 use crate::{Event, EventKind, ServerConfig};
+
+mod http2;
+
+use http2::{Detect, H2Entry};
 
 /// Listener tokens sit above every connection index.
 const LISTENER_TOKEN_BASE: usize = MAX_SLOTS;
@@ -81,6 +87,8 @@ pub struct RequestView<'a> {
   pub https: bool,
   /// The connection itself is TLS.
   pub tls: bool,
+  /// The request came on an HTTP/2 stream.
+  pub http2: bool,
   /// Index of the listener that accepted the connection.
   pub listener: usize,
   /// The whole body, when it arrived together with the head.
@@ -90,6 +98,7 @@ pub struct RequestView<'a> {
 struct Slot {
   generation: u32,
   conn: Option<Connection>,
+  h2: Option<H2Entry>,
 }
 
 /// One worker's HTTP/1.1 engine; see the crate documentation.
@@ -107,6 +116,8 @@ pub struct Server {
   accept_paused: bool,
   shutting_down: bool,
   buffers: BufferPool,
+  /// HTTP/2 connections to poll again.
+  wakes: Arc<WakeList>,
 }
 
 impl Server {
@@ -136,6 +147,7 @@ impl Server {
       accept_paused: false,
       shutting_down: false,
       buffers: BufferPool::default(),
+      wakes: Arc::default(),
     })
   }
 
@@ -201,6 +213,10 @@ impl Server {
         self.accept_all(token - LISTENER_TOKEN_BASE);
         continue;
       }
+      if self.is_h2_conn(token) {
+        self.drive_h2(token);
+        continue;
+      }
       let Some(conn) = self.conn_at(token) else { continue };
       if event.is_readable() || event.is_read_closed() || event.is_error() {
         conn.readable = true;
@@ -215,6 +231,7 @@ impl Server {
       }
     }
     self.events = Some(events);
+    self.run_woken();
     result
   }
 
@@ -228,6 +245,9 @@ impl Server {
 
   /// The request whose [`EventKind::Request`] event was just taken.
   pub fn request(&self, id: ConnId) -> Option<RequestView<'_>> {
+    if self.is_h2_stream(id) {
+      return self.h2_request(id);
+    }
     let conn = self.conn(id)?;
     let State::Active(exchange) = &conn.state else { return None };
     let head_len = exchange.head.head_len as u32;
@@ -239,6 +259,7 @@ impl Server {
       peer_port: conn.peer.port,
       https: exchange.https,
       tls: conn.stream.is_tls(),
+      http2: false,
       listener: conn.listener,
       body: (exchange.body_done && !exchange.body_event_pending).then_some(&conn.body_out[..]),
     })
@@ -247,6 +268,9 @@ impl Server {
   /// Decoded body bytes announced by a [`EventKind::Body`] event.
   /// The request's trailer fields (names as sent), once its chunked body has ended.
   pub fn request_trailers(&self, id: ConnId) -> &[(Vec<u8>, Vec<u8>)] {
+    if self.is_h2_stream(id) {
+      return self.h2_trailers(id);
+    }
     match self.conn(id).map(|conn| &conn.state) {
       Some(State::Active(exchange)) => &exchange.trailers,
       _ => &[],
@@ -254,11 +278,17 @@ impl Server {
   }
 
   pub fn body_chunk(&self, id: ConnId) -> Option<&[u8]> {
+    if self.is_h2_stream(id) {
+      return self.h2_body_chunk(id);
+    }
     Some(&self.conn(id)?.body_out)
   }
 
   /// The embedder has copied the request body bytes it was given; decoding goes on.
   pub fn body_consumed(&mut self, id: ConnId) {
+    if self.is_h2_stream(id) {
+      return self.h2_body_consumed(id);
+    }
     let Some(conn) = self.conn_mut(id) else { return };
     conn.body_out.clear();
     match &mut conn.state {
@@ -271,6 +301,9 @@ impl Server {
 
   /// Stops (or resumes) reading the request body until the application wants more.
   pub fn set_body_paused(&mut self, id: ConnId, paused: bool) {
+    if self.is_h2_stream(id) {
+      return self.h2_set_body_paused(id, paused);
+    }
     let Some(conn) = self.conn_mut(id) else { return };
     match &mut conn.state {
       State::Active(exchange) => exchange.body_paused = paused,
@@ -285,6 +318,9 @@ impl Server {
   /// Sends an interim response (`103 Early Hints`) ahead of the final one. An HTTP/1.0 client
   /// may not be sent one (RFC 9110 §15.2): for it this does nothing.
   pub fn inform(&mut self, id: ConnId, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), RespondError> {
+    if self.is_h2_stream(id) {
+      return self.h2_inform(id, status, headers);
+    }
     let conn = self.conn_mut(id).ok_or(RespondError::Gone)?;
     let State::Active(exchange) = &conn.state else { return Err(RespondError::Gone) };
     if !matches!(exchange.response, Response::NotStarted) {
@@ -311,9 +347,12 @@ impl Server {
     body: &[u8],
     end: bool,
   ) -> Result<WriteStatus, RespondError> {
+    if self.is_h2_stream(id) {
+      return self.h2_respond(id, status, headers, body, end);
+    }
     let Server { slots, date, config, shutting_down, .. } = self;
     let conn = match slots.get_mut(id.index()) {
-      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => conn,
+      Some(Slot { generation, conn: Some(conn), .. }) if *generation == id.generation() => conn,
       _ => return Err(RespondError::Gone),
     };
     let State::Active(exchange) = &mut conn.state else { return Err(RespondError::Gone) };
@@ -354,6 +393,9 @@ impl Server {
 
   /// Appends body bytes to a started response.
   pub fn write(&mut self, id: ConnId, body: &[u8]) -> Result<WriteStatus, RespondError> {
+    if self.is_h2_stream(id) {
+      return self.h2_write(id, body);
+    }
     if let Some(Connection { state: State::Tunnel(_), .. }) = self.conn(id) {
       return Ok(self.append_raw(id.index(), body));
     }
@@ -367,6 +409,9 @@ impl Server {
   /// client ended its side, and `end` closes ours. Only a request with nothing of its response
   /// sent and no request body left to read can be taken over.
   pub fn detach(&mut self, id: ConnId) -> Result<(), RespondError> {
+    if self.is_h2_stream(id) {
+      return Err(RespondError::WrongState("an HTTP/2 stream cannot be taken over (RFC 8441 WebSockets are not supported)"));
+    }
     let conn = self.conn_mut(id).ok_or(RespondError::Gone)?;
     match &conn.state {
       State::Active(exchange) if matches!(exchange.response, Response::NotStarted) && exchange.body_done => {}
@@ -405,6 +450,9 @@ impl Server {
   /// Ends a streamed response. `trailers` become the chunked body's trailer section; with any
   /// other framing (Content-Length, HTTP/1.0) there is no place for them and they are dropped.
   pub fn end(&mut self, id: ConnId, trailers: &[(&[u8], &[u8])]) -> Result<WriteStatus, RespondError> {
+    if self.is_h2_stream(id) {
+      return self.h2_end(id, trailers);
+    }
     let linger = self.config.linger;
     if let Some(conn @ Connection { state: State::Tunnel(_), .. }) = self.conn_mut(id) {
       // Our side is done: what is buffered goes out, then the write side is shut and the
@@ -421,6 +469,9 @@ impl Server {
   /// Drops the connection: the application failed after its response had started, so the
   /// only honest signal left for the client is a cut connection.
   pub fn abort(&mut self, id: ConnId) {
+    if self.is_h2_stream(id) {
+      return self.h2_abort(id);
+    }
     let linger = self.config.linger;
     let Some(conn) = self.conn_mut(id) else { return };
     if conn.pending_write() == 0 {
@@ -442,12 +493,17 @@ impl Server {
         self.flush_one(idx);
       }
     }
+    self.run_woken();
   }
 
   /// Closes connections whose deadline passed: idle keep-alive connections, clients too slow
   /// to send a first request, and lingering closes.
   pub fn tick(&mut self, now: Instant) {
     for idx in 0..self.slots.len() {
+      if self.is_h2_conn(idx) {
+        self.tick_h2(idx, now);
+        continue;
+      }
       let Some(conn) = self.slots[idx].conn.as_ref() else { continue };
       if conn.stall_deadline.is_some_and(|d| d <= now) {
         self.give_up_stalled(idx);
@@ -520,6 +576,8 @@ impl Server {
         _ => {}
       }
     }
+    self.shutdown_h2();
+    self.run_woken();
   }
 
   /// Drops every connection at once.
@@ -527,20 +585,22 @@ impl Server {
     for idx in 0..self.slots.len() {
       if self.slots[idx].conn.is_some() {
         self.close(idx, false);
+      } else if self.is_h2_conn(idx) {
+        self.abort_h2(idx);
       }
     }
   }
 
   fn conn(&self, id: ConnId) -> Option<&Connection> {
     match self.slots.get(id.index()) {
-      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => Some(conn),
+      Some(Slot { generation, conn: Some(conn), .. }) if *generation == id.generation() => Some(conn),
       _ => None,
     }
   }
 
   fn conn_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
     match self.slots.get_mut(id.index()) {
-      Some(Slot { generation, conn: Some(conn) }) if *generation == id.generation() => Some(conn),
+      Some(Slot { generation, conn: Some(conn), .. }) if *generation == id.generation() => Some(conn),
       _ => None,
     }
   }
@@ -595,16 +655,9 @@ impl Server {
       forbidden = !self.config.proxy_allow_ips.allows(ip);
       conn.state = State::Proxy(mode);
     }
-    let idx = match self.free.pop() {
-      Some(idx) => idx,
-      None if self.slots.len() < MAX_SLOTS => {
-        self.slots.push(Slot { generation: 0, conn: None });
-        self.slots.len() - 1
-      }
-      None => return,
-    };
+    let Some(idx) = self.take_slot() else { return };
     if self.poll.registry().register(&mut conn.stream, Token(idx), Interest::READABLE).is_err() {
-      self.free.push(idx);
+      self.release_slot(idx);
       return;
     }
     conn.deadline = Some(Instant::now() + self.config.header_timeout);
@@ -632,9 +685,31 @@ impl Server {
     let _ = self.poll.registry().deregister(&mut conn.stream);
     Self::lend_back(&mut self.buffers, &mut conn);
     drop(conn);
+    self.free_connection_slot(idx);
+  }
+
+  /// A free slot for a connection or an HTTP/2 stream.
+  fn take_slot(&mut self) -> Option<usize> {
+    match self.free.pop() {
+      Some(idx) => Some(idx),
+      None if self.slots.len() < MAX_SLOTS => {
+        self.slots.push(Slot { generation: 0, conn: None, h2: None });
+        Some(self.slots.len() - 1)
+      }
+      None => None,
+    }
+  }
+
+  /// Makes a slot free; ids naming what it held go stale.
+  fn release_slot(&mut self, idx: usize) {
     let slot = &mut self.slots[idx];
     slot.generation = ConnId::next_generation(slot.generation);
     self.free.push(idx);
+  }
+
+  /// Releases a closed connection's slot and resumes accepting if the cap had stopped it.
+  fn free_connection_slot(&mut self, idx: usize) {
+    self.release_slot(idx);
     self.live -= 1;
     if self.accept_paused && !self.shutting_down {
       self.accept_paused = false;
@@ -808,6 +883,23 @@ impl Server {
         Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
       };
     }
+    match Self::detect_h2(&self.config, conn) {
+      Detect::Http1 if !self.config.http1 => return self.reject(idx, 505, "This server speaks HTTP/2 only."),
+      Detect::Http1 => {}
+      Detect::Http2 => {
+        self.start_h2(idx);
+        return Step::Wait;
+      }
+      Detect::NeedMore if conn.readable => {
+        return match conn.read_some(max_head) {
+          Ok(ReadOutcome::Data) => Step::Again,
+          Ok(ReadOutcome::WouldBlock) => Step::Wait,
+          Ok(ReadOutcome::Eof) | Err(_) => Step::Close,
+        };
+      }
+      Detect::NeedMore => return Step::Wait,
+    }
+    let conn = self.slots[idx].conn.as_mut().unwrap();
     let buffered = &conn.rbuf[conn.rstart..conn.rend];
     // A head that arrives in pieces is parsed in full only when it may be complete (or at each
     // doubling of the buffer), while its limits are checked at every read.
@@ -1276,6 +1368,7 @@ fn reason_phrase(status: u16) -> &'static str {
     417 => "Expectation Failed",
     431 => "Request Header Fields Too Large",
     501 => "Not Implemented",
+    505 => "HTTP Version Not Supported",
     _ => "Error",
   }
 }

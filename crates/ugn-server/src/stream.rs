@@ -134,6 +134,22 @@ impl Stream {
     }
   }
 
+  /// TLS negotiated HTTP/2 through ALPN.
+  pub(crate) fn alpn_is_h2(&self) -> bool {
+    matches!(self, Stream::Tls(t) if t.session.alpn_protocol() == Some(b"h2"))
+  }
+
+  pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+    let socket = match self {
+      Stream::Plain(s) => s,
+      Stream::Tls(t) => &t.socket,
+    };
+    match socket {
+      Socket::Tcp(s) => s.as_raw_fd(),
+      Socket::Unix(s) => s.as_raw_fd(),
+    }
+  }
+
   pub(crate) fn is_tls(&self) -> bool {
     matches!(self, Stream::Tls(t) if t.phase == Phase::Tls)
   }

@@ -32,6 +32,8 @@ pub struct TlsSettings {
   pub client_auth: ClientAuth,
   /// IANA names of the cipher suites to offer, in rustls's order; empty for rustls's defaults.
   pub ciphers: Vec<String>,
+  /// The protocols ALPN offers, in order of preference (`h2`, `http/1.1`); empty for HTTP/1.1 alone.
+  pub alpn: Vec<Vec<u8>>,
 }
 
 /// A TLS setting that cannot be used, named so the user knows which one to fix.
@@ -58,8 +60,8 @@ pub fn cipher_suite_names() -> Vec<String> {
   ring::ALL_CIPHER_SUITES.iter().map(|s| format!("{:?}", s.suite())).collect()
 }
 
-/// Reads the files and builds the configuration. HTTP/1.1 is the one protocol offered by ALPN,
-/// so a client that insists on another is refused during the handshake, not misunderstood.
+/// Reads the files and builds the configuration. ALPN offers only the protocols served, so a
+/// client that insists on another is refused during the handshake, not misunderstood.
 pub fn tls_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>, TlsError> {
   let chain = certificates(&settings.certfile, "certfile")?;
   let key = private_key(settings)?;
@@ -83,7 +85,7 @@ pub fn tls_config(settings: &TlsSettings) -> Result<Arc<rustls::ServerConfig>, T
   let mut config = builder
     .with_single_cert(chain, key)
     .map_err(|e| error("keyfile", format!("the key does not fit the certificate: {e}")))?;
-  config.alpn_protocols = vec![b"http/1.1".to_vec()];
+  config.alpn_protocols = if settings.alpn.is_empty() { vec![b"http/1.1".to_vec()] } else { settings.alpn.clone() };
   Ok(Arc::new(config))
 }
 
@@ -169,7 +171,7 @@ mod tests {
   }
 
   fn settings(certfile: PathBuf, keyfile: Option<PathBuf>) -> TlsSettings {
-    TlsSettings { certfile, keyfile, ca_certs: None, client_auth: ClientAuth::None, ciphers: Vec::new() }
+    TlsSettings { certfile, keyfile, ca_certs: None, client_auth: ClientAuth::None, ciphers: Vec::new(), alpn: Vec::new() }
   }
 
   fn self_signed() -> rcgen::CertifiedKey {

@@ -108,6 +108,7 @@ impl Pki {
       ca_certs: (client_auth != ClientAuth::None).then(|| self.dir.join("ca.pem")),
       client_auth,
       ciphers: Vec::new(),
+      alpn: Vec::new(),
     }
   }
 
