@@ -500,9 +500,10 @@ impl Server {
   /// to send a first request, and lingering closes.
   pub fn tick(&mut self, now: Instant) {
     for idx in 0..self.slots.len() {
-      if self.is_h2_conn(idx) {
-        self.tick_h2(idx, now);
-        continue;
+      match &self.slots[idx].h2 {
+        Some(H2Entry::Conn(_)) => self.tick_h2(idx, now),
+        Some(H2Entry::Stream(_)) => self.tick_h2_stream(idx, now),
+        None => {}
       }
       let Some(conn) = self.slots[idx].conn.as_ref() else { continue };
       if conn.stall_deadline.is_some_and(|d| d <= now) {

@@ -273,3 +273,24 @@ fn a_preface_split_across_reads_is_still_recognised() {
   socket.read_exact(&mut head).unwrap();
   assert_eq!(head[3], 4, "a SETTINGS frame, not an HTTP/1.1 answer: {head:?}");
 }
+
+#[test]
+fn a_body_that_stops_arriving_gets_408_after_the_body_timeout() {
+  let seen = Arc::new(Mutex::new(Seen::default()));
+  let config = ServerConfig { body_timeout: Duration::from_millis(300), ..h2c_config() };
+  let server = start(config, seen.clone());
+  runtime().block_on(async {
+    let mut client = connect(server.addr).await;
+    let mut ready = client.clone().ready().await.unwrap();
+    let request = http::Request::builder().method("POST").uri(format!("http://{}/echo", server.addr)).body(()).unwrap();
+    let (response, mut send) = ready.send_request(request, false).unwrap();
+    send.send_data(Bytes::from_static(b"the start of a body"), false).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response).await.expect("answered in time").unwrap();
+    assert_eq!(response.status(), 408);
+    // The connection serves on.
+    let (parts, _) = exchange(&mut client, "GET", &format!("http://{}/after", server.addr), b"", &[]).await;
+    assert_eq!(parts.status, 200);
+  });
+  let seen = seen.lock().unwrap();
+  assert_eq!((seen.body_errors.len(), seen.closed.len()), (1, 1));
+}

@@ -106,6 +106,8 @@ pub(super) struct H2Stream {
   /// HEAD, 204, 304: the app's body bytes are dropped.
   no_body: bool,
   drain_wanted: bool,
+  /// When a request body, or a response, that makes no progress is given up (`body_timeout`).
+  stall_deadline: Option<Instant>,
 }
 
 /// Whether a new connection's first bytes make it an HTTP/2 one.
@@ -326,6 +328,7 @@ impl Server {
       sent_end: false,
       no_body: head_request,
       drain_wanted: false,
+      stall_deadline: None,
     };
     let Some(idx) = self.take_slot() else { return };
     self.slots[idx].h2 = Some(H2Entry::Stream(Box::new(stream)));
@@ -337,8 +340,10 @@ impl Server {
   fn drive_h2_stream(&mut self, idx: usize, cx: &mut Context<'_>) -> bool {
     let id = self.id_of(idx);
     let (body_high_water, write_high_water, max_body) = (self.config.body_high_water, self.config.write_high_water, self.config.max_body);
+    let body_timeout = self.config.body_timeout;
     let Some(H2Entry::Stream(s)) = self.slots[idx].h2.as_mut() else { return true };
     let mut gone = false;
+    let progress_from = (s.body_received, s.out_len);
 
     if !s.body_done && !s.body_paused && !s.body_event_pending {
       let recv = s.recv.as_mut().expect("the body is being received");
@@ -428,6 +433,12 @@ impl Server {
     if s.sent_end && s.ended {
       return self.finish_h2_stream(idx, false);
     }
+    let waiting_on_client = (!s.body_done && !s.body_paused && !s.body_event_pending) || s.out_len > 0 || (s.ended && !s.sent_end);
+    if !waiting_on_client {
+      s.stall_deadline = None;
+    } else if s.stall_deadline.is_none() || progress_from != (s.body_received, s.out_len) {
+      s.stall_deadline = Some(Instant::now() + body_timeout);
+    }
     // A client that resets the stream before the response is complete has gone away.
     let reset = match (s.respond.as_mut(), s.send.as_mut()) {
       (Some(respond), _) => respond.poll_reset(cx),
@@ -489,6 +500,28 @@ impl Server {
       }
       _ => self.abort_h2(idx),
     }
+  }
+
+  /// A stream's client stopped sending the body the app reads, or stopped taking the response:
+  /// the app is told, the client gets 408 if no response has started, and the stream is reset.
+  pub(super) fn tick_h2_stream(&mut self, idx: usize, now: Instant) {
+    let id = self.id_of(idx);
+    let Some(H2Entry::Stream(s)) = self.slots[idx].h2.as_mut() else { return };
+    if !s.stall_deadline.is_some_and(|d| d <= now) {
+      return;
+    }
+    if !s.body_done {
+      self.queue.push_back(Event { kind: EventKind::BodyError, id });
+    }
+    if let Some(mut respond) = s.respond.take() {
+      refuse(&mut respond, 408, "Request Timeout");
+    }
+    let conn = s.conn;
+    if let Some(H2Entry::Conn(c)) = self.slots[conn].h2.as_mut() {
+      c.streams.retain(|&i| i != idx);
+    }
+    self.wakes.push(conn);
+    self.finish_h2_stream(idx, true);
   }
 
   /// Sends GOAWAY on every connection: streams in flight finish, no new ones are accepted, and
