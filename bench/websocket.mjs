@@ -3,14 +3,14 @@
 // ws on node:http (1 process), and uWebSockets.js when bench/node_modules has it, each pinned
 // to core 0. A client process on core 1 keeps --connections WebSockets each with one message
 // in flight (send, wait for the echo, send again) for --seconds, and counts echoes; the server
-// processes' CPU time gives the cost per echo. The servers alternate for --rounds rounds;
+// processes' CPU time gives the cost per echo. uWebSockets.js is loaded as bench/run.mjs loads
+// it (lib/uws-compat.mjs: a patched copy where its binary needs a newer glibc). The servers alternate for --rounds rounds;
 // medians and ratios to ws on node:http are printed.
 //
 //   node bench/websocket.mjs [--connections 50] [--seconds 5] [--rounds 3] [--size 64]
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { cpuDelta, treeCpu } from './lib/proc.mjs'
+import { uwsSetup } from './lib/uws-compat.mjs'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.dirname(BENCH)
@@ -39,7 +40,7 @@ if (process.env.LISTEN_PORT) server.listen(Number(process.env.LISTEN_PORT), '127
 `
 const UWS_APP = `
 import { createRequire } from 'node:module'
-const uws = createRequire(${JSON.stringify(path.join(BENCH, 'package.json'))})('@btc-vision/uwebsockets.js')
+const uws = createRequire(import.meta.url)(process.env.UWS_ADDON)
 uws.App().ws('/*', { compression: 0, message: (ws, message, isBinary) => ws.send(message, isBinary) }).listen('127.0.0.1', Number(process.env.LISTEN_PORT), () => {})
 `
 
@@ -48,21 +49,13 @@ const appFile = path.join(dir, 'echo.mjs')
 /** Generated files import ws by its path in the repository's node_modules. */
 const WS = JSON.stringify(import.meta.resolve('ws'))
 
-/** uWebSockets.js when its binary loads here (its Linux builds need glibc 2.38 or newer). */
-function hasUws() {
-  try {
-    createRequire(path.join(BENCH, 'package.json'))('@btc-vision/uwebsockets.js')
-    return true
-  } catch (err) {
-    console.log(`uWebSockets.js skipped: ${String(err.message).split('\n')[0]}`)
-    return false
-  }
-}
+const uws = uwsSetup(BENCH)
+if (uws.skip) console.log(`uWebSockets.js skipped: ${uws.skip}`)
 
 const SERVERS = {
   'ws on node:http': (port) => [process.execPath, [appFile], { LISTEN_PORT: String(port) }],
   'ugn (ws, node interface)': (port) => [process.execPath, [path.join(ROOT, 'dist/cli.js'), `${appFile}:server`, '--workers', '1', '--bind', `127.0.0.1:${port}`], {}],
-  ...(hasUws() ? { 'uWebSockets.js': (port) => [process.execPath, ['--input-type=module', '-e', UWS_APP], { LISTEN_PORT: String(port) }] } : {}),
+  ...(uws.env ? { 'uWebSockets.js': (port) => [process.execPath, ['--input-type=module', '-e', UWS_APP], { ...uws.env, LISTEN_PORT: String(port) }] } : {}),
 }
 
 const CLIENT = `
