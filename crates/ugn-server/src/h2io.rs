@@ -37,6 +37,17 @@ impl H2Io {
     self.write_blocked.set(true);
     Poll::Pending
   }
+
+  fn send(&mut self, mut write: impl FnMut(&mut Stream) -> io::Result<usize>) -> Poll<io::Result<usize>> {
+    loop {
+      match write(&mut self.stream) {
+        Ok(n) => return Poll::Ready(Ok(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.blocked(),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        Err(e) => return Poll::Ready(Err(e)),
+      }
+    }
+  }
 }
 
 impl AsyncRead for H2Io {
@@ -68,15 +79,17 @@ impl AsyncRead for H2Io {
 
 impl AsyncWrite for H2Io {
   fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    let this = self.get_mut();
-    loop {
-      match this.stream.write(buf) {
-        Ok(n) => return Poll::Ready(Ok(n)),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return this.blocked(),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-        Err(e) => return Poll::Ready(Err(e)),
-      }
-    }
+    self.get_mut().send(|stream| stream.write(buf))
+  }
+
+  /// On a plain socket a DATA frame's head and payload leave in one `writev`, so `h2` chains
+  /// payloads instead of copying them into its buffer.
+  fn poll_write_vectored(self: Pin<&mut Self>, _cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    self.get_mut().send(|stream| stream.write_vectored(bufs))
+  }
+
+  fn is_write_vectored(&self) -> bool {
+    self.stream.is_plain()
   }
 
   fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

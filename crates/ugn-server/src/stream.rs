@@ -93,6 +93,13 @@ impl Write for Socket {
     }
   }
 
+  fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    match self {
+      Socket::Tcp(s) => s.write_vectored(bufs),
+      Socket::Unix(s) => s.write_vectored(bufs),
+    }
+  }
+
   fn flush(&mut self) -> io::Result<()> {
     Ok(())
   }
@@ -148,6 +155,10 @@ impl Stream {
       Socket::Tcp(s) => s.as_raw_fd(),
       Socket::Unix(s) => s.as_raw_fd(),
     }
+  }
+
+  pub(crate) fn is_plain(&self) -> bool {
+    matches!(self, Stream::Plain(_))
   }
 
   pub(crate) fn is_tls(&self) -> bool {
@@ -309,6 +320,14 @@ impl Write for Stream {
     match self {
       Stream::Plain(s) => s.write(buf),
       Stream::Tls(t) => t.write_plain(buf),
+    }
+  }
+
+  /// One `writev` on a plain socket; through TLS, the first slice (the session copies anyway).
+  fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    match self {
+      Stream::Plain(s) => s.write_vectored(bufs),
+      Stream::Tls(t) => t.write_plain(bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..])),
     }
   }
 
