@@ -181,6 +181,10 @@ impl Server {
   /// Polls a connection: handshake, reading and writing frames, new streams, and then every
   /// stream's body in both directions.
   pub(super) fn drive_h2(&mut self, idx: usize) {
+    // A stale wake may name a slot that now holds something else.
+    if !self.is_h2_conn(idx) {
+      return;
+    }
     let Some(H2Entry::Conn(mut conn)) = self.slots[idx].h2.take() else { return };
     let waker = conn.wake.rearm();
     let mut cx = Context::from_waker(&waker);
@@ -454,6 +458,9 @@ impl Server {
   /// Frees a stream's slot; with `tell`, the application hears that its request is gone.
   fn finish_h2_stream(&mut self, idx: usize, tell: bool) -> bool {
     let id = self.id_of(idx);
+    if !matches!(self.slots[idx].h2, Some(H2Entry::Stream(_))) {
+      return true;
+    }
     if let Some(H2Entry::Stream(mut s)) = self.slots[idx].h2.take() {
       if tell {
         if let Some(send) = s.send.as_mut() {
@@ -478,6 +485,9 @@ impl Server {
 
   /// Closes an HTTP/2 connection at once (`close_all`).
   pub(super) fn abort_h2(&mut self, idx: usize) {
+    if !self.is_h2_conn(idx) {
+      return;
+    }
     if let Some(H2Entry::Conn(conn)) = self.slots[idx].h2.take() {
       self.close_h2(idx, conn);
     }
