@@ -36,8 +36,9 @@ fn start(config: ServerConfig, seen: Arc<Mutex<Seen>>) -> Running {
     let id = event.id;
     match event.kind {
       EventKind::Request => {
+        // A stream reset right after it opened is gone before its request is looked at.
+        let Some(view) = server.request(id) else { return };
         seen.lock().unwrap().requests += 1;
-        let view = server.request(id).unwrap();
         let path = view.head.path.get(view.text).to_vec();
         let host = view.headers.iter().find(|h| h.name.get(view.text).eq_ignore_ascii_case(b"host")).map(|h| h.value.get(view.text).to_vec());
         let cookie = view.headers.iter().find(|h| h.name.get(view.text) == b"cookie").map(|h| h.value.get(view.text).to_vec());
@@ -293,4 +294,30 @@ fn a_body_that_stops_arriving_gets_408_after_the_body_timeout() {
   });
   let seen = seen.lock().unwrap();
   assert_eq!((seen.body_errors.len(), seen.closed.len()), (1, 1));
+}
+
+#[test]
+fn rapid_resets_end_at_most_their_own_connection() {
+  let seen = Arc::new(Mutex::new(Seen::default()));
+  let server = start(h2c_config(), seen.clone());
+  runtime().block_on(async {
+    let client = connect(server.addr).await;
+    // The "rapid reset" attack (CVE-2023-44487): streams opened and cancelled at once, faster
+    // than any app could answer them. h2 bounds the resets it holds and ends such a connection.
+    let mut sent = 0;
+    for _ in 0..5000 {
+      let Ok(mut ready) = client.clone().ready().await else { break };
+      let request = http::Request::builder().uri(format!("http://{}/x", server.addr)).body(()).unwrap();
+      let Ok((_response, mut send)) = ready.send_request(request, false) else { break };
+      send.send_reset(h2::Reason::CANCEL);
+      sent += 1;
+      tokio::task::yield_now().await;
+    }
+    assert!(sent < 5000, "the server ended the connection after {sent} resets");
+    let mut fresh = connect(server.addr).await;
+    let (parts, _) = exchange(&mut fresh, "GET", &format!("http://{}/still", server.addr), b"", &[]).await;
+    assert_eq!(parts.status, 200);
+  });
+  let seen = seen.lock().unwrap();
+  assert!(seen.closed.len() >= seen.requests - 1, "every reset stream the app saw was closed for it");
 }
