@@ -6,8 +6,9 @@
 //   /hints         a 103 Early Hints with a Link field, then 'page'
 //   /hop           sets Connection, Keep-Alive and Transfer-Encoding (HTTP/2 must drop them)
 //   /slow?ms=N     answers after N ms; counts the requests in flight and answers the most seen
-//   /upload-watch?id=X  reads the body; logs "upload-watch X error: ..." if the body fails and
-//                  "upload-watch X closed completed=..." when the server is done with it
+//   /upload-watch?id=X  reads the body; logs "upload-watch X started", "... receiving" at its
+//                  first chunk, "... error: ..." if the body fails and "... closed completed=..."
+//                  when the server is done with the request
 export const pattern = (n) => {
   const buf = Buffer.allocUnsafe(n)
   for (let i = 0; i < n; i++) buf[i] = (i * 31 + 7) & 0xff
@@ -95,6 +96,7 @@ export async function app(environ, startResponse) {
     }
     case '/upload-watch': {
       const id = query.get('id')
+      console.error(`upload-watch ${id} started`)
       environ['ugn.on_close']((completed) => console.error(`upload-watch ${id} closed completed=${completed}`))
       let bytes = 0
       try {
