@@ -181,6 +181,7 @@ async function measure(name) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rates = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
 const costs = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
+const loads = Object.fromEntries(Object.keys(SERVERS).map((s) => [s, []]))
 const skipped = {}
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
@@ -196,20 +197,21 @@ try {
       if (r.failed || r.non2xx) console.log(`warning: ${name}: ${r.failed} failed requests, ${r.non2xx} not 2xx`)
       rates[name].push(r.rps)
       costs[name].push(r.cpuPerRequestUs)
+      loads[name].push(r.serverCpuPercent)
       console.log(JSON.stringify({ round, server: name, protocol: r.protocol, rps: Math.round(r.rps), succeeded: r.succeeded, failed: r.failed, serverCpuPerRequestUs: +r.cpuPerRequestUs.toFixed(2), serverCpuPercent: Math.round(r.serverCpuPercent) }))
     }
   }
   const base = rates[BASE].length ? median(rates[BASE]) : NaN
   console.log()
-  console.log(`| server | req/s (median of ${values.rounds}) | ratio to ${BASE} | server µs CPU per request (median) |`)
-  console.log('|---|--:|--:|--:|')
+  console.log(`| server | req/s (median of ${values.rounds}) | ratio to ${BASE} | server µs CPU per request (median) | server CPU, % of a core (median) |`)
+  console.log('|---|--:|--:|--:|--:|')
   for (const name of Object.keys(SERVERS)) {
     if (!rates[name].length) {
-      console.log(`| ${name} | skipped: ${skipped[name] ?? 'no run'} | | |`)
+      console.log(`| ${name} | skipped: ${skipped[name] ?? 'no run'} | | | |`)
       continue
     }
     const rps = median(rates[name])
-    console.log(`| ${name} | ${Math.round(rps)} | ${Number.isNaN(base) ? '-' : `${(rps / base).toFixed(2)}x`} | ${median(costs[name]).toFixed(2)} |`)
+    console.log(`| ${name} | ${Math.round(rps)} | ${Number.isNaN(base) ? '-' : `${(rps / base).toFixed(2)}x`} | ${median(costs[name]).toFixed(2)} | ${Math.round(median(loads[name]))} |`)
   }
   console.log(
     `h2load -c ${values.connections} -m ${values.streams} -D ${values.seconds} over h2c (prior knowledge), after a 2 s warm-up run; ` +
