@@ -367,6 +367,56 @@ test('native: four 1 MiB uploads and four 1 MiB downloads at once on one session
   session.close()
 })
 
+test('native: cookie fields are joined with "; " (RFC 9113 §8.2.3); each Set-Cookie goes out as its own field', async (t) => {
+  t.timeout(15_000)
+  const server = await h2cServer('native')
+  const session = await connect(server.url)
+  // Node's client sends an array as separate cookie fields, as browsers do over HTTP/2.
+  const res = await request(session, { ':path': '/cookies', cookie: ['a=1', 'b=2', 'c=3'] })
+  t.is(res.body.toString(), 'a=1; b=2; c=3')
+  t.deepEqual(res.headers['set-cookie'], ['a=1; Path=/', 'b=2; HttpOnly'])
+  session.close()
+})
+
+test('native: a 16 MiB streamed response to a client that stops reading for a while arrives whole', async (t) => {
+  t.timeout(15_000)
+  const server = await h2cServer('native')
+  const session = await connect(server.url)
+  const req = session.request({ ':path': '/stream?kib=16384' }, { endStream: true })
+  const chunks = []
+  let trailers
+  req.on('trailers', (h) => (trailers = h))
+  const ended = new Promise((resolve, reject) => {
+    req.on('end', resolve)
+    req.on('error', reject)
+  })
+  // Read the first chunk, then nothing for 700 ms: the server must wait on the stream's
+  // window, not fail or buffer without end; then read the rest.
+  await within(new Promise((resolve) => req.once('data', (c) => (chunks.push(c), resolve()))), 5000, 'the first DATA frame')
+  req.pause()
+  await sleep(700)
+  req.on('data', (c) => chunks.push(c))
+  req.resume()
+  await within(ended, 10_000, 'the end of the 16 MiB stream')
+  const whole = pattern(16384 * 1024)
+  const body = Buffer.concat(chunks)
+  t.is(body.length, whole.length)
+  t.is(sha(body), sha(whole))
+  t.is(trailers?.['x-checksum'], `sum-${whole.reduce((a, b) => (a + b) % 65521, 0)}`)
+  t.is((await request(session, { ':path': '/info' })).status, 200)
+  session.close()
+})
+
+test('fetch over h2 on TLS gets an https URL', async (t) => {
+  t.timeout(15_000)
+  const server = await serve(APPS.fetch, H2_TLS)
+  const session = await connect(`https://127.0.0.1:${server.port}`, { ca })
+  t.is(session.alpnProtocol, 'h2')
+  const res = await request(session, { ':path': '/info?tls=1' })
+  t.like(json(res), { url: `https://127.0.0.1:${server.port}/info?tls=1`, host: `127.0.0.1:${server.port}` })
+  session.close()
+})
+
 // ---------------------------------------------------------------------------------------------
 // 4: concurrent streams and SETTINGS
 

@@ -2,7 +2,8 @@
 //   /info          what the app sees of the request (method, path, query, protocol, host, ...)
 //   /echo          the request body back (read whole), with Content-Length
 //   /download?n=N  N bytes (default 1 MiB) of a known pattern, with Content-Length
-//   /stream        256 KiB streamed in 16 KiB chunks, then an X-Checksum trailer
+//   /stream?kib=N  N KiB (default 256) streamed in 16 KiB chunks, then an X-Checksum trailer
+//   /cookies       the Cookie field as the app sees it, and two Set-Cookie fields
 //   /hints         a 103 Early Hints with a Link field, then 'page'
 //   /hop           sets Connection, Keep-Alive and Transfer-Encoding (HTTP/2 must drop them)
 //   /slow?ms=N     answers after N ms; counts the requests in flight and answers the most seen
@@ -57,7 +58,7 @@ export async function app(environ, startResponse) {
         ['Content-Type', 'application/octet-stream'],
         ['Trailer', 'X-Checksum'],
       ])
-      const whole = pattern(256 * 1024)
+      const whole = pattern(Number(query.get('kib') ?? 256) * 1024)
       const body = (async function* () {
         for (let i = 0; i < whole.length; i += 16 * 1024) {
           yield whole.subarray(i, i + 16 * 1024)
@@ -67,6 +68,13 @@ export async function app(environ, startResponse) {
       body.trailers = [['X-Checksum', `sum-${whole.reduce((a, b) => (a + b) % 65521, 0)}`]]
       return body
     }
+    case '/cookies':
+      startResponse('200 OK', [
+        ['Content-Type', 'text/plain'],
+        ['Set-Cookie', 'a=1; Path=/'],
+        ['Set-Cookie', 'b=2; HttpOnly'],
+      ])
+      return environ.HTTP_COOKIE ?? ''
     case '/hints':
       environ['ugn.early_hints']([['Link', '</a.css>; rel=preload; as=style']])
       startResponse('200 OK', [['Content-Type', 'text/plain']])
