@@ -5,8 +5,7 @@
 //! HTTP/1.1 and its response means the same without them, so they are dropped rather than
 //! refused, as Node's http2 compatibility layer does.
 
-use crate::request::{is_token, trim_ows};
-use crate::response::{is_field_text, lossy, parse_length, parse_status};
+use crate::response::{checked_field, first_content_length, lossy, parse_status};
 use crate::ResponseError;
 
 /// A final response head for an HTTP/2 stream.
@@ -61,20 +60,11 @@ pub fn h2_response_head<'a>(
         has_server: false,
     };
     for &(name, value) in headers {
-        if !is_token(name) {
-            return Err(ResponseError::InvalidHeaderName(lossy(name)));
-        }
-        if !value.iter().all(|&b| is_field_text(b)) {
-            return Err(ResponseError::InvalidHeaderValue(lossy(name)));
-        }
-        let value = trim_ows(value);
+        let value = checked_field(name, value)?;
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
         if is("content-length") {
-            let n = parse_length(value).ok_or_else(|| ResponseError::InvalidContentLength(lossy(value)))?;
-            match head.length {
-                Some(m) if m != n => return Err(ResponseError::InvalidContentLength(format!("{m}, {n}"))),
-                Some(_) => continue,
-                None => head.length = Some(n),
+            if !first_content_length(&mut head.length, value)? {
+                continue;
             }
             if code == 204 {
                 continue;

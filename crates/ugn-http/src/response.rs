@@ -81,7 +81,7 @@ pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-pub(crate) fn is_field_text(b: u8) -> bool {
+fn is_field_text(b: u8) -> bool {
     b == b'\t' || b >= 0x20 && b != 0x7f
 }
 
@@ -100,7 +100,33 @@ pub(crate) fn parse_status(status: &[u8]) -> Option<u16> {
     reason_ok.then(|| code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
 }
 
-pub(crate) fn parse_length(v: &[u8]) -> Option<u64> {
+/// Checks a response field (a token for the name, field text for the value) and returns the
+/// value without its surrounding whitespace.
+pub(crate) fn checked_field<'a>(name: &[u8], value: &'a [u8]) -> Result<&'a [u8], ResponseError> {
+    if !is_token(name) {
+        return Err(ResponseError::InvalidHeaderName(lossy(name)));
+    }
+    if !value.iter().all(|&b| is_field_text(b)) {
+        return Err(ResponseError::InvalidHeaderValue(lossy(name)));
+    }
+    Ok(trim_ows(value))
+}
+
+/// Records a Content-Length field's value in `length`; returns whether it is the first such
+/// field (a repeat of the same value is redundant, a different one an error).
+pub(crate) fn first_content_length(length: &mut Option<u64>, value: &[u8]) -> Result<bool, ResponseError> {
+    let n = parse_length(value).ok_or_else(|| ResponseError::InvalidContentLength(lossy(value)))?;
+    match *length {
+        Some(m) if m != n => Err(ResponseError::InvalidContentLength(format!("{m}, {n}"))),
+        Some(_) => Ok(false),
+        None => {
+            *length = Some(n);
+            Ok(true)
+        }
+    }
+}
+
+fn parse_length(v: &[u8]) -> Option<u64> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -206,20 +232,11 @@ fn encode(
     let (mut app_length, mut app_chunked, mut close) = (None, false, false);
     let (mut has_date, mut has_server) = (false, false);
     for &(name, value) in headers {
-        if !is_token(name) {
-            return Err(ResponseError::InvalidHeaderName(lossy(name)));
-        }
-        if !value.iter().all(|&b| is_field_text(b)) {
-            return Err(ResponseError::InvalidHeaderValue(lossy(name)));
-        }
-        let value = trim_ows(value);
+        let value = checked_field(name, value)?;
         let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
         if is("content-length") {
-            let n = parse_length(value).ok_or_else(|| ResponseError::InvalidContentLength(lossy(value)))?;
-            match app_length {
-                Some(m) if m != n => return Err(ResponseError::InvalidContentLength(format!("{m}, {n}"))),
-                Some(_) => continue,
-                None => app_length = Some(n),
+            if !first_content_length(&mut app_length, value)? {
+                continue;
             }
             if !forbids_length {
                 push_header(out, name, value);
