@@ -324,9 +324,14 @@ pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
     if data.is_empty() {
         return;
     }
-    write!(out, "{:x}\r\n", data.len()).expect("writing to a Vec cannot fail");
+    encode_chunk_size(out, data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The line that opens a chunk of `len` (nonzero) bytes; the data and a CRLF must follow.
+pub fn encode_chunk_size(out: &mut Vec<u8>, len: usize) {
+    write!(out, "{len:x}\r\n").expect("writing to a Vec cannot fail");
 }
 
 pub fn encode_last_chunk(out: &mut Vec<u8>) {

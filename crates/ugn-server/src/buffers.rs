@@ -8,14 +8,22 @@ pub(crate) const CHUNK: usize = 16 * 1024;
 /// Buffers kept for reuse beyond those in use; the rest of a burst's buffers are freed. Busy
 /// keep-alive connections give their buffers back between requests and take them again, so the
 /// pool must hold about as many as there are busy connections, or each request pays for a
-/// zeroed 16 KiB allocation: 256 covers the load of 100-connection benchmarks with room to spare
-/// and holds at most 8 MiB.
+/// zeroed 16 KiB allocation: 256 covers the load of 100-connection benchmarks with room to spare.
 const KEPT: usize = 256;
+
+/// Write buffers grown by large responses are kept as well, each up to `MAX_KEPT_WRITE` and all
+/// together up to `WRITE_BUDGET` bytes (so the pool holds at most 8 MiB with its read buffers).
+/// Freed, a 64 KiB buffer goes back to the system (glibc trims the heap top), and the next large
+/// response faults its pages in again: a fifth of a worker's time in the 64 KiB benchmark.
+const WRITE_BUDGET: usize = KEPT * CHUNK;
+const MAX_KEPT_WRITE: usize = 256 * 1024;
 
 #[derive(Default)]
 pub(crate) struct BufferPool {
   read: Vec<Vec<u8>>,
   write: Vec<Vec<u8>>,
+  /// The capacity of the buffers in `write`.
+  write_bytes: usize,
 }
 
 impl BufferPool {
@@ -24,9 +32,15 @@ impl BufferPool {
     self.read.pop().unwrap_or_else(|| vec![0; CHUNK])
   }
 
-  /// An empty write buffer with room for `CHUNK` bytes.
+  /// An empty write buffer with room for at least `CHUNK` bytes.
   pub(crate) fn write_buffer(&mut self) -> Vec<u8> {
-    self.write.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    match self.write.pop() {
+      Some(buf) => {
+        self.write_bytes -= buf.capacity();
+        buf
+      }
+      None => Vec::with_capacity(CHUNK),
+    }
   }
 
   /// Takes a read buffer back; one grown for a large head is freed rather than kept.
@@ -36,10 +50,15 @@ impl BufferPool {
     }
   }
 
-  /// Takes a write buffer back; one grown for a large response is freed rather than kept.
+  /// Takes a write buffer back, unless it is beyond what the pool keeps.
   pub(crate) fn recycle_write(&mut self, mut buf: Vec<u8>) {
-    if buf.capacity() == CHUNK && self.write.len() < KEPT {
+    let capacity = buf.capacity();
+    if (CHUNK..=MAX_KEPT_WRITE).contains(&capacity)
+      && self.write.len() < KEPT
+      && self.write_bytes + capacity <= WRITE_BUDGET
+    {
       buf.clear();
+      self.write_bytes += capacity;
       self.write.push(buf);
     }
   }
@@ -75,5 +94,28 @@ mod tests {
       pool.recycle_write(Vec::with_capacity(CHUNK));
     }
     assert_eq!(pool.write.len(), KEPT);
+  }
+
+  #[test]
+  fn grown_write_buffers_are_kept_within_the_byte_budget() {
+    let mut pool = BufferPool::default();
+    let mut grown = pool.write_buffer();
+    grown.extend_from_slice(&[b'x'; 64 * 1024 + 200]);
+    let (address, capacity) = (grown.as_ptr(), grown.capacity());
+    pool.recycle_write(grown);
+    let again = pool.write_buffer();
+    assert_eq!((again.as_ptr(), again.capacity(), again.len()), (address, capacity, 0));
+    assert_eq!(pool.write_bytes, 0);
+
+    pool.recycle_write(Vec::with_capacity(MAX_KEPT_WRITE + 1));
+    assert!(pool.write.is_empty());
+
+    for _ in 0..WRITE_BUDGET / (64 * 1024) + 10 {
+      pool.recycle_write(Vec::with_capacity(64 * 1024));
+    }
+    assert_eq!(pool.write.len(), WRITE_BUDGET / (64 * 1024));
+    assert_eq!(pool.write_bytes, WRITE_BUDGET);
+    pool.recycle_write(Vec::with_capacity(CHUNK));
+    assert_eq!(pool.write.len(), WRITE_BUDGET / (64 * 1024));
   }
 }

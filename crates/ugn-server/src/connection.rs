@@ -1,4 +1,4 @@
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::time::Instant;
 
 use ugn_http::{BodyDecoder, Framing, HeadReader, Header, ProxyProtocol, RequestHead};
@@ -7,6 +7,9 @@ use crate::buffers::CHUNK;
 use crate::listener::Peer;
 use crate::stream::Stream;
 
+/// Response body bytes from which a single write goes straight to the socket instead of
+/// through the write buffer: below it, copying costs less than the syscall it may add.
+pub(crate) const WRITE_THROUGH: usize = 16 * 1024;
 
 /// One accepted client and everything in flight on it.
 pub(crate) struct Connection {
@@ -200,6 +203,37 @@ impl Connection {
         Err(e) => return Err(e),
       }
     }
+  }
+
+  /// Queues response body bytes. A large body goes to the kernel at once, behind the bytes
+  /// already pending, in one `writev`: only what the kernel leaves is copied into `wbuf`. Smaller
+  /// ones wait in `wbuf`, so that the responses of a batch leave in one write.
+  pub(crate) fn push_body(&mut self, body: &[u8]) {
+    let mut sent = 0;
+    // Under TLS, or on a socket known to be full (write interest), the body is copied.
+    let direct = body.len() >= WRITE_THROUGH && !self.write_interest;
+    if let (true, Stream::Plain(socket)) = (direct, &mut self.stream) {
+      // One attempt: a short write means the send buffer is full. Whatever a failed write
+      // meant is met again by the flush, which handles it.
+      loop {
+        let pending = &self.wbuf[self.wpos..];
+        match socket.write_vectored(&[IoSlice::new(pending), IoSlice::new(body)]) {
+          Ok(n) => {
+            let from_pending = n.min(pending.len());
+            self.wpos += from_pending;
+            sent = n - from_pending;
+            break;
+          }
+          Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+          Err(_) => break,
+        }
+      }
+      if self.wpos == self.wbuf.len() {
+        self.wbuf.clear();
+        self.wpos = 0;
+      }
+    }
+    self.wbuf.extend_from_slice(&body[sent..]);
   }
 
   /// Writes as much of the pending response bytes as the kernel takes now.

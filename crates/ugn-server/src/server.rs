@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use ugn_http::{
-  encode_chunk, encode_interim_head, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
+  encode_chunk, encode_chunk_size, encode_interim_head, encode_last_chunk_with_trailers, encode_response_head, forwarded_scheme, parse_request_head,
   parse_required_proxy_header, BodyDecoder, BodyEvent, BodyKind, DateCache, Error as ParseError,
   Framing, Header, Parsed, ProxyProtocol, RequestHead, ResponseContext, ResponseError, Span,
 };
 
 use crate::buffers::BufferPool;
+use crate::connection::{Connection, Exchange, ReadOutcome, Response, State, Tunnel, WRITE_THROUGH};
 use crate::h2io::WakeList;
-use crate::connection::{Connection, Exchange, ReadOutcome, Response, State, Tunnel};
 use crate::id::{ConnId, MAX_SLOTS};
 use crate::listener::{Listener, ListenerKind, Peer};
 use crate::stream::{Socket, Stream};
@@ -1184,35 +1184,34 @@ impl Server {
     let Response::Streaming { framing, written } = &mut exchange.response else {
       return Err(RespondError::WrongState("the response was not started"));
     };
-    let mut mismatch = None;
+    let framing = *framing;
+    let total = *written + body.len() as u64;
+    if let Framing::Length(declared) = framing {
+      if total > declared || (end.is_some() && total < declared) {
+        // The framing is broken for this client; closing is the only way to end the message.
+        conn.cut = true;
+        conn.state = State::Closing { write_shut: false };
+        self.mark_dirty(idx);
+        return Err(RespondError::LengthMismatch { declared, written: total });
+      }
+    }
+    *written = total;
     match framing {
       Framing::NoBody => {}
-      Framing::Length(declared) => {
-        let total = *written + body.len() as u64;
-        if total > *declared || (end.is_some() && total < *declared) {
-          mismatch = Some(RespondError::LengthMismatch { declared: *declared, written: total });
-        } else {
-          conn.wbuf.extend_from_slice(body);
-        }
-      }
+      Framing::Length(_) | Framing::CloseDelimited => conn.push_body(body),
       Framing::Chunked => {
-        encode_chunk(&mut conn.wbuf, body);
+        if body.len() >= WRITE_THROUGH {
+          encode_chunk_size(&mut conn.wbuf, body.len());
+          conn.push_body(body);
+          conn.wbuf.extend_from_slice(b"\r\n");
+        } else {
+          encode_chunk(&mut conn.wbuf, body);
+        }
         if let Some(trailers) = end {
           // Writes nothing when a trailer is invalid, and the response stays open.
           encode_last_chunk_with_trailers(&mut conn.wbuf, trailers).map_err(RespondError::Invalid)?;
         }
       }
-      Framing::CloseDelimited => conn.wbuf.extend_from_slice(body),
-    }
-    *written += body.len() as u64;
-    if let Some(error) = mismatch {
-      // The framing is broken for this client; closing is the only way to end the message.
-      exchange.keep_alive = false;
-      exchange.response = Response::Done;
-      conn.cut = true;
-      conn.state = State::Closing { write_shut: false };
-      self.mark_dirty(idx);
-      return Err(error);
     }
     let status = if conn.wbuf.len() - conn.wpos >= high_water {
       conn.drain_wanted = true;
@@ -1220,7 +1219,7 @@ impl Server {
     } else {
       WriteStatus::Ready
     };
-    if end.is_some() {
+    if let (Some(_), State::Active(exchange)) = (end, &mut conn.state) {
       exchange.response = Response::Done;
     }
     self.mark_dirty(idx);
