@@ -292,6 +292,32 @@ test('environ: a GET without query or body has empty QUERY_STRING and no CONTENT
   t.is(env.body, '')
 })
 
+test('environ: header keys stay right as names change order and spelling, past the addon\'s 1,024 name ids', async (t) => {
+  // One connection, so one worker sees every name: 13 requests of 90 new names each, then
+  // names seen before in other positions and spellings, and one too long for an id.
+  const requests = []
+  const expected = []
+  for (let r = 0; r < 13; r++) {
+    const names = Array.from({ length: 90 }, (_, i) => `X-N${r}-${i}`)
+    requests.push(names.map((n, i) => `${n}: v${r}.${i}`))
+    expected.push(Object.fromEntries(names.map((n, i) => [`HTTP_${n.toUpperCase().replace(/-/g, '_')}`, `v${r}.${i}`])))
+  }
+  const long = `X-${'L'.repeat(70)}`
+  requests.push(['x-n0-1: late', 'X-N12-89: again', 'X-N0-1: twice', 'Accept: */*', `${long}: long`])
+  expected.push({ HTTP_X_N0_1: 'late,twice', HTTP_X_N12_89: 'again', HTTP_ACCEPT: '*/*', [`HTTP_X_${'L'.repeat(70)}`]: 'long' })
+  const raw = requests
+    .map((fields, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n${fields.join('\r\n')}\r\n${i === requests.length - 1 ? 'Connection: close\r\n' : ''}\r\n`)
+    .join('')
+  const { data } = await rawExchange(environ.port, raw)
+  const { responses } = parseResponses(data)
+  t.is(responses.length, requests.length)
+  responses.forEach((res, i) => {
+    const env = JSON.parse(res.body)
+    const got = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HTTP_') && k !== 'HTTP_HOST' && k !== 'HTTP_CONNECTION'))
+    t.deepEqual(got, expected[i], `request ${i}`)
+  })
+})
+
 test('environ: header names with underscores are dropped', async (t) => {
   const { data } = await rawExchange(environ.port, 'GET / HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 6.6.6.6\r\nX-Real: yes\r\nConnection: close\r\n\r\n')
   const env = JSON.parse(parseResponse(data).body)

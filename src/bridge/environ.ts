@@ -17,6 +17,7 @@ const M_QUERY = 10
 const M_PEER = 12
 const M_HEADER_COUNT = 14
 const M_HEADERS = 15
+const M_PER_HEADER = 5
 
 export const F_KEEP_ALIVE = 1
 export const F_BODY_COMPLETE = 2
@@ -31,7 +32,7 @@ export const F_TLS = 64
 export const F_HTTP2 = 128
 
 export function requestMetaLength(maxHeaders: number): number {
-  return M_HEADERS + 4 * maxHeaders
+  return M_HEADERS + M_PER_HEADER * maxHeaders
 }
 
 /** The address a listener serves, as the app sees it in SERVER_NAME and SERVER_PORT. */
@@ -97,6 +98,10 @@ export function cgiKey(name: string): string {
   return key
 }
 
+// Environ keys by the id the addon gives each header name it sees (`HeaderNames` in
+// src/native/server.rs): an array read instead of a slice of the head and a Map lookup per header.
+const keysById: string[] = []
+
 /** Percent-decodes a path into a string of byte values (ISO-8859-1), as WSGI's PATH_INFO. */
 export function unquotePath(path: string): string {
   if (!path.includes('%')) return path
@@ -132,8 +137,13 @@ export function buildEnviron(text: string, m: Int32Array, input: RequestInput, c
     'ugn.early_hints': earlyHints,
   }
   const count = m[M_HEADER_COUNT]
-  for (let i = 0, at = M_HEADERS; i < count; i++, at += 4) {
-    const key = cgiKey(text.slice(m[at], m[at + 1]))
+  for (let i = 0, at = M_HEADERS; i < count; i++, at += M_PER_HEADER) {
+    const id = m[at + 4]
+    let key = id >= 0 ? keysById[id] : undefined
+    if (key === undefined) {
+      key = cgiKey(text.slice(m[at], m[at + 1]))
+      if (id >= 0) keysById[id] = key
+    }
     const value = text.slice(m[at + 2], m[at + 3])
     const previous = environ[key]
     // RFC 9110 joins repeated fields with commas; cookies are the exception (RFC 6265 uses "; ").

@@ -11,6 +11,7 @@
 //! carries one string plus integers instead of an object built property by property.
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::collections::HashMap;
 use std::ptr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -30,7 +31,8 @@ const EV_BODY_ERROR: i32 = 3;
 const EV_DRAIN: i32 = 4;
 const EV_CLOSED: i32 = 5;
 
-/// `reqMeta` layout: fixed slots, then four offsets per header.
+/// `reqMeta` layout: fixed slots, then per header its name's and value's offsets and its name's
+/// id (see [`HeaderNames`]).
 const M_ID: usize = 0;
 const M_FLAGS: usize = 1;
 const M_LISTENER: usize = 2;
@@ -42,6 +44,7 @@ const M_QUERY: usize = 10;
 const M_PEER: usize = 12;
 const M_HEADER_COUNT: usize = 14;
 const M_HEADERS: usize = 15;
+const M_PER_HEADER: usize = 5;
 
 const F_KEEP_ALIVE: i32 = 1;
 const F_BODY_COMPLETE: i32 = 2;
@@ -104,6 +107,51 @@ struct Glue {
 thread_local! {
   static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
   static GLUE: RefCell<Option<Rc<Glue>>> = const { RefCell::new(None) };
+  static HEADER_NAMES: RefCell<HeaderNames> = RefCell::new(HeaderNames::default());
+}
+
+/// A small number for each header name seen on this thread (as spelled), which JavaScript
+/// (`src/bridge/environ.ts`) uses as an index into its environ keys: slicing each name out of
+/// the head and hashing it for a Map took a tenth of the worker's time with a browser's dozen
+/// headers. Ids live as long as the thread, as the keys do in its JavaScript realm.
+#[derive(Default)]
+struct HeaderNames {
+  ids: HashMap<Box<[u8]>, i32>,
+  names: Vec<Box<[u8]>>,
+  /// The id of the name last seen at each position: clients send their headers in the same
+  /// order on every request, so most names are found by one comparison.
+  last: Vec<i32>,
+}
+
+impl HeaderNames {
+  /// Names beyond this many, or longer than `MAX_LEN`, get no id (-1), so that a client
+  /// inventing names holds at most 128 KiB here; JavaScript then takes the name from the head.
+  const MAX: usize = 1024;
+  const MAX_LEN: usize = 64;
+
+  fn id(&mut self, position: usize, name: &[u8]) -> i32 {
+    if let Some(&id) = self.last.get(position) {
+      if *self.names[id as usize] == *name {
+        return id;
+      }
+    }
+    let id = match self.ids.get(name) {
+      Some(&id) => id,
+      None if self.names.len() < Self::MAX && name.len() <= Self::MAX_LEN => {
+        let id = self.names.len() as i32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+      }
+      None => return -1,
+    };
+    if position < self.last.len() {
+      self.last[position] = id;
+    } else if position == self.last.len() {
+      self.last.push(id);
+    }
+    id
+  }
 }
 
 fn with_server<R>(f: impl FnOnce(&mut Server) -> R) -> Option<R> {
@@ -163,7 +211,7 @@ unsafe extern "C" fn server_start(env: Env, info: sys::napi_callback_info) -> Va
     permit_unconventional_http_method: opts[O_PERMIT_UNCONVENTIONAL_METHOD] != 0,
     ..Limits::default()
   };
-  if M_HEADERS + 4 * limits.max_headers > req.len() {
+  if M_HEADERS + M_PER_HEADER * limits.max_headers > req.len() {
     return raw::throw(env, "reqMeta is too short for limit_request_fields");
   }
   let proxy_protocol = match opts[O_PROXY_PROTOCOL] {
@@ -676,15 +724,18 @@ unsafe fn dispatch_request(glue: &Glue, id: ConnId) {
       meta[at] = span.start as i32;
       meta[at + 1] = span.end as i32;
     }
-    let count = view.headers.len().min((meta.len() - M_HEADERS) / 4);
+    let count = view.headers.len().min((meta.len() - M_HEADERS) / M_PER_HEADER);
     meta[M_HEADER_COUNT] = count as i32;
-    for (i, h) in view.headers[..count].iter().enumerate() {
-      let at = M_HEADERS + 4 * i;
-      meta[at] = h.name.start as i32;
-      meta[at + 1] = h.name.end as i32;
-      meta[at + 2] = h.value.start as i32;
-      meta[at + 3] = h.value.end as i32;
-    }
+    HEADER_NAMES.with_borrow_mut(|names| {
+      for (i, h) in view.headers[..count].iter().enumerate() {
+        let at = M_HEADERS + M_PER_HEADER * i;
+        meta[at] = h.name.start as i32;
+        meta[at + 1] = h.name.end as i32;
+        meta[at + 2] = h.value.start as i32;
+        meta[at + 3] = h.value.end as i32;
+        meta[at + 4] = names.id(i, h.name.get(view.text));
+      }
+    });
     let text = raw::latin1(env, view.text);
     let body = match view.body {
       Some(b) if !b.is_empty() => raw::buffer_copy(env, b),

@@ -206,8 +206,8 @@ impl Connection {
   }
 
   /// Queues response body bytes. A large body goes to the kernel at once, behind the bytes
-  /// already pending, in one `writev`: only what the kernel leaves is copied into `wbuf`. Smaller
-  /// ones wait in `wbuf`, so that the responses of a batch leave in one write.
+  /// already pending, in one vectored write: only what the kernel leaves is copied into `wbuf`.
+  /// Smaller ones wait in `wbuf`, so that the responses of a batch leave in one write.
   pub(crate) fn push_body(&mut self, body: &[u8]) {
     let mut sent = 0;
     // Under TLS, or on a socket known to be full (write interest), the body is copied.

@@ -93,6 +93,30 @@ impl Write for Socket {
     }
   }
 
+  /// On Linux through `sendmsg` with `MSG_NOSIGNAL`: `writev` would raise SIGPIPE on a reset
+  /// connection, which `write` (a `send` with that flag) does not.
+  #[cfg(target_os = "linux")]
+  fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let fd = match self {
+      Socket::Tcp(s) => s.as_raw_fd(),
+      Socket::Unix(s) => s.as_raw_fd(),
+    };
+    // SAFETY: an all-zero msghdr is valid (no address, no control data); IoSlice has iovec's
+    // layout on Unix, and the slices outlive the call.
+    let n = unsafe {
+      let mut msg: libc::msghdr = std::mem::zeroed();
+      msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+      msg.msg_iovlen = bufs.len() as _;
+      libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
+    };
+    if n < 0 {
+      Err(io::Error::last_os_error())
+    } else {
+      Ok(n as usize)
+    }
+  }
+
+  #[cfg(not(target_os = "linux"))]
   fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
     match self {
       Socket::Tcp(s) => s.write_vectored(bufs),
