@@ -146,3 +146,32 @@ test('a graceful stop gives WebSockets --graceful-timeout, then closes them with
   t.is(await exitCode, 0)
   t.notRegex(server.log(), /was sent SIGKILL/)
 })
+
+test('a HUP gives WebSockets on the old worker --graceful-timeout, then closes them with 1001; new ones reach the new worker', async (t) => {
+  const server = await serve(ECHO, ['--graceful-timeout', '3'])
+  const url = `ws://127.0.0.1:${server.port}/`
+  const ws = await open(url)
+  const first = messages(ws, 1)
+  ws.send('pid')
+  const [oldPid] = server.workerPids()
+  t.is((await first)[0], `pid ${oldPid}`)
+  const closed = new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })))
+  const hupAt = Date.now()
+  process.kill(server.masterPid, 'SIGHUP')
+  await waitFor(() => server.workerPids().some((pid) => pid !== oldPid), 10_000, 'a new worker')
+  // The old worker still serves its WebSocket while it drains.
+  const reply = messages(ws, 1)
+  ws.send('still here')
+  t.is((await reply)[0], 'still here')
+  const { code, at } = await closed
+  t.is(code, 1001)
+  t.true(at - hupAt >= 1500, `closed ${at - hupAt} ms after HUP`)
+  const fresh = await open(url)
+  const answer = messages(fresh, 1)
+  fresh.send('pid')
+  const [line] = await answer
+  t.not(line, `pid ${oldPid}`)
+  fresh.close()
+  await waitFor(() => !server.workerPids().includes(oldPid), 10_000, 'the old worker to exit')
+  t.notRegex(server.log(), /was sent SIGKILL/)
+})
