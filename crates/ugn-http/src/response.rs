@@ -100,6 +100,18 @@ pub(crate) fn parse_status(status: &[u8]) -> Option<u16> {
     reason_ok.then(|| code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
 }
 
+/// Checks trailer fields as header fields are checked, plus RFC 9110's fields forbidden in
+/// trailers (§6.5.1).
+pub fn check_trailers(trailers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+    for &(name, value) in trailers {
+        checked_field(name, value)?;
+        if forbidden_in_trailer(name) {
+            return Err(ResponseError::ForbiddenTrailer(lossy(name)));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a response field (a token for the name, field text for the value) and returns the
 /// value without its surrounding whitespace.
 pub(crate) fn checked_field<'a>(name: &[u8], value: &'a [u8]) -> Result<&'a [u8], ResponseError> {
@@ -145,29 +157,27 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// other than 101 (an upgrade is a final answer) are interim; `out` is left
 /// unchanged on error.
 pub fn encode_interim_head(out: &mut Vec<u8>, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
-    match parse_status(status) {
-        Some(code) if (100..200).contains(&code) && code != 101 => {}
-        _ => return Err(ResponseError::InvalidStatus(lossy(status))),
-    }
-    let mark = out.len();
+    check_interim_head(status, headers)?;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status);
     out.extend_from_slice(b"\r\n");
     for &(name, value) in headers {
-        let problem = if !is_token(name) {
-            Some(ResponseError::InvalidHeaderName(lossy(name)))
-        } else if !value.iter().all(|&b| is_field_text(b)) {
-            Some(ResponseError::InvalidHeaderValue(lossy(name)))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            out.truncate(mark);
-            return Err(problem);
-        }
         push_header(out, name, trim_ows(value));
     }
     out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Checks an interim response as [`encode_interim_head`] does, for a protocol that encodes it
+/// otherwise (HTTP/2).
+pub fn check_interim_head(status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+    match parse_status(status) {
+        Some(code) if (100..200).contains(&code) && code != 101 => {}
+        _ => return Err(ResponseError::InvalidStatus(lossy(status))),
+    }
+    for &(name, value) in headers {
+        checked_field(name, value)?;
+    }
     Ok(())
 }
 
@@ -341,17 +351,7 @@ pub fn encode_last_chunk(out: &mut Vec<u8>) {
 /// The last chunk followed by a trailer section (RFC 9112 §7.1.2), checked as header fields
 /// are plus RFC 9110's fields forbidden in trailers; `out` is left unchanged on error.
 pub fn encode_last_chunk_with_trailers(out: &mut Vec<u8>, trailers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
-    for &(name, value) in trailers {
-        if !is_token(name) {
-            return Err(ResponseError::InvalidHeaderName(lossy(name)));
-        }
-        if !value.iter().all(|&b| is_field_text(b)) {
-            return Err(ResponseError::InvalidHeaderValue(lossy(name)));
-        }
-        if forbidden_in_trailer(name) {
-            return Err(ResponseError::ForbiddenTrailer(lossy(name)));
-        }
-    }
+    check_trailers(trailers)?;
     out.extend_from_slice(b"0\r\n");
     for &(name, value) in trailers {
         push_header(out, name, value);

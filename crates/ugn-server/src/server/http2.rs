@@ -28,7 +28,7 @@ use h2::{Reason, RecvStream, SendStream};
 use http::header::{HeaderName, HeaderValue};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
-use ugn_http::{encode_interim_head, forwarded_scheme, h2_response_head, parse_request_head, BodyKind, Header, Parsed, RequestHead, ResponseError, Span};
+use ugn_http::{check_interim_head, check_trailers, forwarded_scheme, h2_response_head, parse_request_head, BodyKind, Header, Parsed, RequestHead, ResponseError, Span};
 
 use super::{RequestView, RespondError, Server, WriteStatus};
 use crate::connection::Connection;
@@ -633,8 +633,7 @@ impl Server {
   }
 
   pub(super) fn h2_inform(&mut self, id: ConnId, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), RespondError> {
-    // Checked as an HTTP/1.1 interim head would be; nothing of that encoding is sent.
-    encode_interim_head(&mut Vec::new(), status, headers).map_err(RespondError::Invalid)?;
+    check_interim_head(status, headers).map_err(RespondError::Invalid)?;
     let s = self.stream_mut(id).ok_or(RespondError::Gone)?;
     let respond = s.respond.as_mut().ok_or(RespondError::WrongState("an interim response must come before the final one"))?;
     let mut response = http::Response::new(());
@@ -649,8 +648,8 @@ impl Server {
   }
 
   pub(super) fn h2_respond(&mut self, id: ConnId, status: &[u8], headers: &[(&[u8], &[u8])], body: &[u8], end: bool) -> Result<WriteStatus, RespondError> {
-    let date = self.date.get().to_vec();
-    let server = self.config.server_header.clone();
+    let date = HeaderValue::from_bytes(self.date.get()).expect("an HTTP date");
+    let server = HeaderValue::from_bytes(&self.config.server_header).ok().filter(|v| !v.is_empty());
     let s = self.stream_mut(id).ok_or(RespondError::Gone)?;
     if s.respond.is_none() {
       return Err(RespondError::WrongState("the response was already started"));
@@ -664,12 +663,10 @@ impl Server {
       map.append(name, value);
     }
     if !head.has_date {
-      map.insert(http::header::DATE, HeaderValue::from_bytes(&date).expect("an HTTP date"));
+      map.insert(http::header::DATE, date);
     }
-    if !head.has_server && !server.is_empty() {
-      if let Ok(value) = HeaderValue::from_bytes(&server) {
-        map.insert(http::header::SERVER, value);
-      }
+    if let (false, Some(server)) = (head.has_server, server) {
+      map.insert(http::header::SERVER, server);
     }
     if let (false, Some(n)) = (head.declared_length, head.length) {
       map.insert(http::header::CONTENT_LENGTH, HeaderValue::from(n));
@@ -715,8 +712,7 @@ impl Server {
       return Err(RespondError::LengthMismatch { declared, written });
     }
     if !trailers.is_empty() && !s.no_body {
-      // Checked as HTTP/1.1 trailers would be; nothing of that encoding is sent.
-      ugn_http::encode_last_chunk_with_trailers(&mut Vec::new(), trailers).map_err(RespondError::Invalid)?;
+      check_trailers(trailers).map_err(RespondError::Invalid)?;
       let mut map = http::HeaderMap::new();
       for &(name, value) in trailers {
         let (name, value) = field(name, value)?;
