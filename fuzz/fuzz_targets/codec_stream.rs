@@ -12,9 +12,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
+mod common;
 #[path = "../../crates/ugn-http/tests/driver/mod.rs"]
 mod driver;
-mod common;
 
 use driver::{End, Outcome};
 
@@ -23,14 +23,20 @@ fn refused(end: &End) -> bool {
 }
 
 fn same(whole: &Outcome, split: &Outcome) -> bool {
-    whole == split || (whole.messages == split.messages && refused(&whole.end) && refused(&split.end))
+    whole == split
+        || (whole.messages == split.messages && refused(&whole.end) && refused(&split.end))
 }
 
 fuzz_target!(|input: &[u8]| {
-    let Some((config, data)) = common::Config::split(input) else { return };
+    let Some((config, data)) = common::Config::split(input) else {
+        return;
+    };
     let whole = driver::feed(data, &[], &config.limits, config.proxy);
     for cuts in [(1..data.len()).collect(), config.cuts(data.len())] {
         let split = driver::feed(data, &cuts, &config.limits, config.proxy);
-        assert!(same(&whole, &split), "whole: {whole:?}\nsplit at {cuts:?}: {split:?}");
+        assert!(
+            same(&whole, &split),
+            "whole: {whole:?}\nsplit at {cuts:?}: {split:?}"
+        );
     }
 });

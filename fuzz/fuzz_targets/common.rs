@@ -20,7 +20,12 @@ impl Config {
         let (&flags, data) = input.split_first()?;
         let limits = match flags & 3 {
             0 => Limits::default(),
-            1 => Limits { max_request_line: 64, max_headers: 4, max_header_field_size: 64, ..Limits::default() },
+            1 => Limits {
+                max_request_line: 64,
+                max_headers: 4,
+                max_header_field_size: 64,
+                ..Limits::default()
+            },
             2 => Limits {
                 max_request_line: 0,
                 max_headers: 0,
@@ -29,9 +34,22 @@ impl Config {
                 casefold_http_method: true,
                 header_map: HeaderMap::Dangerous,
             },
-            _ => Limits { max_request_line: 16, max_headers: 2, max_header_field_size: 24, header_map: HeaderMap::Refuse, ..Limits::default() },
+            _ => Limits {
+                max_request_line: 16,
+                max_headers: 2,
+                max_header_field_size: 24,
+                header_map: HeaderMap::Refuse,
+                ..Limits::default()
+            },
         };
-        Some((Config { limits, proxy: flags & 4 != 0, seed: u64::from(flags >> 3) }, data))
+        Some((
+            Config {
+                limits,
+                proxy: flags & 4 != 0,
+                seed: u64::from(flags >> 3),
+            },
+            data,
+        ))
     }
 
     /// Up to 16 sorted cut positions inside `len` bytes, the same for the same input.
@@ -49,7 +67,9 @@ impl Config {
             z ^ (z >> 31)
         };
         let count = 1 + (next() % 16) as usize;
-        let mut cuts: Vec<usize> = (0..count).map(|_| 1 + (next() % (len as u64 - 1)) as usize).collect();
+        let mut cuts: Vec<usize> = (0..count)
+            .map(|_| 1 + (next() % (len as u64 - 1)) as usize)
+            .collect();
         cuts.sort_unstable();
         cuts.dedup();
         cuts
@@ -58,5 +78,8 @@ impl Config {
 
 /// The refusals a limit makes (414, 431), found by the line-end pass on every read.
 pub fn is_limit(e: &Error) -> bool {
-    matches!(e, Error::RequestLineTooLong | Error::TooManyHeaders | Error::HeaderFieldTooLarge)
+    matches!(
+        e,
+        Error::RequestLineTooLong | Error::TooManyHeaders | Error::HeaderFieldTooLarge
+    )
 }

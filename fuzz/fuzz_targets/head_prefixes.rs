@@ -12,9 +12,15 @@ use ugn_http::{parse_request_head, HeadReader, Parsed};
 mod common;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((config, data)) = common::Config::split(input) else { return };
+    let Some((config, data)) = common::Config::split(input) else {
+        return;
+    };
     let limits = &config.limits;
-    let most_fields = if limits.max_headers == 0 { 32768 } else { limits.max_headers };
+    let most_fields = if limits.max_headers == 0 {
+        32768
+    } else {
+        limits.max_headers
+    };
     let mut reader = HeadReader::new();
     let (mut got_fields, mut want_fields) = (Vec::new(), Vec::new());
     for end in config.cuts(data.len()).into_iter().chain([data.len()]) {

@@ -12,10 +12,17 @@ use ugn_http::{parse_proxy_header, parse_required_proxy_header, Parsed, ProxyPro
 mod common;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((_, data)) = common::Config::split(input) else { return };
+    let Some((_, data)) = common::Config::split(input) else {
+        return;
+    };
     // Every prefix is parsed: keep it quadratic in at most 1 KiB.
     let data = &data[..data.len().min(1024)];
-    for mode in [None, Some(ProxyProtocol::V1), Some(ProxyProtocol::V2), Some(ProxyProtocol::Auto)] {
+    for mode in [
+        None,
+        Some(ProxyProtocol::V1),
+        Some(ProxyProtocol::V2),
+        Some(ProxyProtocol::Auto),
+    ] {
         let parse = |buf| match mode {
             None => parse_proxy_header(buf),
             Some(mode) => parse_required_proxy_header(buf, mode),
@@ -24,7 +31,10 @@ fuzz_target!(|input: &[u8]| {
         for end in 0..=data.len() {
             let got = parse(&data[..end]);
             if let Ok(Parsed::Complete((_, used))) = got {
-                assert!(used <= end && (used > 0 || mode.is_none()), "{used} of {end}");
+                assert!(
+                    used <= end && (used > 0 || mode.is_none()),
+                    "{used} of {end}"
+                );
             }
             match (&decided, got) {
                 (None, Ok(Parsed::Partial)) => {}

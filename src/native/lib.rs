@@ -14,6 +14,6 @@ use napi_derive::napi;
 /// Adds the hand-written per-request functions next to the `#[napi]` exports.
 #[napi(module_exports)]
 pub fn exports(exports: Object, env: Env) -> Result<()> {
-  // SAFETY: called once by napi-rs with this thread's env and its exports object.
-  unsafe { server::register(env.raw(), exports.raw()) }.map_err(Error::from_reason)
+    // SAFETY: called once by napi-rs with this thread's env and its exports object.
+    unsafe { server::register(env.raw(), exports.raw()) }.map_err(Error::from_reason)
 }

@@ -31,19 +31,27 @@ impl AllowList {
                 None => (entry, None),
             };
             let Ok(addr) = addr.parse::<IpAddr>() else {
-                return Err(format!("{entry:?} is not an IP address or a network; {ALLOWED}"));
+                return Err(format!(
+                    "{entry:?} is not an IP address or a network; {ALLOWED}"
+                ));
             };
             let bits = if addr.is_ipv4() { 32 } else { 128 };
             let prefix = match prefix {
                 None => bits,
                 Some(p) => match p.parse::<u8>() {
                     Ok(n) if n <= bits && p.bytes().all(|b| b.is_ascii_digit()) => n,
-                    _ => return Err(format!("{entry:?} has an invalid prefix length: it must be 0 to {bits}")),
+                    _ => {
+                        return Err(format!(
+                            "{entry:?} has an invalid prefix length: it must be 0 to {bits}"
+                        ))
+                    }
                 },
             };
             let network = masked(addr, prefix);
             if network != addr {
-                return Err(format!("{entry:?} has host bits set: the network is {network}/{prefix}"));
+                return Err(format!(
+                    "{entry:?} has host bits set: the network is {network}/{prefix}"
+                ));
             }
             out.networks.push((network, prefix));
         }
@@ -105,10 +113,16 @@ mod tests {
         let list = AllowList::parse("127.0.0.1,192.168.0.0/16").unwrap();
         assert!(list.allows(ip("::ffff:127.0.0.1")));
         assert!(list.allows(ip("::ffff:192.168.3.4")));
-        assert!(!list.allows(ip("::127.0.0.1")), "IPv4-compatible addresses are not mapped ones");
+        assert!(
+            !list.allows(ip("::127.0.0.1")),
+            "IPv4-compatible addresses are not mapped ones"
+        );
         let v6 = AllowList::parse("::/0").unwrap();
         assert!(v6.allows(ip("2001:db8::1")));
-        assert!(!v6.allows(ip("10.0.0.1")), "an IPv6 network holds no IPv4 peer");
+        assert!(
+            !v6.allows(ip("10.0.0.1")),
+            "an IPv6 network holds no IPv4 peer"
+        );
         let v4 = AllowList::parse("0.0.0.0/0").unwrap();
         assert!(v4.allows(ip("10.0.0.1")) && !v4.allows(ip("2001:db8::1")));
     }
@@ -125,18 +139,30 @@ mod tests {
     #[test]
     fn refusals_name_the_entry() {
         for (bad, message) in [
-            ("10.0.0.300", "\"10.0.0.300\" is not an IP address or a network; allowed: "),
+            (
+                "10.0.0.300",
+                "\"10.0.0.300\" is not an IP address or a network; allowed: ",
+            ),
             ("localhost", "\"localhost\" is not an IP address"),
-            ("10.0.0.0/33", "\"10.0.0.0/33\" has an invalid prefix length: it must be 0 to 32"),
+            (
+                "10.0.0.0/33",
+                "\"10.0.0.0/33\" has an invalid prefix length: it must be 0 to 32",
+            ),
             ("::/129", "it must be 0 to 128"),
             ("10.0.0.0/+8", "invalid prefix length"),
             ("10.0.0.0/", "invalid prefix length"),
-            ("192.168.1.1/24", "\"192.168.1.1/24\" has host bits set: the network is 192.168.1.0/24"),
+            (
+                "192.168.1.1/24",
+                "\"192.168.1.1/24\" has host bits set: the network is 192.168.1.0/24",
+            ),
             ("fd00::1/8", "the network is fd00::/8"),
             ("127.0.0.1,nope", "\"nope\""),
         ] {
             let err = AllowList::parse(bad).unwrap_err();
-            assert!(err.starts_with(message) || err.contains(message), "{bad}: {err}");
+            assert!(
+                err.starts_with(message) || err.contains(message),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -50,7 +50,9 @@ fn is_ip_literal(inner: &[u8]) -> bool {
         return !version.is_empty()
             && version.iter().all(u8::is_ascii_hexdigit)
             && !address.is_empty()
-            && address.iter().all(|&b| (REG_NAME[usize::from(b)] && b != b'%') || b == b',' || b == b':');
+            && address
+                .iter()
+                .all(|&b| (REG_NAME[usize::from(b)] && b != b'%') || b == b',' || b == b':');
     }
     std::str::from_utf8(inner).is_ok_and(|s| s.parse::<Ipv6Addr>().is_ok())
 }
@@ -85,7 +87,10 @@ fn split_authority(v: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 pub(crate) fn is_host_value(v: &[u8]) -> bool {
     // The usual value, a reg-name without pct-encoding and an optional
     // port, in one pass; IP-literals and "%" take the full path.
-    let plain = v.iter().position(|&b| !PLAIN_REG_NAME[usize::from(b)]).unwrap_or(v.len());
+    let plain = v
+        .iter()
+        .position(|&b| !PLAIN_REG_NAME[usize::from(b)])
+        .unwrap_or(v.len());
     match v.get(plain) {
         None => return true,
         Some(b':') => return v[plain + 1..].iter().all(u8::is_ascii_digit),
@@ -176,8 +181,18 @@ mod tests {
 
     #[test]
     fn connect_targets() {
-        for ok in [&b"example.com:443"[..], b"[::1]:443", b"127.0.0.1:1", b"h:65535", b"h:00443"] {
-            assert!(is_connect_authority(ok), "{:?}", String::from_utf8_lossy(ok));
+        for ok in [
+            &b"example.com:443"[..],
+            b"[::1]:443",
+            b"127.0.0.1:1",
+            b"h:65535",
+            b"h:00443",
+        ] {
+            assert!(
+                is_connect_authority(ok),
+                "{:?}",
+                String::from_utf8_lossy(ok)
+            );
         }
         for bad in [
             &b"example.com"[..],
@@ -193,7 +208,11 @@ mod tests {
             b"h:443/",
             b"http://h:443",
         ] {
-            assert!(!is_connect_authority(bad), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                !is_connect_authority(bad),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -7,7 +7,10 @@ use crate::Error;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyEvent {
     /// Body bytes are `input[start..end]`.
-    Data { start: usize, end: usize },
+    Data {
+        start: usize,
+        end: usize,
+    },
     /// Call again with more input (unconsumed bytes first).
     NeedMore,
     Done,
@@ -88,7 +91,9 @@ impl BodyDecoder {
     /// a truncated one.
     pub fn finish(&self) -> Result<(), Error> {
         match self {
-            BodyDecoder::Chunked(c) if c.state == Chunk::Trailers => Err(Error::ChunkMissingTerminator),
+            BodyDecoder::Chunked(c) if c.state == Chunk::Trailers => {
+                Err(Error::ChunkMissingTerminator)
+            }
             _ if self.is_done() => Ok(()),
             _ => Err(Error::IncompleteBody),
         }
@@ -119,15 +124,29 @@ impl ChunkedDecoder {
                     }
                     let size = parse_chunk_line(&rest[..len])?;
                     pos += len + 2;
-                    self.state = if size == 0 { Chunk::Trailers } else { Chunk::Data(size) };
+                    self.state = if size == 0 {
+                        Chunk::Trailers
+                    } else {
+                        Chunk::Data(size)
+                    };
                 }
                 Chunk::Data(remaining) => {
                     if rest.is_empty() {
                         return Ok((pos, BodyEvent::NeedMore));
                     }
                     let n = remaining.min(rest.len() as u64) as usize;
-                    self.state = if n as u64 == remaining { Chunk::DataEnd } else { Chunk::Data(remaining - n as u64) };
-                    return Ok((pos + n, BodyEvent::Data { start: pos, end: pos + n }));
+                    self.state = if n as u64 == remaining {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(remaining - n as u64)
+                    };
+                    return Ok((
+                        pos + n,
+                        BodyEvent::Data {
+                            start: pos,
+                            end: pos + n,
+                        },
+                    ));
                 }
                 Chunk::DataEnd => match rest {
                     [b'\r', b'\n', ..] => {
@@ -143,10 +162,14 @@ impl ChunkedDecoder {
                         return Ok((pos + 2, BodyEvent::Done));
                     }
                     let mut fields: Vec<Header> = Vec::new();
-                    let parsed = parse_trailers(input, pos, &self.limits, &mut fields).map_err(|e| match e {
-                        Error::TooManyHeaders | Error::HeaderFieldTooLarge => Error::TrailersTooLarge,
-                        e => e,
-                    })?;
+                    let parsed = parse_trailers(input, pos, &self.limits, &mut fields).map_err(
+                        |e| match e {
+                            Error::TooManyHeaders | Error::HeaderFieldTooLarge => {
+                                Error::TrailersTooLarge
+                            }
+                            e => e,
+                        },
+                    )?;
                     let Some(end) = parsed else {
                         return Ok((pos, BodyEvent::NeedMore));
                     };
@@ -225,7 +248,11 @@ fn check_extensions(mut s: &[u8]) -> Result<(), Error> {
         s = skip_ows(take_token(skip_ows(s))?);
         if let [b'=', rest @ ..] = s {
             s = skip_ows(rest);
-            s = if let [b'"', rest @ ..] = s { skip_quoted(rest)? } else { take_token(s)? };
+            s = if let [b'"', rest @ ..] = s {
+                skip_quoted(rest)?
+            } else {
+                take_token(s)?
+            };
             s = skip_ows(s);
         }
         match s {
@@ -266,7 +293,10 @@ mod tests {
                 assert!(n <= buf.len());
                 match ev {
                     BodyEvent::Data { start, end } => {
-                        assert!(start < end && end <= n, "data must be non-empty and consumed");
+                        assert!(
+                            start < end && end <= n,
+                            "data must be non-empty and consumed"
+                        );
                         body.extend_from_slice(&buf[start..end]);
                         buf.drain(..n);
                     }
@@ -300,9 +330,15 @@ mod tests {
         let mut dec = BodyDecoder::new(BodyKind::Length(5), &Limits::default());
         assert!(!dec.is_done());
         assert_eq!(dec.decode(b""), Ok((0, BodyEvent::NeedMore)));
-        assert_eq!(dec.decode(b"he"), Ok((2, BodyEvent::Data { start: 0, end: 2 })));
+        assert_eq!(
+            dec.decode(b"he"),
+            Ok((2, BodyEvent::Data { start: 0, end: 2 }))
+        );
         assert_eq!(dec.finish(), Err(Error::IncompleteBody));
-        assert_eq!(dec.decode(b"lloGET /"), Ok((3, BodyEvent::Data { start: 0, end: 3 })));
+        assert_eq!(
+            dec.decode(b"lloGET /"),
+            Ok((3, BodyEvent::Data { start: 0, end: 3 }))
+        );
         assert_eq!(dec.decode(b"GET /"), Ok((0, BodyEvent::Done)));
         assert!(dec.is_done() && dec.trailers().is_empty());
         assert_eq!(dec.finish(), Ok(()));
@@ -314,76 +350,170 @@ mod tests {
 
     #[test]
     fn simple_chunked() {
-        let (body, rest) = drive(&mut chunked(), &[b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET / HTTP/1.1"]).unwrap();
+        let (body, rest) = drive(
+            &mut chunked(),
+            &[b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET / HTTP/1.1"],
+        )
+        .unwrap();
         assert_eq!(body, b"hello world");
         assert_eq!(rest, b"GET / HTTP/1.1");
-        assert_eq!(decode_chunked(b"1e\r\nall your base are belong to us\r\n000\r\n\r\n").unwrap(), b"all your base are belong to us");
-        assert_eq!(decode_chunked(b"0005\r\nhello\r\n0\r\n\r\n").unwrap(), b"hello");
-        assert_eq!(decode_chunked(b"A\r\n0123456789\r\n0\r\n\r\n").unwrap(), b"0123456789");
+        assert_eq!(
+            decode_chunked(b"1e\r\nall your base are belong to us\r\n000\r\n\r\n").unwrap(),
+            b"all your base are belong to us"
+        );
+        assert_eq!(
+            decode_chunked(b"0005\r\nhello\r\n0\r\n\r\n").unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            decode_chunked(b"A\r\n0123456789\r\n0\r\n\r\n").unwrap(),
+            b"0123456789"
+        );
         assert_eq!(decode_chunked(b"0\r\n\r\n").unwrap(), b"");
     }
 
     #[test]
     fn chunk_size_rejections() {
         for line in [
-            &b""[..], b" 5", b"5 ", b"5\t", b"-5", b"+5", b"0x5", b"g", b"6_0", b"5\n", b" ;foo=bar", b";a",
-            b"10000000000000000", b"ffffffffffffffff0",
+            &b""[..],
+            b" 5",
+            b"5 ",
+            b"5\t",
+            b"-5",
+            b"+5",
+            b"0x5",
+            b"g",
+            b"6_0",
+            b"5\n",
+            b" ;foo=bar",
+            b";a",
+            b"10000000000000000",
+            b"ffffffffffffffff0",
         ] {
             let mut raw = line.to_vec();
             raw.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
-            assert_eq!(decode_chunked(&raw), Err(Error::InvalidChunkSize), "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                decode_chunked(&raw),
+                Err(Error::InvalidChunkSize),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
-        assert_eq!(decode_chunked(b"5\n;\r\nhello\r\n0\r\n\r\n"), Err(Error::InvalidChunkSize));
+        assert_eq!(
+            decode_chunked(b"5\n;\r\nhello\r\n0\r\n\r\n"),
+            Err(Error::InvalidChunkSize)
+        );
         // The largest size parses; the data is simply not there yet.
         let mut dec = chunked();
-        assert_eq!(dec.decode(b"ffffffffffffffff\r\n"), Ok((18, BodyEvent::NeedMore)));
+        assert_eq!(
+            dec.decode(b"ffffffffffffffff\r\n"),
+            Ok((18, BodyEvent::NeedMore))
+        );
         assert_eq!(dec.finish(), Err(Error::IncompleteBody));
     }
 
     #[test]
     fn chunk_extensions() {
         for ext in [
-            &b";a"[..], b"; some; parameters=stuff", b" ;a", b"\t; a = b ", b";a=\"bar baz\"", b";a=\"q\\\"x\";b",
-            b";a=\"\"", b";a=\"caf\xc3\xa9\"", b";!#$%&'*+-.^_`|~=tok",
+            &b";a"[..],
+            b"; some; parameters=stuff",
+            b" ;a",
+            b"\t; a = b ",
+            b";a=\"bar baz\"",
+            b";a=\"q\\\"x\";b",
+            b";a=\"\"",
+            b";a=\"caf\xc3\xa9\"",
+            b";!#$%&'*+-.^_`|~=tok",
         ] {
             let mut raw = b"5".to_vec();
             raw.extend_from_slice(ext);
             raw.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
-            assert_eq!(decode_chunked(&raw), Ok(b"hello".to_vec()), "{:?}", String::from_utf8_lossy(ext));
+            assert_eq!(
+                decode_chunked(&raw),
+                Ok(b"hello".to_vec()),
+                "{:?}",
+                String::from_utf8_lossy(ext)
+            );
         }
         for ext in [
-            &b";"[..], b";;a", b";=b", b";a=", b";a b", b";a=b c", b";a=\"open", b";a=\"x\"y", b";a=val\rue",
-            b";a=\"\x01\"", b";a=\"\\\x01\"", b";a\x00", b";a=(b)",
+            &b";"[..],
+            b";;a",
+            b";=b",
+            b";a=",
+            b";a b",
+            b";a=b c",
+            b";a=\"open",
+            b";a=\"x\"y",
+            b";a=val\rue",
+            b";a=\"\x01\"",
+            b";a=\"\\\x01\"",
+            b";a\x00",
+            b";a=(b)",
         ] {
             let mut raw = b"5".to_vec();
             raw.extend_from_slice(ext);
             raw.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
-            assert_eq!(decode_chunked(&raw), Err(Error::InvalidChunkExtension), "{:?}", String::from_utf8_lossy(ext));
+            assert_eq!(
+                decode_chunked(&raw),
+                Err(Error::InvalidChunkExtension),
+                "{:?}",
+                String::from_utf8_lossy(ext)
+            );
         }
     }
 
     #[test]
     fn chunk_size_line_is_bounded() {
-        let limits = Limits { max_header_field_size: 16, ..Limits::default() };
+        let limits = Limits {
+            max_header_field_size: 16,
+            ..Limits::default()
+        };
         let mut dec = BodyDecoder::new(BodyKind::Chunked, &limits);
-        assert_eq!(dec.decode(b"5;aaaaaaaaaaaaaa"), Ok((0, BodyEvent::NeedMore)));
-        assert_eq!(dec.decode(b"5;aaaaaaaaaaaaaaa"), Err(Error::InvalidChunkExtension));
+        assert_eq!(
+            dec.decode(b"5;aaaaaaaaaaaaaa"),
+            Ok((0, BodyEvent::NeedMore))
+        );
+        assert_eq!(
+            dec.decode(b"5;aaaaaaaaaaaaaaa"),
+            Err(Error::InvalidChunkExtension)
+        );
         let mut dec = BodyDecoder::new(BodyKind::Chunked, &limits);
         assert_eq!(dec.decode(&[b'0'; 17]), Err(Error::InvalidChunkSize));
         let mut dec = BodyDecoder::new(BodyKind::Chunked, &limits);
-        assert_eq!(dec.decode(b"5;aaaaaaaaaaaaaaa\r\n"), Err(Error::InvalidChunkExtension));
+        assert_eq!(
+            dec.decode(b"5;aaaaaaaaaaaaaaa\r\n"),
+            Err(Error::InvalidChunkExtension)
+        );
     }
 
     #[test]
     fn missing_chunk_terminator() {
-        assert_eq!(decode_chunked(b"5\r\nhelloX\r\n0\r\n\r\n"), Err(Error::ChunkMissingTerminator));
-        assert_eq!(decode_chunked(b"5\r\nhello\n0\r\n\r\n"), Err(Error::ChunkMissingTerminator));
-        assert_eq!(decode_chunked(b"5\r\nhello\r0\r\n\r\n"), Err(Error::ChunkMissingTerminator));
-        assert_eq!(decode_chunked(b"5\r\nhello world\r\n0\r\n\r\n"), Err(Error::ChunkMissingTerminator));
-        assert_eq!(drive(&mut chunked(), &[b"5\r\nhello\r", b"X"]), Err(Error::ChunkMissingTerminator));
+        assert_eq!(
+            decode_chunked(b"5\r\nhelloX\r\n0\r\n\r\n"),
+            Err(Error::ChunkMissingTerminator)
+        );
+        assert_eq!(
+            decode_chunked(b"5\r\nhello\n0\r\n\r\n"),
+            Err(Error::ChunkMissingTerminator)
+        );
+        assert_eq!(
+            decode_chunked(b"5\r\nhello\r0\r\n\r\n"),
+            Err(Error::ChunkMissingTerminator)
+        );
+        assert_eq!(
+            decode_chunked(b"5\r\nhello world\r\n0\r\n\r\n"),
+            Err(Error::ChunkMissingTerminator)
+        );
+        assert_eq!(
+            drive(&mut chunked(), &[b"5\r\nhello\r", b"X"]),
+            Err(Error::ChunkMissingTerminator)
+        );
         // The last chunk without the blank line that ends the trailer section.
         assert_eq!(decode_chunked(b"0\r\n"), Err(Error::ChunkMissingTerminator));
-        assert_eq!(decode_chunked(b"0\r\nVary: *\r\n"), Err(Error::ChunkMissingTerminator));
+        assert_eq!(
+            decode_chunked(b"0\r\nVary: *\r\n"),
+            Err(Error::ChunkMissingTerminator)
+        );
         assert_eq!(decode_chunked(b"5\r\nhel"), Err(Error::IncompleteBody));
         assert_eq!(decode_chunked(b"5\r\nhello"), Err(Error::IncompleteBody));
     }
@@ -397,33 +527,83 @@ mod tests {
         assert_eq!(rest, b"NEXT");
         assert_eq!(
             dec.trailers(),
-            &[(b"Vary".to_vec(), b"*".to_vec()), (b"Content-Type".to_vec(), b"text/plain".to_vec())]
+            &[
+                (b"Vary".to_vec(), b"*".to_vec()),
+                (b"Content-Type".to_vec(), b"text/plain".to_vec())
+            ]
         );
 
-        for forbidden in ["Content-Length: 99", "Host: evil", "transfer-encoding: chunked", "Trailer: x", "Authorization: y", "TE: z"] {
+        for forbidden in [
+            "Content-Length: 99",
+            "Host: evil",
+            "transfer-encoding: chunked",
+            "Trailer: x",
+            "Authorization: y",
+            "TE: z",
+        ] {
             let raw = format!("0\r\n{forbidden}\r\n\r\n");
-            assert_eq!(decode_chunked(raw.as_bytes()), Err(Error::InvalidHeaderName), "{forbidden}");
+            assert_eq!(
+                decode_chunked(raw.as_bytes()),
+                Err(Error::InvalidHeaderName),
+                "{forbidden}"
+            );
         }
-        assert_eq!(decode_chunked(b"0\r\nA: b\x07\r\n\r\n"), Err(Error::InvalidHeader));
-        assert_eq!(decode_chunked(b"0\r\nA : b\r\n\r\n"), Err(Error::InvalidHeaderName));
-        assert_eq!(decode_chunked(b"0\r\nA: b\r\n c\r\n\r\n"), Err(Error::ObsoleteFolding));
-        assert_eq!(decode_chunked(b"0\r\nA: b\r\nA: c\r\n\r\n").map(|b| b.len()), Ok(0));
+        assert_eq!(
+            decode_chunked(b"0\r\nA: b\x07\r\n\r\n"),
+            Err(Error::InvalidHeader)
+        );
+        assert_eq!(
+            decode_chunked(b"0\r\nA : b\r\n\r\n"),
+            Err(Error::InvalidHeaderName)
+        );
+        assert_eq!(
+            decode_chunked(b"0\r\nA: b\r\n c\r\n\r\n"),
+            Err(Error::ObsoleteFolding)
+        );
+        assert_eq!(
+            decode_chunked(b"0\r\nA: b\r\nA: c\r\n\r\n").map(|b| b.len()),
+            Ok(0)
+        );
 
-        let refuse = Limits { header_map: crate::HeaderMap::Refuse, ..Limits::default() };
+        let refuse = Limits {
+            header_map: crate::HeaderMap::Refuse,
+            ..Limits::default()
+        };
         let mut dec = BodyDecoder::new(BodyKind::Chunked, &refuse);
-        assert_eq!(drive(&mut dec, &[b"0\r\nX_Y: 1\r\n\r\n"]), Err(Error::InvalidHeaderName));
-        assert_eq!(decode_chunked(b"0\r\nA: b\nC: d\r\n\r\n"), Err(Error::InvalidHeader));
-        assert_eq!(decode_chunked(b"0\r\nA: b\rC: d\r\n\r\n"), Err(Error::InvalidHeader));
+        assert_eq!(
+            drive(&mut dec, &[b"0\r\nX_Y: 1\r\n\r\n"]),
+            Err(Error::InvalidHeaderName)
+        );
+        assert_eq!(
+            decode_chunked(b"0\r\nA: b\nC: d\r\n\r\n"),
+            Err(Error::InvalidHeader)
+        );
+        assert_eq!(
+            decode_chunked(b"0\r\nA: b\rC: d\r\n\r\n"),
+            Err(Error::InvalidHeader)
+        );
     }
 
     #[test]
     fn trailer_limits() {
-        let limits = Limits { max_headers: 2, max_header_field_size: 12, ..Limits::default() };
-        let run = |raw: &[u8]| drive(&mut BodyDecoder::new(BodyKind::Chunked, &limits), &[raw]).map(|_| ());
+        let limits = Limits {
+            max_headers: 2,
+            max_header_field_size: 12,
+            ..Limits::default()
+        };
+        let run = |raw: &[u8]| {
+            drive(&mut BodyDecoder::new(BodyKind::Chunked, &limits), &[raw]).map(|_| ())
+        };
         assert_eq!(run(b"0\r\nA: 1\r\nB: 2\r\n\r\n"), Ok(()));
-        assert_eq!(run(b"0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), Err(Error::TrailersTooLarge));
+        assert_eq!(
+            run(b"0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+            Err(Error::TrailersTooLarge)
+        );
         assert_eq!(run(b"0\r\nA: 1234567\r\n\r\n"), Ok(()));
-        assert_eq!(run(b"0\r\nA: 12345678\r\n\r\n"), Err(Error::TrailersTooLarge));
+        assert_eq!(
+            run(b"0\r\nA: 12345678\r\n\r\n"),
+            Err(Error::TrailersTooLarge)
+        );
         // Unfinished and already too long.
         assert_eq!(run(b"0\r\nA: 1234567890"), Err(Error::TrailersTooLarge));
         assert_eq!(Error::TrailersTooLarge.status(), 431);
@@ -448,7 +628,10 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = raw.chunks(1).collect();
         let (body, rest) = drive(&mut chunked(), &bytes).unwrap();
-        assert_eq!((body.as_slice(), rest.as_slice()), (&want[..], &b"NEXT"[..]));
+        assert_eq!(
+            (body.as_slice(), rest.as_slice()),
+            (&want[..], &b"NEXT"[..])
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ impl Default for DateCache {
 
 impl DateCache {
     pub fn new() -> Self {
-        DateCache { secs: u64::MAX, buf: [0; 29] }
+        DateCache {
+            secs: u64::MAX,
+            buf: [0; 29],
+        }
     }
 
     pub fn get(&mut self) -> &[u8] {
@@ -50,8 +53,14 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(784_111_777);
         assert_eq!(c.at(t), b"Sun, 06 Nov 1994 08:49:37 GMT");
         // Sub-second changes reuse the cached text.
-        assert_eq!(c.at(t + Duration::from_millis(999)), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(c.at(t + Duration::from_secs(1)), b"Sun, 06 Nov 1994 08:49:38 GMT");
+        assert_eq!(
+            c.at(t + Duration::from_millis(999)),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(
+            c.at(t + Duration::from_secs(1)),
+            b"Sun, 06 Nov 1994 08:49:38 GMT"
+        );
     }
 
     #[test]

@@ -44,9 +44,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::RequestLineTooLong => 414,
-            Error::TooManyHeaders
-            | Error::HeaderFieldTooLarge
-            | Error::TrailersTooLarge => 431,
+            Error::TooManyHeaders | Error::HeaderFieldTooLarge | Error::TrailersTooLarge => 431,
             Error::ExpectationFailed => 417,
             Error::UnsupportedTransferCoding => 501,
             Error::ForbiddenProxyRequest => 403,
@@ -109,6 +107,9 @@ mod tests {
         assert_eq!(Error::MissingProxyHeader.status(), 400);
         assert_eq!(Error::MissingHost.status(), 400);
         assert_eq!(Error::InvalidHost.status(), 400);
-        assert_eq!(Error::ChunkMissingTerminator.to_string(), "chunk not terminated by CRLF");
+        assert_eq!(
+            Error::ChunkMissingTerminator.to_string(),
+            "chunk not terminated by CRLF"
+        );
     }
 }

@@ -47,7 +47,10 @@ pub fn h2_response_head<'a>(
     let code = parse_status(status).ok_or_else(|| ResponseError::InvalidStatus(lossy(status)))?;
     if code < 200 {
         // HTTP/2 has no upgrade, and interim responses go through `inform`.
-        return Err(ResponseError::InvalidStatus(format!("{} (a final response over HTTP/2 needs a status from 200)", lossy(status))));
+        return Err(ResponseError::InvalidStatus(format!(
+            "{} (a final response over HTTP/2 needs a status from 200)",
+            lossy(status)
+        )));
     }
     let no_body = head_request || code == 204 || code == 304;
     let mut head = H2ResponseHead {
@@ -79,7 +82,9 @@ pub fn h2_response_head<'a>(
         head.fields.push((name, value));
     }
     match (head.length, body_len) {
-        (Some(n), Some(body)) if n != body && !no_body => return Err(ResponseError::ContentLengthMismatch { header: n, body }),
+        (Some(n), Some(body)) if n != body && !no_body => {
+            return Err(ResponseError::ContentLengthMismatch { header: n, body })
+        }
         (None, Some(n)) if code != 204 && code != 304 => head.length = Some(n),
         _ => {}
     }
@@ -94,40 +99,88 @@ mod tests {
     fn connection_specific_fields_are_dropped_and_the_rest_kept_in_order() {
         let head = h2_response_head(
             b"200 OK",
-            &[(b"Content-Type", b"text/plain"), (b"Connection", b"close"), (b"Transfer-Encoding", b"chunked"), (b"Keep-Alive", b"timeout=5"), (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")],
+            &[
+                (b"Content-Type", b"text/plain"),
+                (b"Connection", b"close"),
+                (b"Transfer-Encoding", b"chunked"),
+                (b"Keep-Alive", b"timeout=5"),
+                (b"Set-Cookie", b"a=1"),
+                (b"Set-Cookie", b"b=2"),
+            ],
             false,
             None,
         )
         .unwrap();
         assert_eq!(head.status, 200);
-        assert_eq!(head.fields, vec![(&b"Content-Type"[..], &b"text/plain"[..]), (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2")]);
-        assert_eq!((head.length, head.no_body, head.has_date, head.has_server), (None, false, false, false));
+        assert_eq!(
+            head.fields,
+            vec![
+                (&b"Content-Type"[..], &b"text/plain"[..]),
+                (b"Set-Cookie", b"a=1"),
+                (b"Set-Cookie", b"b=2")
+            ]
+        );
+        assert_eq!(
+            (head.length, head.no_body, head.has_date, head.has_server),
+            (None, false, false, false)
+        );
     }
 
     #[test]
     fn the_length_comes_from_the_app_or_from_a_whole_body() {
         let whole = h2_response_head(b"200 OK", &[], false, Some(5)).unwrap();
         assert_eq!((whole.length, whole.declared_length), (Some(5), false));
-        let declared = h2_response_head(b"200 OK", &[(b"Content-Length", b"7")], false, None).unwrap();
+        let declared =
+            h2_response_head(b"200 OK", &[(b"Content-Length", b"7")], false, None).unwrap();
         assert_eq!((declared.length, declared.declared_length), (Some(7), true));
         assert_eq!(
             h2_response_head(b"200 OK", &[(b"Content-Length", b"7")], false, Some(5)),
             Err(ResponseError::ContentLengthMismatch { header: 7, body: 5 })
         );
         // HEAD announces the GET's length without a body.
-        let head = h2_response_head(b"200 OK", &[(b"Content-Length", b"7")], true, Some(0)).unwrap();
+        let head =
+            h2_response_head(b"200 OK", &[(b"Content-Length", b"7")], true, Some(0)).unwrap();
         assert!(head.no_body && head.length == Some(7));
-        let no_content = h2_response_head(b"204 No Content", &[(b"Content-Length", b"0")], false, Some(0)).unwrap();
-        assert!(no_content.no_body && no_content.fields.is_empty() && no_content.length == Some(0) && !no_content.declared_length);
+        let no_content = h2_response_head(
+            b"204 No Content",
+            &[(b"Content-Length", b"0")],
+            false,
+            Some(0),
+        )
+        .unwrap();
+        assert!(
+            no_content.no_body
+                && no_content.fields.is_empty()
+                && no_content.length == Some(0)
+                && !no_content.declared_length
+        );
     }
 
     #[test]
     fn invalid_statuses_and_fields_are_refused() {
-        assert!(matches!(h2_response_head(b"101 Switching Protocols", &[], false, None), Err(ResponseError::InvalidStatus(_))));
-        assert!(matches!(h2_response_head(b"OK", &[], false, None), Err(ResponseError::InvalidStatus(_))));
-        assert_eq!(h2_response_head(b"200 OK", &[(b"Bad Name", b"v")], false, None), Err(ResponseError::InvalidHeaderName("Bad Name".into())));
-        assert_eq!(h2_response_head(b"200 OK", &[(b"X", b"a\r\nb")], false, None), Err(ResponseError::InvalidHeaderValue("X".into())));
-        let own = h2_response_head(b"200 OK", &[(b"Date", b"x"), (b"Server", b"mine")], false, None).unwrap();
+        assert!(matches!(
+            h2_response_head(b"101 Switching Protocols", &[], false, None),
+            Err(ResponseError::InvalidStatus(_))
+        ));
+        assert!(matches!(
+            h2_response_head(b"OK", &[], false, None),
+            Err(ResponseError::InvalidStatus(_))
+        ));
+        assert_eq!(
+            h2_response_head(b"200 OK", &[(b"Bad Name", b"v")], false, None),
+            Err(ResponseError::InvalidHeaderName("Bad Name".into()))
+        );
+        assert_eq!(
+            h2_response_head(b"200 OK", &[(b"X", b"a\r\nb")], false, None),
+            Err(ResponseError::InvalidHeaderValue("X".into()))
+        );
+        let own = h2_response_head(
+            b"200 OK",
+            &[(b"Date", b"x"), (b"Server", b"mine")],
+            false,
+            None,
+        )
+        .unwrap();
         assert!(own.has_date && own.has_server);
     }
 }

@@ -23,9 +23,13 @@ pub use allow::AllowList;
 pub use body::{BodyDecoder, BodyEvent, ChunkedDecoder};
 pub use date::DateCache;
 pub use error::Error;
-pub use h2_response::{h2_response_head, H2ResponseHead};
 pub use forwarded::{forwarded_scheme, DEFAULT_SECURE_SCHEME_HEADERS};
+pub use h2_response::{h2_response_head, H2ResponseHead};
 pub use limits::{HeaderMap, Limits};
 pub use proxy::{parse_proxy_header, parse_required_proxy_header, ProxyHeader, ProxyProtocol};
 pub use request::{parse_request_head, BodyKind, HeadReader, Header, Parsed, RequestHead, Span};
-pub use response::{check_interim_head, check_trailers, encode_chunk, encode_chunk_size, encode_interim_head, encode_last_chunk, encode_last_chunk_with_trailers, encode_response_head, Framing, ResponseContext, ResponseError, ResponseHead};
+pub use response::{
+    check_interim_head, check_trailers, encode_chunk, encode_chunk_size, encode_interim_head,
+    encode_last_chunk, encode_last_chunk_with_trailers, encode_response_head, Framing,
+    ResponseContext, ResponseError, ResponseHead,
+};

@@ -96,11 +96,20 @@ mod tests {
 
     #[test]
     fn zero_and_clamping() {
-        let l = Limits { max_request_line: 0, max_headers: 0, max_header_field_size: 0, ..Limits::default() };
+        let l = Limits {
+            max_request_line: 0,
+            max_headers: 0,
+            max_header_field_size: 0,
+            ..Limits::default()
+        };
         assert_eq!(l.request_line(), None);
         assert_eq!(l.fields(), 32768);
         assert_eq!(l.field_size(), 8190);
-        let l = Limits { max_request_line: 8200, max_header_field_size: 8210, ..Limits::default() };
+        let l = Limits {
+            max_request_line: 8200,
+            max_header_field_size: 8210,
+            ..Limits::default()
+        };
         assert_eq!(l.request_line(), Some(8190));
         assert_eq!(l.field_size(), 8210);
     }

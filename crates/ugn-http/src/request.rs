@@ -51,7 +51,10 @@ pub struct Span {
 
 impl Span {
     pub(crate) fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
 
     /// Where `part`, a subslice of `base`, lies in it.
@@ -176,9 +179,16 @@ fn find_lf(s: &[u8]) -> Option<usize> {
 /// RFC 9110 §6.5.1: fields that change routing, framing or authentication
 /// cannot arrive after the body has been framed.
 pub(crate) fn forbidden_in_trailer(name: &[u8]) -> bool {
-    ["host", "content-length", "transfer-encoding", "trailer", "authorization", "te"]
-        .iter()
-        .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+    [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "trailer",
+        "authorization",
+        "te",
+    ]
+    .iter()
+    .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
 }
 
 /// The line-end pass over a request line. It can be resumed: given the same
@@ -250,7 +260,12 @@ struct FieldScan {
 
 impl FieldScan {
     fn at(pos: usize) -> FieldScan {
-        FieldScan { line: pos, searched: pos, fields: 0, end: None }
+        FieldScan {
+            line: pos,
+            searched: pos,
+            fields: 0,
+            end: None,
+        }
     }
 
     fn advance(&mut self, buf: &[u8], limits: &Limits) -> Result<(), Error> {
@@ -274,7 +289,11 @@ impl FieldScan {
             if let Some(&first) = line.first() {
                 if is_ows(first) {
                     // httparse has no request-side obs-fold; name the cause.
-                    return Err(if self.fields > 0 { Error::ObsoleteFolding } else { Error::InvalidHeaderName });
+                    return Err(if self.fields > 0 {
+                        Error::ObsoleteFolding
+                    } else {
+                        Error::InvalidHeaderName
+                    });
                 }
                 if self.fields >= max_fields {
                     return Err(Error::TooManyHeaders);
@@ -313,7 +332,9 @@ impl HeadScan {
     fn advance(&mut self, buf: &[u8], limits: &Limits) -> Result<(), Error> {
         self.line.advance(buf, limits)?;
         if let Some(end) = self.line.end {
-            self.fields.get_or_insert(FieldScan::at(end)).advance(buf, limits)?;
+            self.fields
+                .get_or_insert(FieldScan::at(end))
+                .advance(buf, limits)?;
         }
         Ok(())
     }
@@ -335,7 +356,13 @@ fn field_error(e: httparse::Error) -> Error {
 /// Checks httparse's fields against the rules it does not know (`_` names,
 /// trailer-forbidden names, singletons, the Host value) and appends the
 /// kept ones to `out` as spans into `buf`. Returns whether a Host came.
-fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, trailer: bool, out: &mut Vec<Header>) -> Result<bool, Error> {
+fn keep_fields(
+    buf: &[u8],
+    fields: &[httparse::Header<'_>],
+    limits: &Limits,
+    trailer: bool,
+    out: &mut Vec<Header>,
+) -> Result<bool, Error> {
     let (mut seen_host, mut seen_content_type) = (false, false);
     for field in fields {
         let name = field.name.as_bytes();
@@ -368,7 +395,10 @@ fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, tra
                 HeaderMap::Dangerous => true,
             };
         if keep {
-            out.push(Header { name: Span::within(buf, name), value: Span::within(buf, field.value) });
+            out.push(Header {
+                name: Span::within(buf, name),
+                value: Span::within(buf, field.value),
+            });
         }
     }
     Ok(seen_host)
@@ -378,7 +408,12 @@ fn keep_fields(buf: &[u8], fields: &[httparse::Header<'_>], limits: &Limits, tra
 /// last chunk's size line) into `out`, by the same rules as the head's
 /// fields plus RFC 9110 §6.5.1's forbidden names. Returns the offset just
 /// past the blank line, or `None` when it has not arrived yet.
-pub(crate) fn parse_trailers(buf: &[u8], start: usize, limits: &Limits, out: &mut Vec<Header>) -> Result<Option<usize>, Error> {
+pub(crate) fn parse_trailers(
+    buf: &[u8],
+    start: usize,
+    limits: &Limits,
+    out: &mut Vec<Header>,
+) -> Result<Option<usize>, Error> {
     let section = scan_fields(buf, start, limits)?;
     let Some(end) = section.end else {
         return Ok(None);
@@ -424,7 +459,8 @@ fn check_method(method: &[u8], limits: &Limits) -> Result<(), Error> {
     // 3 to 20 bytes. Lowercase methods are a classic filter-bypass trick.
     // httparse has already checked that it is a token.
     if !limits.permit_unconventional_http_method
-        && (method.iter().any(|&b| b.is_ascii_lowercase() || b == b'#') || !(3..=20).contains(&method.len()))
+        && (method.iter().any(|&b| b.is_ascii_lowercase() || b == b'#')
+            || !(3..=20).contains(&method.len()))
     {
         return Err(Error::InvalidMethod);
     }
@@ -433,7 +469,11 @@ fn check_method(method: &[u8], limits: &Limits) -> Result<(), Error> {
 
 /// Splits the request-target the way Gunicorn does (urllib's urlsplit)
 /// into (path, query, fragment), all relative to `base`.
-fn split_target(target: &[u8], base: usize, authority_form: bool) -> Result<(Span, Span, Span), Error> {
+fn split_target(
+    target: &[u8],
+    base: usize,
+    authority_form: bool,
+) -> Result<(Span, Span, Span), Error> {
     let end = base + target.len();
     if authority_form || target == b"*" {
         let e = Span::new(end, end);
@@ -442,16 +482,24 @@ fn split_target(target: &[u8], base: usize, authority_form: bool) -> Result<(Spa
     let mut path_start = 0;
     if target[0] != b'/' {
         // absolute-form: scheme "://" authority path-abempty
-        let sep = target.windows(3).position(|w| w == b"://").ok_or(Error::InvalidRequestLine)?;
+        let sep = target
+            .windows(3)
+            .position(|w| w == b"://")
+            .ok_or(Error::InvalidRequestLine)?;
         let scheme = &target[..sep];
         if scheme.is_empty()
             || !scheme[0].is_ascii_alphabetic()
-            || !scheme.iter().all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            || !scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
         {
             return Err(Error::InvalidRequestLine);
         }
         let auth_start = sep + 3;
-        let auth_len = target[auth_start..].iter().position(|b| b"/?#".contains(b)).unwrap_or(target.len() - auth_start);
+        let auth_len = target[auth_start..]
+            .iter()
+            .position(|b| b"/?#".contains(b))
+            .unwrap_or(target.len() - auth_start);
         let authority = &target[auth_start..auth_start + auth_len];
         // urlsplit refuses an unbalanced IPv6 literal; a proxy would too.
         if authority.contains(&b'[') != authority.contains(&b']') {
@@ -466,7 +514,10 @@ fn split_target(target: &[u8], base: usize, authority_form: bool) -> Result<(Spa
     let (query, frag_at) = if target.get(after) == Some(&b'?') {
         let q = &target[after + 1..];
         let qlen = q.iter().position(|&b| b == b'#').unwrap_or(q.len());
-        (Span::new(base + after + 1, base + after + 1 + qlen), after + 1 + qlen)
+        (
+            Span::new(base + after + 1, base + after + 1 + qlen),
+            after + 1 + qlen,
+        )
     } else {
         (Span::new(base + after, base + after), after)
     };
@@ -516,7 +567,11 @@ struct RequestLineParts {
 /// `HTTP/1.2` to `HTTP/1.9` are parsed as HTTP/1.1 (`minor_version` 1): a
 /// server SHOULD process a higher minor version as the highest it
 /// implements (RFC 9110 §2.5).
-pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+pub fn parse_request_head(
+    buf: &[u8],
+    limits: &Limits,
+    headers: &mut Vec<Header>,
+) -> Result<Parsed<RequestHead>, Error> {
     headers.clear();
     let buf = &buf[..buf.len().min(u32::MAX as usize)];
     let mut scan = HeadScan::default();
@@ -561,7 +616,17 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
         Err(Error::InvalidVersion) => return invalid_version(buf, limits, headers),
         Err(e) => return Err(e),
     };
-    let Some(RequestLineParts { method, target, path, query, fragment, minor_version, head_len, has_host }) = parsed else {
+    let Some(RequestLineParts {
+        method,
+        target,
+        path,
+        query,
+        fragment,
+        minor_version,
+        head_len,
+        has_host,
+    }) = parsed
+    else {
         return Ok(Parsed::Partial);
     };
 
@@ -598,7 +663,10 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>
                 } else if coding.eq_ignore_ascii_case(b"identity") {
                     // Not a transfer coding (RFC 9112 §7), ignored before
                     // chunked as Gunicorn does; never final, see below.
-                } else if [&b"gzip"[..], b"deflate", b"compress"].iter().any(|c| coding.eq_ignore_ascii_case(c)) {
+                } else if [&b"gzip"[..], b"deflate", b"compress"]
+                    .iter()
+                    .any(|c| coding.eq_ignore_ascii_case(c))
+                {
                     coded = true;
                 } else {
                     unknown = true;
@@ -689,7 +757,11 @@ fn higher_minor_version(buf: &[u8]) -> Option<usize> {
 /// An `InvalidVersion` from httparse, unless the version is `HTTP/1.2` to
 /// `HTTP/1.9`: then the head is parsed as HTTP/1.1.
 #[cold]
-fn invalid_version(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+fn invalid_version(
+    buf: &[u8],
+    limits: &Limits,
+    headers: &mut Vec<Header>,
+) -> Result<Parsed<RequestHead>, Error> {
     match higher_minor_version(buf) {
         Some(at) => parse_as_http11(buf, at, limits, headers),
         None => Err(Error::InvalidVersion),
@@ -699,8 +771,16 @@ fn invalid_version(buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Re
 /// Parses a head whose version digit at `at` is 2 to 9 as HTTP/1.1: a copy
 /// with the digit replaced, of the same length, so its spans hold for
 /// `buf`. Only these rare requests pay for the copy.
-fn parse_as_http11(buf: &[u8], at: usize, limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
-    let head_end = buf[at..].windows(4).position(|w| w == b"\r\n\r\n").map_or(buf.len(), |end| at + end + 4);
+fn parse_as_http11(
+    buf: &[u8],
+    at: usize,
+    limits: &Limits,
+    headers: &mut Vec<Header>,
+) -> Result<Parsed<RequestHead>, Error> {
+    let head_end = buf[at..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |end| at + end + 4);
     let mut copy = buf[..head_end].to_vec();
     copy[at] = b'1';
     parse_request_head(&copy, limits, headers)
@@ -752,7 +832,12 @@ impl HeadReader {
 
     /// Like [`parse_request_head`] over `buf`, the previous call's buffer
     /// with the newly read bytes appended. On `Partial`, `headers` is empty.
-    pub fn parse(&mut self, buf: &[u8], limits: &Limits, headers: &mut Vec<Header>) -> Result<Parsed<RequestHead>, Error> {
+    pub fn parse(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+        headers: &mut Vec<Header>,
+    ) -> Result<Parsed<RequestHead>, Error> {
         let buf = &buf[..buf.len().min(u32::MAX as usize)];
         if buf.len() < self.seen {
             // Not the buffer of the previous call: start again.
@@ -762,10 +847,11 @@ impl HeadReader {
         let had_line = self.scan.line.end.is_some();
         let result = match self.scan.advance(buf, limits) {
             Err(e) => Err(e),
-            Ok(()) if self.scan.end().is_none()
-                && self.parsed > 0
-                && buf.len() < 2 * self.parsed
-                && (had_line || self.scan.line.end.is_none()) =>
+            Ok(())
+                if self.scan.end().is_none()
+                    && self.parsed > 0
+                    && buf.len() < 2 * self.parsed
+                    && (had_line || self.scan.line.end.is_none()) =>
             {
                 headers.clear();
                 return Ok(Parsed::Partial);
@@ -785,7 +871,12 @@ impl HeadReader {
 
 /// Maps an httparse error to ours. It does not say where it failed, but the
 /// request line is what it read last when the version is missing.
-fn head_error(e: httparse::Error, req: &httparse::Request<'_, '_>, input: &[u8], line: &LineScan) -> Error {
+fn head_error(
+    e: httparse::Error,
+    req: &httparse::Request<'_, '_>,
+    input: &[u8],
+    line: &LineScan,
+) -> Error {
     match e {
         httparse::Error::Token if req.method.is_none() => Error::InvalidMethod,
         httparse::Error::Token => Error::InvalidRequestLine,
@@ -806,7 +897,11 @@ fn head_error(e: httparse::Error, req: &httparse::Request<'_, '_>, input: &[u8],
 
 /// Target-form rules for the request line httparse read (method and target
 /// are set once the version is): returns (path, query, fragment).
-fn check_target(buf: &[u8], req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<(Span, Span, Span), Error> {
+fn check_target(
+    buf: &[u8],
+    req: &httparse::Request<'_, '_>,
+    limits: &Limits,
+) -> Result<(Span, Span, Span), Error> {
     let (Some(method), Some(target)) = (req.method, req.path) else {
         return Err(Error::InvalidRequestLine);
     };
@@ -837,7 +932,11 @@ fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return Err(Error::InvalidContentLength);
     }
-    v.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0'))).ok_or(Error::InvalidContentLength)
+    v.iter()
+        .try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or(Error::InvalidContentLength)
 }
 
 #[cfg(test)]
@@ -854,7 +953,10 @@ mod tests {
         let mut headers = Vec::new();
         match parse_request_head(raw, limits, &mut headers) {
             Ok(Parsed::Complete(h)) => {
-                let fields = headers.iter().map(|f| (f.name.get(raw).to_vec(), f.value.get(raw).to_vec())).collect();
+                let fields = headers
+                    .iter()
+                    .map(|f| (f.name.get(raw).to_vec(), f.value.get(raw).to_vec()))
+                    .collect();
                 (h, fields)
             }
             other => panic!("{:?}: {other:?}", String::from_utf8_lossy(raw)),
@@ -894,13 +996,21 @@ mod tests {
         assert_eq!(h.body, BodyKind::None);
         assert!(h.keep_alive && !h.expect_continue && !h.upgrade);
         assert_eq!(h.content_length, None);
-        assert_eq!(fields, vec![(b"Host".to_vec(), b"example.com".to_vec()), (b"Accept".to_vec(), b"*/*".to_vec())]);
+        assert_eq!(
+            fields,
+            vec![
+                (b"Host".to_vec(), b"example.com".to_vec()),
+                (b"Accept".to_vec(), b"*/*".to_vec())
+            ]
+        );
     }
 
     #[test]
     fn tchar_table() {
         let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
-        let mut want: Vec<u8> = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".to_vec();
+        let mut want: Vec<u8> =
+            b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                .to_vec();
         want.sort_unstable();
         assert_eq!(tchars, want);
     }
@@ -919,7 +1029,11 @@ mod tests {
         let raw = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
         let end = raw.len() - 3;
         for i in 0..end {
-            assert_eq!(parse_with(&raw[..i], &Limits::default()), Ok(Parsed::Partial), "prefix {i}");
+            assert_eq!(
+                parse_with(&raw[..i], &Limits::default()),
+                Ok(Parsed::Partial),
+                "prefix {i}"
+            );
         }
         assert_eq!(head(&raw[..end]).head_len, end);
         assert_eq!(head(raw).body, BodyKind::Length(3));
@@ -933,7 +1047,10 @@ mod tests {
         let rest = &raw[first.head_len..];
         let second = head(rest);
         assert_eq!(get(rest, second.path), b"/2");
-        assert_eq!(parse_with(&rest[second.head_len..], &Limits::default()), Ok(Parsed::Partial));
+        assert_eq!(
+            parse_with(&rest[second.head_len..], &Limits::default()),
+            Ok(Parsed::Partial)
+        );
     }
 
     #[test]
@@ -943,7 +1060,12 @@ mod tests {
         parse_request_head(raw, &Limits::default(), &mut headers).unwrap();
         assert_eq!(headers.len(), 3);
         let cap = headers.capacity();
-        parse_request_head(b"GET / HTTP/1.1\r\nHost: h\r\nC: 3\r\n\r\n", &Limits::default(), &mut headers).unwrap();
+        parse_request_head(
+            b"GET / HTTP/1.1\r\nHost: h\r\nC: 3\r\n\r\n",
+            &Limits::default(),
+            &mut headers,
+        )
+        .unwrap();
         assert_eq!(headers.len(), 2);
         assert_eq!(headers.capacity(), cap);
     }
@@ -960,19 +1082,34 @@ mod tests {
             (b"get / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GeT / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GE / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
-            (b"ABCDEFGHIJKLMNOPQRSTU / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
+            (
+                b"ABCDEFGHIJKLMNOPQRSTU / HTTP/1.1\r\n\r\n",
+                Error::InvalidMethod,
+            ),
             (b"G#T / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GET: / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GET\0 / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GET\xc3\x9f / HTTP/1.1\r\n\r\n", Error::InvalidMethod),
             (b"GET * HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET foo/bar HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"GET example.com:443 HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (
+                b"GET example.com:443 HTTP/1.1\r\n\r\n",
+                Error::InvalidRequestLine,
+            ),
             (b"GET /a\x01b HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET /a\x7fb HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"PUT s://]ufd/: HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"GET http://[::1/x HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
-            (b"GET 1http://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
+            (
+                b"PUT s://]ufd/: HTTP/1.1\r\n\r\n",
+                Error::InvalidRequestLine,
+            ),
+            (
+                b"GET http://[::1/x HTTP/1.1\r\n\r\n",
+                Error::InvalidRequestLine,
+            ),
+            (
+                b"GET 1http://x/ HTTP/1.1\r\n\r\n",
+                Error::InvalidRequestLine,
+            ),
             (b"GET ://x/ HTTP/1.1\r\n\r\n", Error::InvalidRequestLine),
             (b"GET / HTTP/1.1 \r\n\r\n", Error::InvalidVersion),
             (b"GET / HTTP/1.1\rX\r\n\r\n", Error::InvalidVersion),
@@ -996,7 +1133,10 @@ mod tests {
     #[test]
     fn header_slots_are_reused() {
         let first = with_slots(8, |s| s.as_ptr() as usize);
-        assert_eq!(with_slots(3, |s| (s.len(), s.as_ptr() as usize)), (3, first));
+        assert_eq!(
+            with_slots(3, |s| (s.len(), s.as_ptr() as usize)),
+            (3, first)
+        );
         assert_eq!(with_slots(8, |s| s.as_ptr() as usize), first);
     }
 
@@ -1012,13 +1152,25 @@ mod tests {
     fn bare_lf_is_refused() {
         // httparse alone would take these as line ends.
         assert_eq!(err(b"GET / HTTP/1.1\n\n"), Error::InvalidRequestLine);
-        assert_eq!(err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"),
+            Error::InvalidRequestLine
+        );
         assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\n"), Error::InvalidHeader);
         assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\r\n\n"), Error::InvalidHeader);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n"), Error::InvalidHeader);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\rC: d\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA: b\nC: d\r\n\r\n"),
+            Error::InvalidHeader
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA: b\rC: d\r\n\r\n"),
+            Error::InvalidHeader
+        );
         // A lone LF after the fields is part of a field line, not its end.
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA: b\r\n\n\r\n"), Error::InvalidHeader);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA: b\r\n\n\r\n"),
+            Error::InvalidHeader
+        );
     }
 
     #[test]
@@ -1033,7 +1185,10 @@ mod tests {
 
         let raw = b"GET http://user:pw@[::1]:8080/p/q?x=1#f HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
-        assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/p/q"[..], &b"x=1"[..], &b"f"[..]));
+        assert_eq!(
+            (get(raw, h.path), get(raw, h.query), get(raw, h.fragment)),
+            (&b"/p/q"[..], &b"x=1"[..], &b"f"[..])
+        );
 
         let raw = b"GET https://example.com HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head(raw).path), b"");
@@ -1043,11 +1198,17 @@ mod tests {
 
         let raw = b"GET /a#b?c HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
-        assert_eq!((get(raw, h.path), get(raw, h.query), get(raw, h.fragment)), (&b"/a"[..], &b""[..], &b"b?c"[..]));
+        assert_eq!(
+            (get(raw, h.path), get(raw, h.query), get(raw, h.fragment)),
+            (&b"/a"[..], &b""[..], &b"b?c"[..])
+        );
 
         let raw = b"GET /?# HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = head(raw);
-        assert_eq!((get(raw, h.path), h.query.len(), h.fragment.len()), (&b"/"[..], 0, 0));
+        assert_eq!(
+            (get(raw, h.path), h.query.len(), h.fragment.len()),
+            (&b"/"[..], 0, 0)
+        );
 
         let raw = b"GET /\xc3\xa0%20k HTTP/1.0\r\n\r\n";
         assert_eq!(get(raw, head(raw).path), b"/\xc3\xa0%20k");
@@ -1055,16 +1216,33 @@ mod tests {
 
     #[test]
     fn unconventional_methods() {
-        let permit = Limits { permit_unconventional_http_method: true, ..Limits::default() };
+        let permit = Limits {
+            permit_unconventional_http_method: true,
+            ..Limits::default()
+        };
         let raw = b"-blargh /foo HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head_with(raw, &permit).0.method), b"-blargh");
         assert_eq!(err(raw), Error::InvalidMethod);
-        assert_eq!(get(b"M / HTTP/1.1\r\nHost: h\r\n\r\n", head_with(b"M / HTTP/1.1\r\nHost: h\r\n\r\n", &permit).0.method), b"M");
-        assert_eq!(err_with(b"GET: / HTTP/1.1\r\nHost: h\r\n\r\n", &permit), Error::InvalidMethod);
+        assert_eq!(
+            get(
+                b"M / HTTP/1.1\r\nHost: h\r\n\r\n",
+                head_with(b"M / HTTP/1.1\r\nHost: h\r\n\r\n", &permit)
+                    .0
+                    .method
+            ),
+            b"M"
+        );
+        assert_eq!(
+            err_with(b"GET: / HTTP/1.1\r\nHost: h\r\n\r\n", &permit),
+            Error::InvalidMethod
+        );
         let raw = b"-BLARGH /foo HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head(raw).method), b"-BLARGH");
 
-        let fold = Limits { casefold_http_method: true, ..permit };
+        let fold = Limits {
+            casefold_http_method: true,
+            ..permit
+        };
         let raw = b"connect host:443 HTTP/1.1\r\nHost: h\r\n\r\n";
         assert_eq!(get(raw, head_with(raw, &fold).0.path), b"host:443");
         assert_eq!(err_with(raw, &permit), Error::InvalidRequestLine);
@@ -1073,7 +1251,10 @@ mod tests {
 
     #[test]
     fn request_line_limit() {
-        let limits = Limits { max_request_line: 20, ..Limits::default() };
+        let limits = Limits {
+            max_request_line: 20,
+            ..Limits::default()
+        };
         // "GET /xxxxxx HTTP/1.1" is exactly 20 bytes.
         let at = b"GET /xxxxxx HTTP/1.1\r\nHost: h\r\n\r\n";
         head_with(at, &limits);
@@ -1086,16 +1267,28 @@ mod tests {
         assert_eq!(err_with(&over[..21], &limits), Error::RequestLineTooLong);
         assert_eq!(err_with(&[b'A'; 21], &limits), Error::RequestLineTooLong);
         // Skipped empty lines count against the limit.
-        assert_eq!(err_with(b"\r\nGET /xxxxxx HTTP/1.1\r\nHost: h\r\n\r\n", &limits), Error::RequestLineTooLong);
+        assert_eq!(
+            err_with(b"\r\nGET /xxxxxx HTTP/1.1\r\nHost: h\r\n\r\n", &limits),
+            Error::RequestLineTooLong
+        );
 
-        let unlimited = Limits { max_request_line: 0, ..Limits::default() };
-        assert_eq!(parse_with(&vec![b'A'; 100_000], &unlimited), Ok(Parsed::Partial));
+        let unlimited = Limits {
+            max_request_line: 0,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_with(&vec![b'A'; 100_000], &unlimited),
+            Ok(Parsed::Partial)
+        );
         let mut long = b"GET /".to_vec();
         long.extend(std::iter::repeat_n(b'a', 20_000));
         long.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
         head_with(&long, &unlimited);
         // Above 8190 the limit is clamped, as Gunicorn does.
-        let huge = Limits { max_request_line: 100_000, ..Limits::default() };
+        let huge = Limits {
+            max_request_line: 100_000,
+            ..Limits::default()
+        };
         assert_eq!(err_with(&long, &huge), Error::RequestLineTooLong);
     }
 
@@ -1105,21 +1298,39 @@ mod tests {
         let h = head(raw);
         assert_eq!(get(raw, h.method), b"GET");
         assert_eq!(h.head_len, raw.len());
-        assert_eq!(parse_with(b"\r\n\r", &Limits::default()), Ok(Parsed::Partial));
+        assert_eq!(
+            parse_with(b"\r\n\r", &Limits::default()),
+            Ok(Parsed::Partial)
+        );
         // Bare LFs are not empty lines.
-        assert_eq!(err(b"\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), Error::InvalidRequestLine);
-        assert_eq!(err(b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), Error::InvalidRequestLine);
+        assert_eq!(
+            err(b"\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            Error::InvalidRequestLine
+        );
+        assert_eq!(
+            err(b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            Error::InvalidRequestLine
+        );
     }
 
     #[test]
     fn header_count_limit() {
-        let limits = Limits { max_headers: 3, ..Limits::default() };
-        head_with(b"GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\nC: 3\r\n\r\n", &limits);
+        let limits = Limits {
+            max_headers: 3,
+            ..Limits::default()
+        };
+        head_with(
+            b"GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\nC: 3\r\n\r\n",
+            &limits,
+        );
         let four = b"GET / HTTP/1.1\r\nHost: a\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
         assert_eq!(err_with(four, &limits), Error::TooManyHeaders);
         assert_eq!(Error::TooManyHeaders.status(), 431);
         // Known before the fourth line is complete.
-        assert_eq!(err_with(&four[..four.len() - 6], &limits), Error::TooManyHeaders);
+        assert_eq!(
+            err_with(&four[..four.len() - 6], &limits),
+            Error::TooManyHeaders
+        );
         // Dropped fields still count.
         let dropped = b"GET / HTTP/1.1\r\nA_1: 1\r\nB_2: 2\r\nC_3: 3\r\nD: 4\r\n\r\n";
         assert_eq!(err_with(dropped, &limits), Error::TooManyHeaders);
@@ -1129,25 +1340,51 @@ mod tests {
     fn field_size_limit() {
         // "Accept: */*" is 11 bytes, 13 with CRLF.
         let raw = b"GET / HTTP/1.1\r\nAccept: */*\r\nHost: h\r\n\r\n";
-        head_with(raw, &Limits { max_header_field_size: 13, ..Limits::default() });
-        let small = Limits { max_header_field_size: 12, ..Limits::default() };
+        head_with(
+            raw,
+            &Limits {
+                max_header_field_size: 13,
+                ..Limits::default()
+            },
+        );
+        let small = Limits {
+            max_header_field_size: 12,
+            ..Limits::default()
+        };
         assert_eq!(err_with(raw, &small), Error::HeaderFieldTooLarge);
         // Known from the first 11 bytes of the unfinished line.
-        assert_eq!(err_with(&raw[..16 + 11], &small), Error::HeaderFieldTooLarge);
+        assert_eq!(
+            err_with(&raw[..16 + 11], &small),
+            Error::HeaderFieldTooLarge
+        );
         assert_eq!(parse_with(&raw[..16 + 10], &small), Ok(Parsed::Partial));
         // 0 means the 8190 default.
         let mut big = b"GET / HTTP/1.0\r\nX: ".to_vec();
         big.extend(std::iter::repeat_n(b'y', 8190));
         big.extend_from_slice(b"\r\n\r\n");
-        let zero = Limits { max_header_field_size: 0, ..Limits::default() };
+        let zero = Limits {
+            max_header_field_size: 0,
+            ..Limits::default()
+        };
         assert_eq!(err_with(&big, &zero), Error::HeaderFieldTooLarge);
-        head_with(&big, &Limits { max_header_field_size: 8210, ..Limits::default() });
+        head_with(
+            &big,
+            &Limits {
+                max_header_field_size: 8210,
+                ..Limits::default()
+            },
+        );
     }
 
     #[test]
     fn unfinished_head_is_bounded() {
-        let limits = Limits { max_headers: 4, max_header_field_size: 32, ..Limits::default() };
-        let bound = limits.max_request_line + limits.max_headers * (limits.max_header_field_size + 2);
+        let limits = Limits {
+            max_headers: 4,
+            max_header_field_size: 32,
+            ..Limits::default()
+        };
+        let bound =
+            limits.max_request_line + limits.max_headers * (limits.max_header_field_size + 2);
         let mut raw = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
         let mut failed = false;
         for i in 0..bound {
@@ -1174,8 +1411,18 @@ mod tests {
         let raw = b"GET / HTTP/1.1\r\nHost: h\r\nName: \t value \t \r\nEmpty:\r\nSp:   \r\nObs: caf\xc3\xa9\r\nTab: a\tb\r\n\r\n";
         let (_, f) = head_with(raw, &Limits::default());
         let values: Vec<&[u8]> = f.iter().map(|(_, v)| v.as_slice()).collect();
-        assert_eq!(values, [&b"h"[..], b"value", b"", b"", b"caf\xc3\xa9", b"a\tb"]);
-        for bad in [&b"a\x07b"[..], b"a\0b", b"a\x7fb", b"a\x1bb", b"a\rb", b"a\nb"] {
+        assert_eq!(
+            values,
+            [&b"h"[..], b"value", b"", b"", b"caf\xc3\xa9", b"a\tb"]
+        );
+        for bad in [
+            &b"a\x07b"[..],
+            b"a\0b",
+            b"a\x7fb",
+            b"a\x1bb",
+            b"a\rb",
+            b"a\nb",
+        ] {
             let mut raw = b"GET / HTTP/1.1\r\nHost: h\r\nX: ".to_vec();
             raw.extend_from_slice(bad);
             raw.extend_from_slice(b"\r\n\r\n");
@@ -1185,15 +1432,42 @@ mod tests {
 
     #[test]
     fn field_names() {
-        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Length : 3\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA\t: 3\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nba\0z: bar\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Length\xc3\x9f: 3\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA(b): 3\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\n Lead: x\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"), Error::InvalidHeaderName);
-        assert_eq!(err(b"GET / HTTP/1.1\r\n\rX: y\r\n\r\n"), Error::InvalidHeader);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nContent-Length : 3\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA\t: 3\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nba\0z: bar\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nContent-Length\xc3\x9f: 3\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA(b): 3\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\n Lead: x\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\n: value\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\n\rX: y\r\n\r\n"),
+            Error::InvalidHeader
+        );
         let raw = b"GET / HTTP/1.1\r\nX.Custom|Pipe~!: ok\r\nHost: h\r\n\r\n";
         head(raw);
     }
@@ -1203,11 +1477,20 @@ mod tests {
         let raw = b"GET / HTTP/1.1\r\nLong: one\r\n two\r\nHost: localhost\r\n\r\n";
         assert_eq!(err(raw), Error::ObsoleteFolding);
         // Refused as soon as the continuation starts.
-        assert_eq!(err(&raw[..b"GET / HTTP/1.1\r\nLong: one\r\n t".len()]), Error::ObsoleteFolding);
+        assert_eq!(
+            err(&raw[..b"GET / HTTP/1.1\r\nLong: one\r\n t".len()]),
+            Error::ObsoleteFolding
+        );
 
         // Also when the folded field was dropped, or is the first field.
-        assert_eq!(err(b"GET / HTTP/1.1\r\nA_b: 1\r\n 3\r\n\r\n"), Error::ObsoleteFolding);
-        assert_eq!(err(b"GET / HTTP/1.1\r\n\tA: 1\r\n\r\n"), Error::InvalidHeaderName);
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nA_b: 1\r\n 3\r\n\r\n"),
+            Error::ObsoleteFolding
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\n\tA: 1\r\n\r\n"),
+            Error::InvalidHeaderName
+        );
     }
 
     #[test]
@@ -1216,9 +1499,15 @@ mod tests {
         let (h, f) = head_with(raw, &Limits::default());
         assert_eq!(f.len(), 1);
         assert_eq!(h.body, BodyKind::Length(7));
-        let refuse = Limits { header_map: HeaderMap::Refuse, ..Limits::default() };
+        let refuse = Limits {
+            header_map: HeaderMap::Refuse,
+            ..Limits::default()
+        };
         assert_eq!(err_with(raw, &refuse), Error::InvalidHeaderName);
-        let dangerous = Limits { header_map: HeaderMap::Dangerous, ..Limits::default() };
+        let dangerous = Limits {
+            header_map: HeaderMap::Dangerous,
+            ..Limits::default()
+        };
         let (h, f) = head_with(raw, &dangerous);
         assert_eq!(f.len(), 3);
         assert_eq!(h.body, BodyKind::Length(7));
@@ -1234,42 +1523,90 @@ mod tests {
         assert_eq!(h.body, BodyKind::Length(7));
         let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n");
         assert_eq!(h.content_length, Some(u64::MAX));
-        for bad in [&b"-1"[..], b"+1", b"-0", b"0_1", b"1 2", b"5, 5", b"", b"0x10", b"1e3", b"bla", b"18446744073709551616", b"\xb2"] {
+        for bad in [
+            &b"-1"[..],
+            b"+1",
+            b"-0",
+            b"0_1",
+            b"1 2",
+            b"5, 5",
+            b"",
+            b"0x10",
+            b"1e3",
+            b"bla",
+            b"18446744073709551616",
+            b"\xb2",
+        ] {
             let mut raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ".to_vec();
             raw.extend_from_slice(bad);
             raw.extend_from_slice(b"\r\n\r\n");
             assert_eq!(err(&raw), Error::InvalidContentLength, "{bad:?}");
         }
-        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), Error::InvalidContentLength);
-        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\n"), Error::InvalidContentLength);
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"),
+            Error::InvalidContentLength
+        );
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\n"),
+            Error::InvalidContentLength
+        );
     }
 
     #[test]
     fn transfer_encoding() {
         let chunked = |raw: &[u8]| head(raw).body == BodyKind::Chunked;
-        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"));
-        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\n\r\n"));
-        assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n"));
+        assert!(chunked(
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        assert!(chunked(
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
+        ));
+        assert!(chunked(
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n"
+        ));
         assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
         let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
         assert_eq!(h.body, BodyKind::Chunked);
-        assert!(!h.keep_alive, "a coded body closes the connection afterwards");
+        assert!(
+            !h.keep_alive,
+            "a coded body closes the connection afterwards"
+        );
         let h = head(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert!(h.body == BodyKind::Chunked && !h.keep_alive);
         // RFC 9110 §5.6.1.2: empty list elements are ignored.
-        for te in [&b", chunked"[..], b"chunked ,", b"chunked,", b" , ,chunked, ", b"identity,,chunked"] {
-            let raw = [&b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "[..], te, b"\r\n\r\n"].concat();
+        for te in [
+            &b", chunked"[..],
+            b"chunked ,",
+            b"chunked,",
+            b" , ,chunked, ",
+            b"identity,,chunked",
+        ] {
+            let raw = [
+                &b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "[..],
+                te,
+                b"\r\n\r\n",
+            ]
+            .concat();
             assert!(chunked(&raw), "{:?}", String::from_utf8_lossy(te));
         }
         assert!(chunked(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n"));
 
         let cases: &[(&[u8], Error)] = &[
             (b"chunked, chunked", Error::InvalidTransferEncoding),
-            (b"identity, chunked, identity, chunked", Error::InvalidTransferEncoding),
+            (
+                b"identity, chunked, identity, chunked",
+                Error::InvalidTransferEncoding,
+            ),
             (b"chunked, identity", Error::InvalidTransferEncoding),
             (b"chunked, gzip", Error::InvalidTransferEncoding),
-            (b"chunked\r\nTransfer-Encoding: chunked", Error::InvalidTransferEncoding),
-            (b"chunked\r\nTransfer-Encoding: gzip", Error::InvalidTransferEncoding),
+            (
+                b"chunked\r\nTransfer-Encoding: chunked",
+                Error::InvalidTransferEncoding,
+            ),
+            (
+                b"chunked\r\nTransfer-Encoding: gzip",
+                Error::InvalidTransferEncoding,
+            ),
             // RFC 9112 §6.3 item 4: chunked is not the final coding, 400;
             // also when the coding is one ugn does not know.
             (b"gzip", Error::InvalidTransferEncoding),
@@ -1286,16 +1623,31 @@ mod tests {
             (b" , ", Error::InvalidTransferEncoding),
             // With a Content-Length too: still 400, never framed by the
             // Content-Length (a smuggling pattern, §6.3 item 3).
-            (b"identity\r\nContent-Length: 5", Error::InvalidTransferEncoding),
+            (
+                b"identity\r\nContent-Length: 5",
+                Error::InvalidTransferEncoding,
+            ),
             (b"gzip\r\nContent-Length: 5", Error::InvalidTransferEncoding),
-            (b"x-custom\r\nContent-Length: 5", Error::InvalidTransferEncoding),
+            (
+                b"x-custom\r\nContent-Length: 5",
+                Error::InvalidTransferEncoding,
+            ),
             (b"chunked\r\nContent-Length: 3", Error::InvalidContentLength),
-            (b"\tchunked\r\nContent-Length: 12", Error::InvalidContentLength),
-            (b"x-custom, chunked\r\nContent-Length: 3", Error::InvalidContentLength),
+            (
+                b"\tchunked\r\nContent-Length: 12",
+                Error::InvalidContentLength,
+            ),
+            (
+                b"x-custom, chunked\r\nContent-Length: 3",
+                Error::InvalidContentLength,
+            ),
             // §6.1: a coding not understood before a final chunked, 501.
             (b"br, chunked", Error::UnsupportedTransferCoding),
             (b"x-foo, chunked", Error::UnsupportedTransferCoding),
-            (b"x-foo\r\nTransfer-Encoding: chunked", Error::UnsupportedTransferCoding),
+            (
+                b"x-foo\r\nTransfer-Encoding: chunked",
+                Error::UnsupportedTransferCoding,
+            ),
         ];
         for (te, want) in cases {
             let mut raw = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ".to_vec();
@@ -1307,8 +1659,18 @@ mod tests {
         assert_eq!(Error::InvalidTransferEncoding.status(), 400);
         // HTTP/1.0: faulty framing, whatever the codings.
         for te in [&b"chunked"[..], b"identity", b"x-foo, chunked"] {
-            let raw = [&b"POST / HTTP/1.0\r\nTransfer-Encoding: "[..], te, b"\r\n\r\n"].concat();
-            assert_eq!(err(&raw), Error::InvalidTransferEncoding, "{:?}", String::from_utf8_lossy(te));
+            let raw = [
+                &b"POST / HTTP/1.0\r\nTransfer-Encoding: "[..],
+                te,
+                b"\r\n\r\n",
+            ]
+            .concat();
+            assert_eq!(
+                err(&raw),
+                Error::InvalidTransferEncoding,
+                "{:?}",
+                String::from_utf8_lossy(te)
+            );
         }
     }
 
@@ -1316,10 +1678,18 @@ mod tests {
     fn keep_alive() {
         let ka = |raw: &[u8]| head(raw).keep_alive;
         assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nConnection: close\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n\r\n"
+        ));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nConnection: close\r\n\r\n"
+        ));
         assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: te, keep-alive\r\n\r\n"));
@@ -1327,9 +1697,14 @@ mod tests {
 
     #[test]
     fn expect_and_upgrade() {
-        assert!(head(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").expect_continue);
+        assert!(
+            head(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").expect_continue
+        );
         assert!(!head(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expect_continue);
-        assert_eq!(err(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"), Error::ExpectationFailed);
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"),
+            Error::ExpectationFailed
+        );
         assert_eq!(Error::ExpectationFailed.status(), 417);
 
         assert!(head(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n").upgrade);
@@ -1339,9 +1714,18 @@ mod tests {
 
     #[test]
     fn singleton_fields() {
-        assert_eq!(err(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), Error::InvalidHeader);
-        assert_eq!(err(b"GET / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"), Error::InvalidHeader);
-        let (_, f) = head_with(b"GET / HTTP/1.0\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n", &Limits::default());
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            Error::InvalidHeader
+        );
+        assert_eq!(
+            err(b"GET / HTTP/1.1\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n"),
+            Error::InvalidHeader
+        );
+        let (_, f) = head_with(
+            b"GET / HTTP/1.0\r\nIf-Match: a\r\nIf-Match: b\r\n\r\n",
+            &Limits::default(),
+        );
         assert_eq!(f.len(), 2);
     }
 
@@ -1357,7 +1741,12 @@ mod tests {
             // A dropped `_` spelling is no Host.
             b"GET / HTTP/1.1\r\nHo_st: example.com\r\n\r\n",
         ] {
-            assert_eq!(err(raw), Error::MissingHost, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                err(raw),
+                Error::MissingHost,
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
         assert_eq!(Error::MissingHost.status(), 400);
         // Any spelling of the name counts; HTTP/1.0 may go without.
@@ -1369,17 +1758,40 @@ mod tests {
         assert_eq!(f, vec![(b"Host".to_vec(), b"".to_vec())]);
         head(b"GET / HTTP/1.1\r\nHost: \t \r\n\r\n");
         // Until the blank line it is not known to be missing.
-        assert_eq!(parse_with(b"GET / HTTP/1.1\r\nA: b\r\n", &Limits::default()), Ok(Parsed::Partial));
+        assert_eq!(
+            parse_with(b"GET / HTTP/1.1\r\nA: b\r\n", &Limits::default()),
+            Ok(Parsed::Partial)
+        );
     }
 
     #[test]
     fn host_values() {
         let host = |value: &[u8], version: &[u8]| {
-            let raw = [&b"GET / HTTP/"[..], version, b"\r\nHost: ", value, b"\r\n\r\n"].concat();
+            let raw = [
+                &b"GET / HTTP/"[..],
+                version,
+                b"\r\nHost: ",
+                value,
+                b"\r\n\r\n",
+            ]
+            .concat();
             parse_with(&raw, &Limits::default()).map(|p| matches!(p, Parsed::Complete(_)))
         };
-        for ok in [&b"example.com"[..], b"example.com:8080", b"127.0.0.1:80", b"[::1]", b"[::1]:8080", b"0.0.0.0=5000", b"a.example:"] {
-            assert_eq!(host(ok, b"1.1"), Ok(true), "{:?}", String::from_utf8_lossy(ok));
+        for ok in [
+            &b"example.com"[..],
+            b"example.com:8080",
+            b"127.0.0.1:80",
+            b"[::1]",
+            b"[::1]:8080",
+            b"0.0.0.0=5000",
+            b"a.example:",
+        ] {
+            assert_eq!(
+                host(ok, b"1.1"),
+                Ok(true),
+                "{:?}",
+                String::from_utf8_lossy(ok)
+            );
         }
         for bad in [
             &b"exa mple.com"[..],
@@ -1391,8 +1803,18 @@ mod tests {
             b"[::1",
             b"caf\xc3\xa9.example",
         ] {
-            assert_eq!(host(bad, b"1.1"), Err(Error::InvalidHost), "{:?}", String::from_utf8_lossy(bad));
-            assert_eq!(host(bad, b"1.0"), Err(Error::InvalidHost), "{:?} in HTTP/1.0", String::from_utf8_lossy(bad));
+            assert_eq!(
+                host(bad, b"1.1"),
+                Err(Error::InvalidHost),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+            assert_eq!(
+                host(bad, b"1.0"),
+                Err(Error::InvalidHost),
+                "{:?} in HTTP/1.0",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert_eq!(Error::InvalidHost.status(), 400);
     }
@@ -1401,9 +1823,31 @@ mod tests {
     fn connect_needs_host_and_port() {
         let raw = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
         assert_eq!(get(raw, head(raw).path), b"example.com:443");
-        for target in [&b"example.com"[..], b"/", b"/a?b", b"example.com:", b":443", b"example.com:0", b"example.com:65536", b"u@example.com:443", b"[::1]", b"http://example.com:443/", b"*"] {
-            let raw = [&b"CONNECT "[..], target, b" HTTP/1.1\r\nHost: example.com\r\n\r\n"].concat();
-            assert_eq!(err(&raw), Error::InvalidRequestLine, "{:?}", String::from_utf8_lossy(target));
+        for target in [
+            &b"example.com"[..],
+            b"/",
+            b"/a?b",
+            b"example.com:",
+            b":443",
+            b"example.com:0",
+            b"example.com:65536",
+            b"u@example.com:443",
+            b"[::1]",
+            b"http://example.com:443/",
+            b"*",
+        ] {
+            let raw = [
+                &b"CONNECT "[..],
+                target,
+                b" HTTP/1.1\r\nHost: example.com\r\n\r\n",
+            ]
+            .concat();
+            assert_eq!(
+                err(&raw),
+                Error::InvalidRequestLine,
+                "{:?}",
+                String::from_utf8_lossy(target)
+            );
             // Refused as soon as the request line is read.
             assert_eq!(err(&raw[..raw.len() - 4]), Error::InvalidRequestLine);
         }
@@ -1412,10 +1856,21 @@ mod tests {
     #[test]
     fn higher_minor_versions_are_http11() {
         for digit in b'2'..=b'9' {
-            let raw = [&b"POST /v?q HTTP/1."[..], &[digit], b"\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"].concat();
+            let raw = [
+                &b"POST /v?q HTTP/1."[..],
+                &[digit],
+                b"\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            ]
+            .concat();
             let (h, f) = head_with(&raw, &Limits::default());
-            assert_eq!((h.minor_version, h.body, h.keep_alive), (1, BodyKind::Chunked, true));
-            assert_eq!((get(&raw, h.target), get(&raw, h.path), get(&raw, h.query)), (&b"/v?q"[..], &b"/v"[..], &b"q"[..]));
+            assert_eq!(
+                (h.minor_version, h.body, h.keep_alive),
+                (1, BodyKind::Chunked, true)
+            );
+            assert_eq!(
+                (get(&raw, h.target), get(&raw, h.path), get(&raw, h.query)),
+                (&b"/v?q"[..], &b"/v"[..], &b"q"[..])
+            );
             assert_eq!(f.len(), 2);
             assert_eq!(&raw[h.head_len..h.head_len + 3], b"3\r\n");
             // As in HTTP/1.1, Host is required and framing rules hold.
@@ -1423,27 +1878,55 @@ mod tests {
             assert_eq!(err(&missing), Error::MissingHost);
             // Every prefix is partial, as for HTTP/1.1.
             for end in 0..raw.len() - 15 {
-                assert_eq!(parse_with(&raw[..end], &Limits::default()), Ok(Parsed::Partial), "{end}");
+                assert_eq!(
+                    parse_with(&raw[..end], &Limits::default()),
+                    Ok(Parsed::Partial),
+                    "{end}"
+                );
             }
         }
-        for bad in [&b"HTTP/1.10"[..], b"HTTP/1.23", b"HTTP/1.2 ", b"HTTP/1.a", b"HTTP/2.2", b"HTTP/0.2"] {
+        for bad in [
+            &b"HTTP/1.10"[..],
+            b"HTTP/1.23",
+            b"HTTP/1.2 ",
+            b"HTTP/1.a",
+            b"HTTP/2.2",
+            b"HTTP/0.2",
+        ] {
             let raw = [&b"GET / "[..], bad, b"\r\nHost: x\r\n\r\n"].concat();
-            assert_eq!(err(&raw), Error::InvalidVersion, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                err(&raw),
+                Error::InvalidVersion,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // After empty lines, and with the body in the buffer.
         let raw = b"\r\n\r\nPOST / HTTP/1.3\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
         let h = head(raw);
-        assert_eq!((h.minor_version, h.head_len, h.body), (1, raw.len() - 4, BodyKind::Length(4)));
+        assert_eq!(
+            (h.minor_version, h.head_len, h.body),
+            (1, raw.len() - 4, BodyKind::Length(4))
+        );
         let raw = b"GET / HTTP/1.4\r\n\r\n";
         assert_eq!(err(raw), Error::MissingHost);
         // A trickled HTTP/1.2 head, through a reader.
         let raw = b"GET /r HTTP/1.2\r\nHost: x\r\nA: b\r\n\r\n";
         let (mut reader, mut fields) = (HeadReader::new(), Vec::new());
         for end in 1..raw.len() {
-            assert_eq!(reader.parse(&raw[..end], &Limits::default(), &mut fields), Ok(Parsed::Partial), "{end}");
+            assert_eq!(
+                reader.parse(&raw[..end], &Limits::default(), &mut fields),
+                Ok(Parsed::Partial),
+                "{end}"
+            );
         }
-        let Ok(Parsed::Complete(h)) = reader.parse(raw, &Limits::default(), &mut fields) else { panic!() };
-        assert_eq!((h.minor_version, h.head_len, fields.len()), (1, raw.len(), 2));
+        let Ok(Parsed::Complete(h)) = reader.parse(raw, &Limits::default(), &mut fields) else {
+            panic!()
+        };
+        assert_eq!(
+            (h.minor_version, h.head_len, fields.len()),
+            (1, raw.len(), 2)
+        );
     }
 }
 
@@ -1452,7 +1935,12 @@ mod reader_tests {
     use super::*;
 
     fn tight() -> Limits {
-        Limits { max_request_line: 40, max_headers: 4, max_header_field_size: 24, ..Limits::default() }
+        Limits {
+            max_request_line: 40,
+            max_headers: 4,
+            max_header_field_size: 24,
+            ..Limits::default()
+        }
     }
 
     /// Heads that end, fail at a limit, fail on a line end or fail only in
@@ -1512,7 +2000,10 @@ mod reader_tests {
                 assert_eq!(got, want, "{context}");
                 assert_eq!(got_fields, want_fields, "{context}");
             } else {
-                assert!(matches!(want, Ok(Parsed::Partial) | Err(_)), "{context}: {want:?}");
+                assert!(
+                    matches!(want, Ok(Parsed::Partial) | Err(_)),
+                    "{context}: {want:?}"
+                );
                 assert!(got_fields.is_empty());
             }
             if got != Ok(Parsed::Partial) {
@@ -1545,18 +2036,36 @@ mod reader_tests {
         let mut fields = Vec::new();
         let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         for end in [15, 16, 24, 25, 26] {
-            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial), "{end}");
+            assert_eq!(
+                reader.parse(&raw[..end], &limits, &mut fields),
+                Ok(Parsed::Partial),
+                "{end}"
+            );
         }
-        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else { panic!() };
+        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else {
+            panic!()
+        };
         assert_eq!((head.head_len, fields.len()), (raw.len(), 1));
         // A CR at the end of one read, followed by something other than LF.
         let raw = b"GET / HTTP/1.1\r\nHost: x\rY\r\n\r\n";
-        assert_eq!(reader.parse(&raw[..24], &limits, &mut fields), Ok(Parsed::Partial));
-        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::InvalidHeader));
+        assert_eq!(
+            reader.parse(&raw[..24], &limits, &mut fields),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(
+            reader.parse(raw, &limits, &mut fields),
+            Err(Error::InvalidHeader)
+        );
         // A bare LF where the blank line should be, after a CRLF of the previous read.
         let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\n";
-        assert_eq!(reader.parse(&raw[..25], &limits, &mut fields), Ok(Parsed::Partial));
-        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::InvalidHeader));
+        assert_eq!(
+            reader.parse(&raw[..25], &limits, &mut fields),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(
+            reader.parse(raw, &limits, &mut fields),
+            Err(Error::InvalidHeader)
+        );
     }
 
     #[test]
@@ -1567,22 +2076,41 @@ mod reader_tests {
         let mut reader = HeadReader::new();
         let line = [b'A'; 41];
         for end in 1..=40 {
-            assert_eq!(reader.parse(&line[..end], &limits, &mut fields), Ok(Parsed::Partial));
+            assert_eq!(
+                reader.parse(&line[..end], &limits, &mut fields),
+                Ok(Parsed::Partial)
+            );
         }
-        assert_eq!(reader.parse(&line, &limits, &mut fields), Err(Error::RequestLineTooLong));
+        assert_eq!(
+            reader.parse(&line, &limits, &mut fields),
+            Err(Error::RequestLineTooLong)
+        );
         // A field line of 22 bytes and its CRLF fit in 24; the 23rd byte does not.
         let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
         raw.extend([b'v'; 20]);
         let mut reader = HeadReader::new();
         for end in 17..raw.len() {
-            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial), "{end}");
+            assert_eq!(
+                reader.parse(&raw[..end], &limits, &mut fields),
+                Ok(Parsed::Partial),
+                "{end}"
+            );
         }
-        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::HeaderFieldTooLarge));
+        assert_eq!(
+            reader.parse(&raw, &limits, &mut fields),
+            Err(Error::HeaderFieldTooLarge)
+        );
         // The fifth field is refused from its first byte.
         let raw = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE";
         let mut reader = HeadReader::new();
-        assert_eq!(reader.parse(&raw[..raw.len() - 1], &limits, &mut fields), Ok(Parsed::Partial));
-        assert_eq!(reader.parse(raw, &limits, &mut fields), Err(Error::TooManyHeaders));
+        assert_eq!(
+            reader.parse(&raw[..raw.len() - 1], &limits, &mut fields),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(
+            reader.parse(raw, &limits, &mut fields),
+            Err(Error::TooManyHeaders)
+        );
     }
 
     #[test]
@@ -1591,7 +2119,10 @@ mod reader_tests {
         let mut fields = Vec::new();
         // Not HTTP at all (a TLS ClientHello): refused by the first call.
         let mut reader = HeadReader::new();
-        assert_eq!(reader.parse(b"\x16\x03\x01\x02\x00\x01", &limits, &mut fields), Err(Error::InvalidMethod));
+        assert_eq!(
+            reader.parse(b"\x16\x03\x01\x02\x00\x01", &limits, &mut fields),
+            Err(Error::InvalidMethod)
+        );
         // A bad method in a request line that took many reads: refused when the line ends.
         let mut raw = b"get /".to_vec();
         raw.extend([b'a'; 1000]);
@@ -1600,13 +2131,22 @@ mod reader_tests {
             let _ = reader.parse(&raw[..end], &limits, &mut fields);
         }
         raw.extend_from_slice(b" HTTP/1.1\r\n");
-        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::InvalidMethod));
+        assert_eq!(
+            reader.parse(&raw, &limits, &mut fields),
+            Err(Error::InvalidMethod)
+        );
         // A control byte in a field: refused by the next doubling of the buffer.
         let mut raw = b"GET / HTTP/1.1\r\nA: \x01\r\n".to_vec();
         let mut reader = HeadReader::new();
-        assert_eq!(reader.parse(&raw, &limits, &mut fields), Err(Error::InvalidHeader));
+        assert_eq!(
+            reader.parse(&raw, &limits, &mut fields),
+            Err(Error::InvalidHeader)
+        );
         raw.truncate(18);
-        assert_eq!(reader.parse(&raw, &limits, &mut fields), Ok(Parsed::Partial));
+        assert_eq!(
+            reader.parse(&raw, &limits, &mut fields),
+            Ok(Parsed::Partial)
+        );
         raw.extend_from_slice(b"\x01\r\n");
         let mut result = reader.parse(&raw, &limits, &mut fields);
         while result == Ok(Parsed::Partial) && raw.len() < 2 * 18 + 8 {
@@ -1632,12 +2172,17 @@ mod reader_tests {
         let mut end = 0;
         while end + 100 < raw.len() {
             end += 100;
-            assert_eq!(reader.parse(&raw[..end], &limits, &mut fields), Ok(Parsed::Partial));
+            assert_eq!(
+                reader.parse(&raw[..end], &limits, &mut fields),
+                Ok(Parsed::Partial)
+            );
         }
         // The first read, the request line's end, then one parse per doubling from 100 bytes.
         assert!(reader.full_parses <= 2 + 14, "{}", reader.full_parses);
         raw.extend_from_slice(b"\r\n");
-        let Ok(Parsed::Complete(head)) = reader.parse(&raw, &limits, &mut fields) else { panic!() };
+        let Ok(Parsed::Complete(head)) = reader.parse(&raw, &limits, &mut fields) else {
+            panic!()
+        };
         assert_eq!((head.head_len, fields.len()), (raw.len(), 99));
     }
 
@@ -1646,14 +2191,21 @@ mod reader_tests {
         let limits = Limits::default();
         let mut fields = Vec::new();
         let mut reader = HeadReader::new();
-        assert_eq!(reader.parse(b"GET / HTTP/1.1\r\nHost: a", &limits, &mut fields), Ok(Parsed::Partial));
+        assert_eq!(
+            reader.parse(b"GET / HTTP/1.1\r\nHost: a", &limits, &mut fields),
+            Ok(Parsed::Partial)
+        );
         // Shorter than the last call: another buffer, read from its start.
         let raw = b"PUT /x HTTP/1.1\r\nHost: x\r\n\r\n";
-        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else { panic!() };
+        let Ok(Parsed::Complete(head)) = reader.parse(raw, &limits, &mut fields) else {
+            panic!()
+        };
         assert_eq!(head.method.get(raw), b"PUT");
         // After a complete head the reader is ready for the next one.
         assert_eq!(reader, HeadReader::new());
-        reader.parse(b"GET / HTTP/1.1\r\n", &limits, &mut fields).unwrap();
+        reader
+            .parse(b"GET / HTTP/1.1\r\n", &limits, &mut fields)
+            .unwrap();
         reader.reset();
         assert_eq!(reader, HeadReader::new());
     }

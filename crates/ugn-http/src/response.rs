@@ -126,7 +126,10 @@ pub(crate) fn checked_field<'a>(name: &[u8], value: &'a [u8]) -> Result<&'a [u8]
 
 /// Records a Content-Length field's value in `length`; returns whether it is the first such
 /// field (a repeat of the same value is redundant, a different one an error).
-pub(crate) fn first_content_length(length: &mut Option<u64>, value: &[u8]) -> Result<bool, ResponseError> {
+pub(crate) fn first_content_length(
+    length: &mut Option<u64>,
+    value: &[u8],
+) -> Result<bool, ResponseError> {
     let n = parse_length(value).ok_or_else(|| ResponseError::InvalidContentLength(lossy(value)))?;
     match *length {
         Some(m) if m != n => Err(ResponseError::InvalidContentLength(format!("{m}, {n}"))),
@@ -142,7 +145,9 @@ fn parse_length(v: &[u8]) -> Option<u64> {
     if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    v.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    v.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
@@ -156,7 +161,11 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// with its `Link` fields, sent before the final response. Only 1xx statuses
 /// other than 101 (an upgrade is a final answer) are interim; `out` is left
 /// unchanged on error.
-pub fn encode_interim_head(out: &mut Vec<u8>, status: &[u8], headers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+pub fn encode_interim_head(
+    out: &mut Vec<u8>,
+    status: &[u8],
+    headers: &[(&[u8], &[u8])],
+) -> Result<(), ResponseError> {
     check_interim_head(status, headers)?;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status);
@@ -232,7 +241,11 @@ fn encode(
     let forbids_length = code < 200 || code == 204;
     let upgrade = code == 101;
 
-    out.extend_from_slice(if ctx.minor_version == 0 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+    out.extend_from_slice(if ctx.minor_version == 0 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
     out.extend_from_slice(status);
     if status.len() == 3 {
         out.push(b' ');
@@ -252,7 +265,9 @@ fn encode(
                 push_header(out, name, value);
             }
         } else if is("connection") {
-            close |= value.split(|&b| b == b',').any(|t| trim_ows(t).eq_ignore_ascii_case(b"close"));
+            close |= value
+                .split(|&b| b == b',')
+                .any(|t| trim_ows(t).eq_ignore_ascii_case(b"close"));
         } else if is("transfer-encoding") {
             if !value.eq_ignore_ascii_case(b"chunked") {
                 return Err(ResponseError::HopByHopHeader(format!(
@@ -262,9 +277,16 @@ fn encode(
                 )));
             }
             app_chunked = true;
-        } else if ["keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "proxy-connection"]
-            .iter()
-            .any(|h| is(h))
+        } else if [
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailers",
+            "proxy-connection",
+        ]
+        .iter()
+        .any(|h| is(h))
         {
             continue;
         } else {
@@ -282,7 +304,11 @@ fn encode(
 
     let framing = if no_body {
         // A HEAD answer announces the length the GET answer would have, when it is known.
-        if let (true, None, Some(n)) = (ctx.head_request && code >= 200 && code != 204 && code != 304, app_length, body_len) {
+        if let (true, None, Some(n)) = (
+            ctx.head_request && code >= 200 && code != 204 && code != 304,
+            app_length,
+            body_len,
+        ) {
             out.extend_from_slice(b"Content-Length: ");
             write!(out, "{n}\r\n").expect("writing to a Vec cannot fail");
         }
@@ -314,8 +340,18 @@ fn encode(
     let keep_alive = ctx.keep_alive && !close && !upgrade && framing != Framing::CloseDelimited;
     if keep_alive && ctx.keep_alive_timeout > 0 {
         // Keep-Alive is hop-by-hop, so Connection names it.
-        write!(out, "Connection: keep-alive\r\nKeep-Alive: timeout={}\r\n\r\n", ctx.keep_alive_timeout).expect("writing to a Vec cannot fail");
-        return Ok(ResponseHead { status: code, framing, keep_alive, upgrade });
+        write!(
+            out,
+            "Connection: keep-alive\r\nKeep-Alive: timeout={}\r\n\r\n",
+            ctx.keep_alive_timeout
+        )
+        .expect("writing to a Vec cannot fail");
+        return Ok(ResponseHead {
+            status: code,
+            framing,
+            keep_alive,
+            upgrade,
+        });
     }
     // HTTP/1.1 connections persist unless told otherwise, so keep-alive is only spelt out for
     // HTTP/1.0 clients, which close unless told otherwise.
@@ -325,7 +361,12 @@ fn encode(
         (false, true, _) => b"\r\n",
         (false, false, _) => b"Connection: close\r\n\r\n",
     });
-    Ok(ResponseHead { status: code, framing, keep_alive, upgrade })
+    Ok(ResponseHead {
+        status: code,
+        framing,
+        keep_alive,
+        upgrade,
+    })
 }
 
 /// Hex size CRLF data CRLF. Empty data writes nothing: a zero-size chunk
@@ -350,7 +391,10 @@ pub fn encode_last_chunk(out: &mut Vec<u8>) {
 
 /// The last chunk followed by a trailer section (RFC 9112 §7.1.2), checked as header fields
 /// are plus RFC 9110's fields forbidden in trailers; `out` is left unchanged on error.
-pub fn encode_last_chunk_with_trailers(out: &mut Vec<u8>, trailers: &[(&[u8], &[u8])]) -> Result<(), ResponseError> {
+pub fn encode_last_chunk_with_trailers(
+    out: &mut Vec<u8>,
+    trailers: &[(&[u8], &[u8])],
+) -> Result<(), ResponseError> {
     check_trailers(trailers)?;
     out.extend_from_slice(b"0\r\n");
     for &(name, value) in trailers {
@@ -367,24 +411,56 @@ mod tests {
     #[test]
     fn last_chunk_carries_checked_trailers() {
         let mut out = b"x".to_vec();
-        encode_last_chunk_with_trailers(&mut out, &[(b"Server-Timing", b"db;dur=53"), (b"X-Checksum", b"abc")]).unwrap();
-        assert_eq!(out, b"x0\r\nServer-Timing: db;dur=53\r\nX-Checksum: abc\r\n\r\n");
+        encode_last_chunk_with_trailers(
+            &mut out,
+            &[(b"Server-Timing", b"db;dur=53"), (b"X-Checksum", b"abc")],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            b"x0\r\nServer-Timing: db;dur=53\r\nX-Checksum: abc\r\n\r\n"
+        );
         let mut out = b"x".to_vec();
         encode_last_chunk_with_trailers(&mut out, &[]).unwrap();
         assert_eq!(out, b"x0\r\n\r\n");
         for (name, value, want) in [
-            (&b"Content-Length"[..], &b"3"[..], ResponseError::ForbiddenTrailer("Content-Length".into())),
-            (b"bad name", b"v", ResponseError::InvalidHeaderName("bad name".into())),
-            (b"X-Split", b"a\r\nb", ResponseError::InvalidHeaderValue("X-Split".into())),
+            (
+                &b"Content-Length"[..],
+                &b"3"[..],
+                ResponseError::ForbiddenTrailer("Content-Length".into()),
+            ),
+            (
+                b"bad name",
+                b"v",
+                ResponseError::InvalidHeaderName("bad name".into()),
+            ),
+            (
+                b"X-Split",
+                b"a\r\nb",
+                ResponseError::InvalidHeaderValue("X-Split".into()),
+            ),
         ] {
             let mut out = b"x".to_vec();
-            assert_eq!(encode_last_chunk_with_trailers(&mut out, &[(name, value)]), Err(want));
+            assert_eq!(
+                encode_last_chunk_with_trailers(&mut out, &[(name, value)]),
+                Err(want)
+            );
             assert_eq!(out, b"x", "nothing written on error");
         }
     }
 
-    const V11: ResponseContext = ResponseContext { minor_version: 1, head_request: false, keep_alive: true, keep_alive_timeout: 0 };
-    const V10: ResponseContext = ResponseContext { minor_version: 0, head_request: false, keep_alive: true, keep_alive_timeout: 0 };
+    const V11: ResponseContext = ResponseContext {
+        minor_version: 1,
+        head_request: false,
+        keep_alive: true,
+        keep_alive_timeout: 0,
+    };
+    const V10: ResponseContext = ResponseContext {
+        minor_version: 0,
+        head_request: false,
+        keep_alive: true,
+        keep_alive_timeout: 0,
+    };
 
     fn encode_with(
         ctx: &ResponseContext,
@@ -392,9 +468,20 @@ mod tests {
         headers: &[(&str, &str)],
         body_len: Option<u64>,
     ) -> Result<(ResponseHead, String), ResponseError> {
-        let headers: Vec<(&[u8], &[u8])> = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())).collect();
+        let headers: Vec<(&[u8], &[u8])> = headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
         let mut out = b"previous".to_vec();
-        let result = encode_response_head(&mut out, ctx, status.as_bytes(), &headers, body_len, b"D", b"ugn");
+        let result = encode_response_head(
+            &mut out,
+            ctx,
+            status.as_bytes(),
+            &headers,
+            body_len,
+            b"D",
+            b"ugn",
+        );
         let text = String::from_utf8(out).unwrap();
         match result {
             Ok(head) => Ok((head, text.strip_prefix("previous").unwrap().to_owned())),
@@ -405,7 +492,11 @@ mod tests {
         }
     }
 
-    fn encode(status: &str, headers: &[(&str, &str)], body_len: Option<u64>) -> (ResponseHead, String) {
+    fn encode(
+        status: &str,
+        headers: &[(&str, &str)],
+        body_len: Option<u64>,
+    ) -> (ResponseHead, String) {
         encode_with(&V11, status, headers, body_len).unwrap()
     }
 
@@ -416,7 +507,15 @@ mod tests {
             text,
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D\r\nServer: ugn\r\nContent-Length: 5\r\n\r\n"
         );
-        assert_eq!(head, ResponseHead { status: 200, framing: Framing::Length(5), keep_alive: true, upgrade: false });
+        assert_eq!(
+            head,
+            ResponseHead {
+                status: 200,
+                framing: Framing::Length(5),
+                keep_alive: true,
+                upgrade: false
+            }
+        );
     }
 
     #[test]
@@ -426,9 +525,14 @@ mod tests {
         assert!(text.contains("\r\nTransfer-Encoding: chunked\r\n") && head.keep_alive);
 
         let (head, text) = encode_with(&V10, "200 OK", &[], None).unwrap();
-        assert_eq!((head.framing, head.keep_alive), (Framing::CloseDelimited, false));
+        assert_eq!(
+            (head.framing, head.keep_alive),
+            (Framing::CloseDelimited, false)
+        );
         assert!(text.starts_with("HTTP/1.0 200 OK\r\n"));
-        assert!(text.ends_with("\r\nConnection: close\r\n\r\n") && !text.contains("Transfer-Encoding"));
+        assert!(
+            text.ends_with("\r\nConnection: close\r\n\r\n") && !text.contains("Transfer-Encoding")
+        );
 
         let (head, text) = encode_with(&V10, "200 OK", &[], Some(0)).unwrap();
         assert_eq!((head.framing, head.keep_alive), (Framing::Length(0), true));
@@ -437,66 +541,157 @@ mod tests {
 
     #[test]
     fn bodiless_responses() {
-        let head_ctx = ResponseContext { head_request: true, ..V11 };
-        let (head, text) = encode_with(&head_ctx, "200 OK", &[("Content-Length", "42")], Some(0)).unwrap();
+        let head_ctx = ResponseContext {
+            head_request: true,
+            ..V11
+        };
+        let (head, text) =
+            encode_with(&head_ctx, "200 OK", &[("Content-Length", "42")], Some(0)).unwrap();
         assert_eq!((head.framing, head.keep_alive), (Framing::NoBody, true));
-        assert!(text.contains("Content-Length: 42\r\n"), "HEAD keeps the GET length");
+        assert!(
+            text.contains("Content-Length: 42\r\n"),
+            "HEAD keeps the GET length"
+        );
         let (_, text) = encode_with(&head_ctx, "200 OK", &[], None).unwrap();
         assert!(!text.contains("Content-Length") && !text.contains("Transfer-Encoding"));
         let (head, text) = encode_with(&head_ctx, "200 OK", &[], Some(13)).unwrap();
         assert_eq!(head.framing, Framing::NoBody);
-        assert!(text.contains("Content-Length: 13\r\n"), "HEAD announces the length the body would have");
+        assert!(
+            text.contains("Content-Length: 13\r\n"),
+            "HEAD announces the length the body would have"
+        );
 
         for status in ["204 No Content", "100 Continue", "103 Early Hints"] {
             let (head, text) = encode(status, &[("Content-Length", "3")], Some(3));
             assert_eq!(head.framing, Framing::NoBody, "{status}");
-            assert!(!text.contains("Content-Length") && !text.contains("Transfer-Encoding"), "{status}");
+            assert!(
+                !text.contains("Content-Length") && !text.contains("Transfer-Encoding"),
+                "{status}"
+            );
         }
-        let (head, text) = encode("304 Not Modified", &[("Content-Length", "10"), ("ETag", "\"x\"")], None);
+        let (head, text) = encode(
+            "304 Not Modified",
+            &[("Content-Length", "10"), ("ETag", "\"x\"")],
+            None,
+        );
         assert_eq!(head.framing, Framing::NoBody);
         assert!(text.contains("Content-Length: 10\r\n"));
     }
 
     #[test]
     fn switching_protocols() {
-        let (head, text) = encode("101 Switching Protocols", &[("Upgrade", "websocket"), ("Connection", "Upgrade")], None);
-        assert_eq!(head, ResponseHead { status: 101, framing: Framing::NoBody, keep_alive: false, upgrade: true });
+        let (head, text) = encode(
+            "101 Switching Protocols",
+            &[("Upgrade", "websocket"), ("Connection", "Upgrade")],
+            None,
+        );
+        assert_eq!(
+            head,
+            ResponseHead {
+                status: 101,
+                framing: Framing::NoBody,
+                keep_alive: false,
+                upgrade: true
+            }
+        );
         assert!(text.contains("Upgrade: websocket\r\n"));
         assert!(text.ends_with("Connection: upgrade\r\n\r\n"));
         let (head, text) = encode("426 Upgrade Required", &[("Upgrade", "h2c")], Some(0));
-        assert!(!head.upgrade && head.keep_alive && text.contains("Upgrade: h2c\r\n") && !text.contains("Connection"));
+        assert!(
+            !head.upgrade
+                && head.keep_alive
+                && text.contains("Upgrade: h2c\r\n")
+                && !text.contains("Connection")
+        );
     }
 
     #[test]
     fn status_validation() {
-        for bad in ["", "20", "2000 OK", "099 Low", "000 x", "abc OK", "200OK", "200\tOK", "200 O\rK", "200 O\nK", "200 \0", "2x0 OK"] {
-            assert_eq!(encode_with(&V11, bad, &[], None), Err(ResponseError::InvalidStatus(bad.into())), "{bad:?}");
+        for bad in [
+            "", "20", "2000 OK", "099 Low", "000 x", "abc OK", "200OK", "200\tOK", "200 O\rK",
+            "200 O\nK", "200 \0", "2x0 OK",
+        ] {
+            assert_eq!(
+                encode_with(&V11, bad, &[], None),
+                Err(ResponseError::InvalidStatus(bad.into())),
+                "{bad:?}"
+            );
         }
         let (head, text) = encode("200", &[], Some(0));
         assert_eq!(head.status, 200);
         assert!(text.starts_with("HTTP/1.1 200 \r\n"));
-        assert!(encode("999 Custom \t reason", &[], None).1.starts_with("HTTP/1.1 999 Custom \t reason\r\n"));
+        assert!(encode("999 Custom \t reason", &[], None)
+            .1
+            .starts_with("HTTP/1.1 999 Custom \t reason\r\n"));
         assert_eq!(encode("200 ", &[], None).0.status, 200);
     }
 
     #[test]
     fn header_injection_is_refused() {
         let cases: &[(&str, &str, ResponseError)] = &[
-            ("X-Foo", "a\r\nSet-Cookie: evil=1", ResponseError::InvalidHeaderValue("X-Foo".into())),
-            ("X-Foo", "a\nb", ResponseError::InvalidHeaderValue("X-Foo".into())),
-            ("X-Foo", "a\rb", ResponseError::InvalidHeaderValue("X-Foo".into())),
-            ("X-Foo", "a\0b", ResponseError::InvalidHeaderValue("X-Foo".into())),
-            ("X-Foo", "a\x7fb", ResponseError::InvalidHeaderValue("X-Foo".into())),
-            ("X Foo", "v", ResponseError::InvalidHeaderName("X Foo".into())),
-            ("X-Foo:", "v", ResponseError::InvalidHeaderName("X-Foo:".into())),
-            ("X-Foo\r\nEvil", "v", ResponseError::InvalidHeaderName("X-Foo\r\nEvil".into())),
+            (
+                "X-Foo",
+                "a\r\nSet-Cookie: evil=1",
+                ResponseError::InvalidHeaderValue("X-Foo".into()),
+            ),
+            (
+                "X-Foo",
+                "a\nb",
+                ResponseError::InvalidHeaderValue("X-Foo".into()),
+            ),
+            (
+                "X-Foo",
+                "a\rb",
+                ResponseError::InvalidHeaderValue("X-Foo".into()),
+            ),
+            (
+                "X-Foo",
+                "a\0b",
+                ResponseError::InvalidHeaderValue("X-Foo".into()),
+            ),
+            (
+                "X-Foo",
+                "a\x7fb",
+                ResponseError::InvalidHeaderValue("X-Foo".into()),
+            ),
+            (
+                "X Foo",
+                "v",
+                ResponseError::InvalidHeaderName("X Foo".into()),
+            ),
+            (
+                "X-Foo:",
+                "v",
+                ResponseError::InvalidHeaderName("X-Foo:".into()),
+            ),
+            (
+                "X-Foo\r\nEvil",
+                "v",
+                ResponseError::InvalidHeaderName("X-Foo\r\nEvil".into()),
+            ),
             ("", "v", ResponseError::InvalidHeaderName("".into())),
         ];
         for (name, value, want) in cases {
-            assert_eq!(encode_with(&V11, "200 OK", &[(name, value)], None).unwrap_err(), *want, "{name:?}: {value:?}");
+            assert_eq!(
+                encode_with(&V11, "200 OK", &[(name, value)], None).unwrap_err(),
+                *want,
+                "{name:?}: {value:?}"
+            );
         }
-        let (_, text) = encode("200 OK", &[("X-Tab", "a\tb"), ("X-Obs", "caf\u{e9}"), ("X-Trim", "  v  ")], None);
-        assert!(text.contains("X-Tab: a\tb\r\n") && text.contains("X-Obs: caf\u{e9}\r\n") && text.contains("X-Trim: v\r\n"));
+        let (_, text) = encode(
+            "200 OK",
+            &[
+                ("X-Tab", "a\tb"),
+                ("X-Obs", "caf\u{e9}"),
+                ("X-Trim", "  v  "),
+            ],
+            None,
+        );
+        assert!(
+            text.contains("X-Tab: a\tb\r\n")
+                && text.contains("X-Obs: caf\u{e9}\r\n")
+                && text.contains("X-Trim: v\r\n")
+        );
     }
 
     #[test]
@@ -525,16 +720,26 @@ mod tests {
         }
 
         let (head, text) = encode("200 OK", &[("Transfer-Encoding", "Chunked")], Some(5));
-        assert_eq!(head.framing, Framing::Chunked, "the app's chunked wins over a known length");
+        assert_eq!(
+            head.framing,
+            Framing::Chunked,
+            "the app's chunked wins over a known length"
+        );
         assert_eq!(text.matches("Transfer-Encoding: chunked").count(), 1);
         assert!(!text.contains("Content-Length"));
-        let (head, _) = encode_with(&V10, "200 OK", &[("Transfer-Encoding", "chunked")], None).unwrap();
+        let (head, _) =
+            encode_with(&V10, "200 OK", &[("Transfer-Encoding", "chunked")], None).unwrap();
         assert_eq!(head.framing, Framing::CloseDelimited);
 
         let err = encode_with(&V11, "200 OK", &[("Transfer-Encoding", "gzip")], None).unwrap_err();
         assert!(matches!(err, ResponseError::HopByHopHeader(_)));
         assert!(err.to_string().contains("Transfer-Encoding"));
-        let err = encode_with(&V11, "200 OK", &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")], None);
+        let err = encode_with(
+            &V11,
+            "200 OK",
+            &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
+            None,
+        );
         assert!(matches!(err, Err(ResponseError::HopByHopHeader(_))));
     }
 
@@ -542,7 +747,10 @@ mod tests {
     fn content_length_checks() {
         let (head, text) = encode("200 OK", &[("content-length", "5")], Some(5));
         assert_eq!(head.framing, Framing::Length(5));
-        assert_eq!(text.to_ascii_lowercase().matches("content-length").count(), 1);
+        assert_eq!(
+            text.to_ascii_lowercase().matches("content-length").count(),
+            1
+        );
         let (head, _) = encode("200 OK", &[("Content-Length", "5")], None);
         assert_eq!(head.framing, Framing::Length(5));
         assert_eq!(
@@ -555,19 +763,35 @@ mod tests {
                 Err(ResponseError::InvalidContentLength(_))
             ));
         }
-        let (_, text) = encode("200 OK", &[("Content-Length", "3"), ("Content-Length", "3")], None);
+        let (_, text) = encode(
+            "200 OK",
+            &[("Content-Length", "3"), ("Content-Length", "3")],
+            None,
+        );
         assert_eq!(text.matches("Content-Length").count(), 1);
         assert!(matches!(
-            encode_with(&V11, "200 OK", &[("Content-Length", "3"), ("Content-Length", "4")], None),
+            encode_with(
+                &V11,
+                "200 OK",
+                &[("Content-Length", "3"), ("Content-Length", "4")],
+                None
+            ),
             Err(ResponseError::InvalidContentLength(_))
         ));
     }
 
     #[test]
     fn date_and_server() {
-        let (_, text) = encode("200 OK", &[("Date", "Mon, 01 Jan 2024 00:00:00 GMT"), ("server", "app")], Some(0));
+        let (_, text) = encode(
+            "200 OK",
+            &[("Date", "Mon, 01 Jan 2024 00:00:00 GMT"), ("server", "app")],
+            Some(0),
+        );
         assert_eq!(text.matches("Date:").count(), 1);
-        assert!(text.contains("Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n") && text.contains("server: app\r\n"));
+        assert!(
+            text.contains("Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n")
+                && text.contains("server: app\r\n")
+        );
         assert!(!text.contains("ugn"));
         let mut out = Vec::new();
         encode_response_head(&mut out, &V11, b"200 OK", &[], Some(0), b"D", b"").unwrap();
@@ -576,16 +800,25 @@ mod tests {
 
     #[test]
     fn server_refuses_keep_alive() {
-        let ctx = ResponseContext { keep_alive: false, ..V11 };
+        let ctx = ResponseContext {
+            keep_alive: false,
+            ..V11
+        };
         let (head, text) = encode_with(&ctx, "200 OK", &[], Some(1)).unwrap();
         assert!(!head.keep_alive && text.ends_with("Connection: close\r\n\r\n"));
     }
 
     #[test]
     fn error_messages_name_the_header() {
-        assert!(ResponseError::InvalidHeaderValue("X-Foo".into()).to_string().contains("\"X-Foo\""));
-        assert!(ResponseError::InvalidHeaderName("X Foo".into()).to_string().contains("\"X Foo\""));
-        assert!(ResponseError::InvalidStatus("20".into()).to_string().contains("\"20\""));
+        assert!(ResponseError::InvalidHeaderValue("X-Foo".into())
+            .to_string()
+            .contains("\"X-Foo\""));
+        assert!(ResponseError::InvalidHeaderName("X Foo".into())
+            .to_string()
+            .contains("\"X Foo\""));
+        assert!(ResponseError::InvalidStatus("20".into())
+            .to_string()
+            .contains("\"20\""));
         assert_eq!(
             ResponseError::ContentLengthMismatch { header: 5, body: 4 }.to_string(),
             "Content-Length header says 5 bytes but the body has 4 bytes"
@@ -627,27 +860,83 @@ mod tests {
     #[test]
     fn interim_responses_carry_their_fields_and_nothing_else() {
         let mut out = b"kept".to_vec();
-        encode_interim_head(&mut out, b"103 Early Hints", &[(b"Link", b"</style.css>; rel=preload; as=style")]).unwrap();
-        assert_eq!(out, b"keptHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n");
-        for bad in [&b"101 Switching Protocols"[..], b"200 OK", b"99 Low", b"1x3 Odd"] {
-            assert!(encode_interim_head(&mut out, bad, &[]).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        encode_interim_head(
+            &mut out,
+            b"103 Early Hints",
+            &[(b"Link", b"</style.css>; rel=preload; as=style")],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            b"keptHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
+        );
+        for bad in [
+            &b"101 Switching Protocols"[..],
+            b"200 OK",
+            b"99 Low",
+            b"1x3 Odd",
+        ] {
+            assert!(
+                encode_interim_head(&mut out, bad, &[]).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Link", b"a\r\nSet-Cookie: x")]).is_err());
+        assert!(encode_interim_head(
+            &mut out,
+            b"103 Early Hints",
+            &[(b"Link", b"a\r\nSet-Cookie: x")]
+        )
+        .is_err());
         assert!(encode_interim_head(&mut out, b"103 Early Hints", &[(b"Bad Name", b"x")]).is_err());
-        assert!(out.ends_with(b"rel=preload; as=style\r\n\r\n"), "refusals leave the buffer as it was");
+        assert!(
+            out.ends_with(b"rel=preload; as=style\r\n\r\n"),
+            "refusals leave the buffer as it was"
+        );
     }
 
     #[test]
     fn kept_connections_tell_their_idle_timeout() {
-        let ctx = ResponseContext { keep_alive_timeout: 5, ..V11 };
+        let ctx = ResponseContext {
+            keep_alive_timeout: 5,
+            ..V11
+        };
         let mut out = Vec::new();
         encode_response_head(&mut out, &ctx, b"200 OK", &[], Some(0), b"D", b"").unwrap();
-        assert!(out.ends_with(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"), "{}", String::from_utf8_lossy(&out));
+        assert!(
+            out.ends_with(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
         out.clear();
-        encode_response_head(&mut out, &ctx, b"200 OK", &[(b"Connection", b"close")], Some(0), b"D", b"").unwrap();
-        assert!(out.ends_with(b"Connection: close\r\n\r\n") && !out.windows(10).any(|w| w == b"Keep-Alive"));
+        encode_response_head(
+            &mut out,
+            &ctx,
+            b"200 OK",
+            &[(b"Connection", b"close")],
+            Some(0),
+            b"D",
+            b"",
+        )
+        .unwrap();
+        assert!(
+            out.ends_with(b"Connection: close\r\n\r\n")
+                && !out.windows(10).any(|w| w == b"Keep-Alive")
+        );
         out.clear();
-        encode_response_head(&mut out, &ResponseContext { keep_alive_timeout: 5, ..V10 }, b"200 OK", &[], Some(0), b"D", b"").unwrap();
+        encode_response_head(
+            &mut out,
+            &ResponseContext {
+                keep_alive_timeout: 5,
+                ..V10
+            },
+            b"200 OK",
+            &[],
+            Some(0),
+            b"D",
+            b"",
+        )
+        .unwrap();
         assert!(out.ends_with(b"Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n"));
     }
 }

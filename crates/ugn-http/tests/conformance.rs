@@ -67,7 +67,11 @@ fn corpus() -> PathBuf {
 }
 
 fn latin1(v: &Value) -> Vec<u8> {
-    v.as_str().expect("string").chars().map(|c| u8::try_from(u32::from(c)).expect("latin-1")).collect()
+    v.as_str()
+        .expect("string")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("latin-1"))
+        .collect()
 }
 
 fn base64(s: &str) -> Vec<u8> {
@@ -82,7 +86,10 @@ fn base64(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|&c| c != b'=').map(val).collect();
     let mut out = Vec::new();
     for group in digits.chunks(4) {
-        let n = group.iter().enumerate().fold(0u32, |n, (i, &d)| n | u32::from(d) << (18 - 6 * i));
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &d)| n | u32::from(d) << (18 - 6 * i));
         out.extend_from_slice(&n.to_be_bytes()[1..group.len()]);
     }
     out
@@ -140,8 +147,16 @@ const ADDED_HOST: &[u8] = b"Host: gunicorn-corpus.test\r\n";
 /// Inserts [`ADDED_HOST`] after the request line at the start of `buf` (past
 /// any empty lines before it).
 fn add_host(buf: &mut Vec<u8>) {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
-    let line_end = start + buf[start..].windows(2).position(|w| w == b"\r\n").expect("a complete head") + 2;
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line_end = start
+        + buf[start..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a complete head")
+        + 2;
     buf.splice(line_end..line_end, ADDED_HOST.iter().copied());
 }
 
@@ -153,9 +168,15 @@ fn config(name: &str, json: &Value) -> Config {
             match k.as_str() {
                 "limit_request_line" => limits.max_request_line = v.as_u64().unwrap() as usize,
                 "limit_request_fields" => limits.max_headers = v.as_u64().unwrap() as usize,
-                "limit_request_field_size" => limits.max_header_field_size = v.as_u64().unwrap() as usize,
-                k if NOT_OFFERED.contains(&k) => assert!(deviation(name).is_some(), "{name}: {k} is not offered"),
-                "permit_unconventional_http_method" => limits.permit_unconventional_http_method = v.as_bool().unwrap(),
+                "limit_request_field_size" => {
+                    limits.max_header_field_size = v.as_u64().unwrap() as usize
+                }
+                k if NOT_OFFERED.contains(&k) => {
+                    assert!(deviation(name).is_some(), "{name}: {k} is not offered")
+                }
+                "permit_unconventional_http_method" => {
+                    limits.permit_unconventional_http_method = v.as_bool().unwrap()
+                }
                 "casefold_http_method" => limits.casefold_http_method = v.as_bool().unwrap(),
                 "header_map" => {
                     limits.header_map = match v.as_str().unwrap() {
@@ -172,13 +193,22 @@ fn config(name: &str, json: &Value) -> Config {
             }
         }
     }
-    Config { limits, proxy, add_host: true, host_added: Cell::new(false) }
+    Config {
+        limits,
+        proxy,
+        add_host: true,
+        host_added: Cell::new(false),
+    }
 }
 
 enum State {
     Proxy,
     Head,
-    Body { dec: BodyDecoder, req: Box<Req>, close: bool },
+    Body {
+        dec: BodyDecoder,
+        req: Box<Req>,
+        close: bool,
+    },
     Closed,
 }
 
@@ -215,7 +245,9 @@ fn replay(data: &[u8], cfg: &Config, cuts: &[usize]) -> Outcome {
                     Err(e) => return Outcome::Rejected(Some(e)),
                     Ok(Parsed::Partial) => break,
                     Ok(Parsed::Complete(head)) => {
-                        if let Err(e) = forwarded_scheme(&buf, &headers, DEFAULT_SECURE_SCHEME_HEADERS) {
+                        if let Err(e) =
+                            forwarded_scheme(&buf, &headers, DEFAULT_SECURE_SCHEME_HEADERS)
+                        {
                             return Outcome::Rejected(Some(e));
                         }
                         let s = |span: Span| span.get(&buf).to_vec();
@@ -259,10 +291,19 @@ fn replay(data: &[u8], cfg: &Config, cuts: &[usize]) -> Outcome {
                     }
                     Ok((n, BodyEvent::Done)) => {
                         buf.drain(..n);
-                        let State::Body { dec, mut req, close } = std::mem::replace(&mut state, State::Head) else {
+                        let State::Body {
+                            dec,
+                            mut req,
+                            close,
+                        } = std::mem::replace(&mut state, State::Head)
+                        else {
                             unreachable!()
                         };
-                        req.trailers = dec.trailers().iter().map(|(k, v)| (k.to_ascii_uppercase(), v.clone())).collect();
+                        req.trailers = dec
+                            .trailers()
+                            .iter()
+                            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
+                            .collect();
                         reqs.push(*req);
                         if close {
                             state = State::Closed;
@@ -300,7 +341,10 @@ fn expected_requests(json: &Value) -> Vec<Req> {
             path: latin1(&r["path"]),
             query: latin1(&r["query"]),
             fragment: latin1(&r["fragment"]),
-            version: (r["version"][0].as_u64().unwrap() as u8, r["version"][1].as_u64().unwrap() as u8),
+            version: (
+                r["version"][0].as_u64().unwrap() as u8,
+                r["version"][1].as_u64().unwrap() as u8,
+            ),
             headers: pairs(r.get("headers")),
             body: base64(r["body"].as_str().unwrap()),
             trailers: pairs(r.get("trailers")),
@@ -313,7 +357,9 @@ fn expected_requests(json: &Value) -> Vec<Req> {
 fn expected_status(class: &str) -> Option<u16> {
     match class {
         "LimitRequestHeaders" => Some(431),
-        "InvalidChunkSize" | "InvalidChunkExtension" | "ChunkMissingTerminator" | "NoMoreData" => None,
+        "InvalidChunkSize" | "InvalidChunkExtension" | "ChunkMissingTerminator" | "NoMoreData" => {
+            None
+        }
         _ => Some(400),
     }
 }
@@ -340,14 +386,22 @@ fn cases(kind: &str) -> Vec<(String, Vec<u8>, Value)> {
     let dir = corpus().join(kind);
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.unwrap().file_name().into_string().ok()?.strip_suffix(".json").map(str::to_owned))
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .ok()?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     names
         .into_iter()
         .map(|n| {
             let data = fs::read(dir.join(format!("{n}.http"))).unwrap();
-            let json = serde_json::from_slice(&fs::read(dir.join(format!("{n}.json"))).unwrap()).unwrap();
+            let json =
+                serde_json::from_slice(&fs::read(dir.join(format!("{n}.json"))).unwrap()).unwrap();
             (format!("{kind}/{n}"), data, json)
         })
         .collect()
@@ -356,7 +410,8 @@ fn cases(kind: &str) -> Vec<(String, Vec<u8>, Value)> {
 fn describe_diff(got: &Outcome, want: &Outcome) -> String {
     let show = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(80)]).into_owned();
     match (got, want) {
-        (Outcome::Requests(g), Outcome::Requests(w)) | (Outcome::Truncated(g, _), Outcome::Truncated(w, _)) => {
+        (Outcome::Requests(g), Outcome::Requests(w))
+        | (Outcome::Truncated(g, _), Outcome::Truncated(w, _)) => {
             if g.len() != w.len() {
                 return format!("{} requests, want {}", g.len(), w.len());
             }
@@ -375,7 +430,10 @@ fn describe_diff(got: &Outcome, want: &Outcome) -> String {
                     }
                 }
                 if g.headers != w.headers || g.trailers != w.trailers || g.version != w.version {
-                    return format!("headers/trailers/version differ: {:?} want {:?}", g.headers, w.headers);
+                    return format!(
+                        "headers/trailers/version differ: {:?} want {:?}",
+                        g.headers, w.headers
+                    );
                 }
             }
             format!("{got:?}")
@@ -398,7 +456,9 @@ fn ugn_expectation(name: &str, json: &Value) -> Outcome {
         "valid/099" => Outcome::Truncated(reqs, Error::IncompleteBody),
         "valid/028" => Outcome::Rejected(Some(Error::InvalidHeaderName)),
         "valid/009" => Outcome::Rejected(Some(Error::InvalidTransferEncoding)),
-        "valid/compat_obs_fold" | "valid/compat_obs_fold_huge" => Outcome::Rejected(Some(Error::ObsoleteFolding)),
+        "valid/compat_obs_fold" | "valid/compat_obs_fold_huge" => {
+            Outcome::Rejected(Some(Error::ObsoleteFolding))
+        }
         "valid/rfc9112_target_authority_connect_01" => {
             reqs[0].path = reqs[0].uri.clone();
             Outcome::Requests(reqs)
@@ -421,25 +481,39 @@ fn gunicorn_corpus() {
         let want = ugn_expectation(name, json);
         if deviation(name).is_some() {
             deviating.push(name.clone());
-            assert_ne!(want, Outcome::Requests(expected_requests(json)), "{name}: deviation without effect");
+            assert_ne!(
+                want,
+                Outcome::Requests(expected_requests(json)),
+                "{name}: deviation without effect"
+            );
         }
         let mut ok = true;
         for cuts in deliveries(data.len(), i as u64 + 1) {
             let got = replay(data, &cfg, &cuts);
             if got != want {
                 ok = false;
-                failures.push(format!("{name} ({} cuts): {}", cuts.len(), describe_diff(&got, &want)));
+                failures.push(format!(
+                    "{name} ({} cuts): {}",
+                    cuts.len(),
+                    describe_diff(&got, &want)
+                ));
                 break;
             }
         }
         if cfg.host_added.get() {
             // As sent, the case is refused for the missing Host.
             hostless.push(name.clone());
-            let as_sent = Config { add_host: false, ..config(name, json) };
+            let as_sent = Config {
+                add_host: false,
+                ..config(name, json)
+            };
             let got = replay(data, &as_sent, &[]);
             if got != Outcome::Rejected(Some(Error::MissingHost)) {
                 ok = false;
-                failures.push(format!("{name} without an added Host: {}, want MissingHost", describe_diff(&got, &got)));
+                failures.push(format!(
+                    "{name} without an added Host: {}, want MissingHost",
+                    describe_diff(&got, &got)
+                ));
             }
         }
         valid_passed += usize::from(ok);
@@ -467,7 +541,10 @@ fn gunicorn_corpus() {
                 (Outcome::Requests(r), _) => Some(format!("accepted {} requests", r.len())),
                 (_, None) => None,
                 (Outcome::Rejected(Some(e)), Some(want)) if e.status() == want => None,
-                (got, want) => Some(format!("{}, want status {want:?}", describe_diff(&got, &got))),
+                (got, want) => Some(format!(
+                    "{}, want status {want:?}",
+                    describe_diff(&got, &got)
+                )),
             };
             if let Some(f) = failure {
                 ok = false;
@@ -486,8 +563,17 @@ fn gunicorn_corpus() {
         deviating.len(),
     );
     println!("valid cases with an HTTP/1.1 head without Host (refused as sent; checked with one added): {}: {hostless:?}", hostless.len());
-    assert_eq!(deviating.len(), DEVIATIONS.len(), "a DEVIATIONS entry names no corpus case");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(
+        deviating.len(),
+        DEVIATIONS.len(),
+        "a DEVIATIONS entry names no corpus case"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(valid.len() + invalid.len(), 137);
     // docs/conformance.md gives the count.
     assert_eq!(hostless.len(), HOSTLESS_VALID_CASES, "{hostless:?}");

@@ -68,13 +68,23 @@ fn splits(len: usize, rng: &mut SplitMix) -> Vec<Vec<usize>> {
 
 /// Feeds `data` whole and in every split; returns the whole outcome and
 /// the number of splits tried. Panics on the first split that differs.
-fn assert_split_invariant(name: &str, data: &[u8], limits: &Limits, proxy: bool, rng: &mut SplitMix) -> (Outcome, usize) {
+fn assert_split_invariant(
+    name: &str,
+    data: &[u8],
+    limits: &Limits,
+    proxy: bool,
+    rng: &mut SplitMix,
+) -> (Outcome, usize) {
     let whole = feed(data, &[], limits, proxy);
     let splits = splits(data.len(), rng);
     for cuts in &splits {
         let got = feed(data, cuts, limits, proxy);
         if got != whole {
-            let shown = if cuts.len() <= 8 { format!("{cuts:?}") } else { format!("{} cuts", cuts.len()) };
+            let shown = if cuts.len() <= 8 {
+                format!("{cuts:?}")
+            } else {
+                format!("{} cuts", cuts.len())
+            };
             panic!("{name}: split {shown}\n got {got:?}\nwhole {whole:?}");
         }
     }
@@ -86,14 +96,20 @@ fn assert_split_invariant(name: &str, data: &[u8], limits: &Limits, proxy: bool,
 fn corpus_config(json: &Value) -> (Limits, bool) {
     let mut limits = Limits::default();
     let mut proxy = false;
-    let config = json.get("config").and_then(Value::as_object).into_iter().flatten();
+    let config = json
+        .get("config")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten();
     for (key, v) in config {
         let n = || v.as_u64().expect("number") as usize;
         match key.as_str() {
             "limit_request_line" => limits.max_request_line = n(),
             "limit_request_fields" => limits.max_headers = n(),
             "limit_request_field_size" => limits.max_header_field_size = n(),
-            "permit_unconventional_http_method" => limits.permit_unconventional_http_method = v == true,
+            "permit_unconventional_http_method" => {
+                limits.permit_unconventional_http_method = v == true
+            }
             "casefold_http_method" => limits.casefold_http_method = v == true,
             "header_map" if v == "refuse" => limits.header_map = HeaderMap::Refuse,
             "header_map" if v == "dangerous" => limits.header_map = HeaderMap::Dangerous,
@@ -106,7 +122,9 @@ fn corpus_config(json: &Value) -> (Limits, bool) {
 
 /// (name, bytes, json) of every case in `tests/corpus/gunicorn-requests/<kind>`.
 fn corpus_cases(kind: &str) -> Vec<(String, Vec<u8>, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/gunicorn-requests").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus/gunicorn-requests")
+        .join(kind);
     let mut paths: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -116,8 +134,13 @@ fn corpus_cases(kind: &str) -> Vec<(String, Vec<u8>, Value)> {
     paths
         .into_iter()
         .map(|p| {
-            let json = serde_json::from_slice(&fs::read(p.with_extension("json")).unwrap()).unwrap();
-            (format!("{kind}/{}", p.file_stem().unwrap().to_string_lossy()), fs::read(&p).unwrap(), json)
+            let json =
+                serde_json::from_slice(&fs::read(p.with_extension("json")).unwrap()).unwrap();
+            (
+                format!("{kind}/{}", p.file_stem().unwrap().to_string_lossy()),
+                fs::read(&p).unwrap(),
+                json,
+            )
         })
         .collect()
 }
@@ -131,7 +154,9 @@ fn with_hosts(data: &[u8], limits: &Limits, proxy: bool) -> Option<Vec<u8>> {
     let mut out = data.to_vec();
     let mut pos = 0;
     if proxy {
-        let Ok(Parsed::Complete((_, n))) = parse_proxy_header(&out) else { return None };
+        let Ok(Parsed::Complete((_, n))) = parse_proxy_header(&out) else {
+            return None;
+        };
         pos = n;
     }
     let (mut added, mut headers) = (false, Vec::new());
@@ -140,7 +165,10 @@ fn with_hosts(data: &[u8], limits: &Limits, proxy: bool) -> Option<Vec<u8>> {
             Err(Error::MissingHost) => {
                 let start = pos + out[pos..].iter().position(|&b| b != b'\r' && b != b'\n')?;
                 let line_end = start + out[start..].windows(2).position(|w| w == b"\r\n")? + 2;
-                out.splice(line_end..line_end, b"Host: gunicorn-corpus.test\r\n".iter().copied());
+                out.splice(
+                    line_end..line_end,
+                    b"Host: gunicorn-corpus.test\r\n".iter().copied(),
+                );
                 added = true;
             }
             Ok(Parsed::Complete(head)) => {
@@ -175,7 +203,8 @@ fn check_corpus(kind: &str, seed: u64, check: impl Fn(&str, &Outcome)) -> (usize
     let (mut inputs, mut feeds) = (0, 0);
     for (name, data, json) in corpus_cases(kind) {
         let (limits, proxy) = corpus_config(&json);
-        let hosted = with_hosts(&data, &limits, proxy).map(|d| (format!("{name} with Host added"), d));
+        let hosted =
+            with_hosts(&data, &limits, proxy).map(|d| (format!("{name} with Host added"), d));
         for (name, data) in std::iter::once((name, data)).chain(hosted) {
             let (whole, n) = assert_split_invariant(&name, &data, &limits, proxy, &mut rng);
             check(&name, &whole);
@@ -190,7 +219,8 @@ fn check_corpus(kind: &str, seed: u64, check: impl Fn(&str, &Outcome)) -> (usize
 fn valid_corpus_is_split_invariant() {
     let (inputs, feeds) = check_corpus("valid", 1, |name, whole| {
         // 099 ends inside its body; the documented deviations are rejected.
-        let parsed = !whole.messages.is_empty() || matches!(whole.end, End::InBody(..) | End::Rejected(_));
+        let parsed =
+            !whole.messages.is_empty() || matches!(whole.end, End::InBody(..) | End::Rejected(_));
         assert!(parsed, "{name}: nothing parsed");
     });
     println!("valid corpus: {inputs} inputs, {feeds} splits, all identical to the whole feed");
@@ -208,7 +238,9 @@ fn invalid_corpus_is_split_invariant() {
 /// must give: no body, a Content-Length body, or a chunked body with
 /// extensions and trailers.
 fn generate_request(rng: &mut SplitMix, stream: &mut Vec<u8>) -> Message {
-    let body: Vec<u8> = (0..rng.below(300)).map(|_| b"abcxyz\r\n0;\"=:"[rng.below(13)]).collect();
+    let body: Vec<u8> = (0..rng.below(300))
+        .map(|_| b"abcxyz\r\n0;\"=:"[rng.below(13)])
+        .collect();
     let target = format!("/r/{}?q={}", rng.next() % 1000, rng.below(10)).into_bytes();
     let mut headers = vec![(b"Host".to_vec(), b"example.com".to_vec())];
     let mut trailers = Vec::new();
@@ -216,7 +248,10 @@ fn generate_request(rng: &mut SplitMix, stream: &mut Vec<u8>) -> Message {
     let method: &[u8] = match rng.below(3) {
         0 => b"GET",
         1 => {
-            headers.push((b"Content-Length".to_vec(), body.len().to_string().into_bytes()));
+            headers.push((
+                b"Content-Length".to_vec(),
+                body.len().to_string().into_bytes(),
+            ));
             framed.extend_from_slice(&body);
             b"POST"
         }
@@ -235,7 +270,10 @@ fn generate_request(rng: &mut SplitMix, stream: &mut Vec<u8>) -> Message {
             }
             framed.extend_from_slice(b"0;last\r\n");
             for i in 0..rng.below(3) {
-                let (name, value) = (format!("X-Trailer-{i}").into_bytes(), format!("v{}", rng.next() % 100).into_bytes());
+                let (name, value) = (
+                    format!("X-Trailer-{i}").into_bytes(),
+                    format!("v{}", rng.next() % 100).into_bytes(),
+                );
                 framed.extend_from_slice(&[&name[..], b": ", &value, b"\r\n"].concat());
                 trailers.push((name, value));
             }
@@ -253,7 +291,14 @@ fn generate_request(rng: &mut SplitMix, stream: &mut Vec<u8>) -> Message {
     stream.extend_from_slice(b"\r\n");
     stream.extend_from_slice(&framed);
     let body = if method == b"GET" { Vec::new() } else { body };
-    Message { method: method.to_vec(), target, minor_version: 1, headers, body, trailers }
+    Message {
+        method: method.to_vec(),
+        target,
+        minor_version: 1,
+        headers,
+        body,
+        trailers,
+    }
 }
 
 #[test]
@@ -262,13 +307,30 @@ fn generated_pipelines_are_split_invariant() {
     let (mut messages, mut feeds) = (0, 0);
     for i in 0..GENERATED_STREAMS {
         let mut stream = Vec::new();
-        let want: Vec<Message> = (0..2 + rng.below(5)).map(|_| generate_request(&mut rng, &mut stream)).collect();
-        let (whole, n) = assert_split_invariant(&format!("stream {i}"), &stream, &Limits::default(), false, &mut rng);
-        assert_eq!(whole, Outcome { messages: want, end: End::Clean }, "stream {i}");
+        let want: Vec<Message> = (0..2 + rng.below(5))
+            .map(|_| generate_request(&mut rng, &mut stream))
+            .collect();
+        let (whole, n) = assert_split_invariant(
+            &format!("stream {i}"),
+            &stream,
+            &Limits::default(),
+            false,
+            &mut rng,
+        );
+        assert_eq!(
+            whole,
+            Outcome {
+                messages: want,
+                end: End::Clean
+            },
+            "stream {i}"
+        );
         messages += whole.messages.len();
         feeds += n;
     }
-    println!("generated: {GENERATED_STREAMS} pipelined streams, {messages} requests, {feeds} splits");
+    println!(
+        "generated: {GENERATED_STREAMS} pipelined streams, {messages} requests, {feeds} splits"
+    );
 }
 
 /// Endless or oversized pieces under tight limits: each must be refused
@@ -276,24 +338,56 @@ fn generated_pipelines_are_split_invariant() {
 /// backlog checks hold all along.
 #[test]
 fn hostile_streams_are_refused_in_every_split() {
-    let limits = Limits { max_headers: 4, max_header_field_size: 64, ..Limits::default() };
+    let limits = Limits {
+        max_headers: 4,
+        max_header_field_size: 64,
+        ..Limits::default()
+    };
     let chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
     let cases = [
-        ("endless chunk extension", format!("{chunked}5;{}", "a".repeat(200))),
-        ("endless chunk size", format!("{chunked}{}", "0".repeat(200))),
-        ("chunk size overflow", format!("{chunked}1{}\r\n", "0".repeat(16))),
-        ("endless trailer section", format!("{chunked}0\r\n{}", "X: y\r\n".repeat(50))),
-        ("endless trailer field", format!("{chunked}0\r\nX: {}", "v".repeat(200))),
-        ("endless header section", format!("GET / HTTP/1.1\r\n{}", "X: y\r\n".repeat(50))),
-        ("endless header field", format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(200))),
+        (
+            "endless chunk extension",
+            format!("{chunked}5;{}", "a".repeat(200)),
+        ),
+        (
+            "endless chunk size",
+            format!("{chunked}{}", "0".repeat(200)),
+        ),
+        (
+            "chunk size overflow",
+            format!("{chunked}1{}\r\n", "0".repeat(16)),
+        ),
+        (
+            "endless trailer section",
+            format!("{chunked}0\r\n{}", "X: y\r\n".repeat(50)),
+        ),
+        (
+            "endless trailer field",
+            format!("{chunked}0\r\nX: {}", "v".repeat(200)),
+        ),
+        (
+            "endless header section",
+            format!("GET / HTTP/1.1\r\n{}", "X: y\r\n".repeat(50)),
+        ),
+        (
+            "endless header field",
+            format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(200)),
+        ),
         ("endless request line", format!("GET /{}", "a".repeat(5000))),
     ];
     let mut rng = SplitMix(4);
     let mut feeds = 0;
     for (name, data) in &cases {
         let (whole, n) = assert_split_invariant(name, data.as_bytes(), &limits, false, &mut rng);
-        assert!(matches!(whole.end, End::Rejected(_)), "{name}: {:?}", whole.end);
+        assert!(
+            matches!(whole.end, End::Rejected(_)),
+            "{name}: {:?}",
+            whole.end
+        );
         feeds += n;
     }
-    println!("hostile: {} inputs, {feeds} splits, each refused identically", cases.len());
+    println!(
+        "hostile: {} inputs, {feeds} splits, each refused identically",
+        cases.len()
+    );
 }

@@ -15,49 +15,49 @@ const GENERATION_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
 
 impl ConnId {
-  pub(crate) fn new(index: usize, generation: u32) -> ConnId {
-    debug_assert!(index < MAX_SLOTS);
-    ConnId(((generation & GENERATION_MASK) << INDEX_BITS) | index as u32)
-  }
+    pub(crate) fn new(index: usize, generation: u32) -> ConnId {
+        debug_assert!(index < MAX_SLOTS);
+        ConnId(((generation & GENERATION_MASK) << INDEX_BITS) | index as u32)
+    }
 
-  pub(crate) fn index(self) -> usize {
-    (self.0 & INDEX_MASK) as usize
-  }
+    pub(crate) fn index(self) -> usize {
+        (self.0 & INDEX_MASK) as usize
+    }
 
-  pub(crate) fn generation(self) -> u32 {
-    self.0 >> INDEX_BITS
-  }
+    pub(crate) fn generation(self) -> u32 {
+        self.0 >> INDEX_BITS
+    }
 
-  pub(crate) fn next_generation(generation: u32) -> u32 {
-    (generation + 1) & GENERATION_MASK
-  }
+    pub(crate) fn next_generation(generation: u32) -> u32 {
+        (generation + 1) & GENERATION_MASK
+    }
 
-  pub fn from_raw(raw: u32) -> ConnId {
-    ConnId(raw)
-  }
+    pub fn from_raw(raw: u32) -> ConnId {
+        ConnId(raw)
+    }
 
-  pub fn raw(self) -> u32 {
-    self.0
-  }
+    pub fn raw(self) -> u32 {
+        self.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
-  use super::*;
+    use super::*;
 
-  #[test]
-  fn round_trips_index_and_generation() {
-    let id = ConnId::new(12345, 7);
-    assert_eq!(id.index(), 12345);
-    assert_eq!(id.generation(), 7);
-    assert_eq!(ConnId::from_raw(id.raw()), id);
-  }
+    #[test]
+    fn round_trips_index_and_generation() {
+        let id = ConnId::new(12345, 7);
+        assert_eq!(id.index(), 12345);
+        assert_eq!(id.generation(), 7);
+        assert_eq!(ConnId::from_raw(id.raw()), id);
+    }
 
-  #[test]
-  fn stays_positive_as_int32_when_generation_wraps() {
-    let last = GENERATION_MASK;
-    let id = ConnId::new(MAX_SLOTS - 1, last);
-    assert!(id.raw() <= i32::MAX as u32);
-    assert_eq!(ConnId::next_generation(last), 0);
-  }
+    #[test]
+    fn stays_positive_as_int32_when_generation_wraps() {
+        let last = GENERATION_MASK;
+        let id = ConnId::new(MAX_SLOTS - 1, last);
+        assert!(id.raw() <= i32::MAX as u32);
+        assert_eq!(ConnId::next_generation(last), 0);
+    }
 }

@@ -24,5 +24,5 @@ pub use config::{Http2Settings, ServerConfig};
 pub use event::{Event, EventKind};
 pub use id::ConnId;
 pub use listener::ListenerKind;
-pub use server::{RequestView, Server, WriteStatus, RespondError};
+pub use server::{RequestView, RespondError, Server, WriteStatus};
 pub use tls::{cipher_suite_names, tls_config, ClientAuth, TlsError, TlsSettings};

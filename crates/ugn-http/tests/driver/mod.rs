@@ -42,16 +42,28 @@ pub struct Outcome {
 /// `Limits` semantics (0 means Gunicorn's default), spelled out here because
 /// the crate keeps them private.
 pub fn max_fields(l: &Limits) -> usize {
-    if l.max_headers == 0 { 32768 } else { l.max_headers }
+    if l.max_headers == 0 {
+        32768
+    } else {
+        l.max_headers
+    }
 }
 pub fn max_field_size(l: &Limits) -> usize {
-    if l.max_header_field_size == 0 { 8190 } else { l.max_header_field_size }
+    if l.max_header_field_size == 0 {
+        8190
+    } else {
+        l.max_header_field_size
+    }
 }
 
 /// The engine's ceiling on a buffered head (`max_head_bytes` in
 /// crates/ugn-server/src/server.rs): a partial head this long is refused.
 pub fn max_head_bytes(l: &Limits) -> usize {
-    let line = if l.max_request_line == 0 { 8190 } else { l.max_request_line };
+    let line = if l.max_request_line == 0 {
+        8190
+    } else {
+        l.max_request_line
+    };
     line + 2 + (l.max_headers + 1) * (max_field_size(l) + 2) + 2
 }
 
@@ -83,18 +95,30 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
     let mut messages = Vec::new();
     let mut stage = if proxy { Stage::Proxy } else { Stage::Head };
     let mut fed = 0;
-    let rejected = |messages, e| Outcome { messages, end: End::Rejected(e) };
+    let rejected = |messages, e| Outcome {
+        messages,
+        end: End::Rejected(e),
+    };
     for &cut in cuts.iter().chain([data.len()].iter()) {
         buf.extend_from_slice(&data[fed..cut]);
         fed = cut;
         loop {
             match &mut stage {
-                Stage::Closed => return Outcome { messages, end: End::Clean },
+                Stage::Closed => {
+                    return Outcome {
+                        messages,
+                        end: End::Clean,
+                    }
+                }
                 Stage::Proxy => match parse_required_proxy_header(&buf, ProxyProtocol::Auto) {
                     Err(e) => return rejected(messages, e),
                     Ok(Parsed::Partial) => break,
                     Ok(Parsed::Complete((_, n))) => {
-                        assert!(n > 0 && n <= buf.len(), "PROXY header of {n} bytes in {}", buf.len());
+                        assert!(
+                            n > 0 && n <= buf.len(),
+                            "PROXY header of {n} bytes in {}",
+                            buf.len()
+                        );
                         buf.drain(..n);
                         stage = Stage::Head;
                     }
@@ -105,13 +129,18 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
                     Ok(Parsed::Partial) if buf.len() >= max_head_bytes(limits) => {
                         return match parse_request_head(&buf, limits, &mut headers) {
                             Err(e) => rejected(messages, e),
-                            Ok(_) => Outcome { messages, end: End::HeadTooLarge },
+                            Ok(_) => Outcome {
+                                messages,
+                                end: End::HeadTooLarge,
+                            },
                         };
                     }
                     Ok(Parsed::Partial) => break,
                     Ok(Parsed::Complete(head)) => {
                         assert!(head.head_len > 0 && head.head_len <= buf.len());
-                        if let Err(e) = forwarded_scheme(&buf, &headers, DEFAULT_SECURE_SCHEME_HEADERS) {
+                        if let Err(e) =
+                            forwarded_scheme(&buf, &headers, DEFAULT_SECURE_SCHEME_HEADERS)
+                        {
                             return rejected(messages, e);
                         }
                         let bytes = |s: Span| s.get(&buf).to_vec();
@@ -119,12 +148,19 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
                             method: bytes(head.method),
                             target: bytes(head.target),
                             minor_version: head.minor_version,
-                            headers: headers.iter().map(|h| (bytes(h.name), bytes(h.value))).collect(),
+                            headers: headers
+                                .iter()
+                                .map(|h| (bytes(h.name), bytes(h.value)))
+                                .collect(),
                             body: Vec::new(),
                             trailers: Vec::new(),
                         };
                         buf.drain(..head.head_len);
-                        stage = Stage::Body(BodyDecoder::new(head.body, limits), Box::new(message), !head.keep_alive);
+                        stage = Stage::Body(
+                            BodyDecoder::new(head.body, limits),
+                            Box::new(message),
+                            !head.keep_alive,
+                        );
                     }
                 },
                 Stage::Body(decoder, message, _) => {
@@ -136,7 +172,10 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
                     match event {
                         BodyEvent::Data { start, end } => {
                             // Non-empty and consumed: each Data call makes progress.
-                            assert!(start < end && end <= used, "Data {start}..{end} used {used}");
+                            assert!(
+                                start < end && end <= used,
+                                "Data {start}..{end} used {used}"
+                            );
                             message.body.extend_from_slice(&buf[start..end]);
                             buf.drain(..used);
                         }
@@ -151,7 +190,8 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
                         }
                         BodyEvent::Done => {
                             buf.drain(..used);
-                            let Stage::Body(decoder, mut message, close) = std::mem::replace(&mut stage, Stage::Head)
+                            let Stage::Body(decoder, mut message, close) =
+                                std::mem::replace(&mut stage, Stage::Head)
                             else {
                                 unreachable!()
                             };
@@ -169,9 +209,10 @@ pub fn feed(data: &[u8], cuts: &[usize], limits: &Limits, proxy: bool) -> Outcom
         }
     }
     let end = match stage {
-        Stage::Body(decoder, message, _) => {
-            End::InBody(decoder.finish().expect_err("a complete body reports Done"), message.body)
-        }
+        Stage::Body(decoder, message, _) => End::InBody(
+            decoder.finish().expect_err("a complete body reports Done"),
+            message.body,
+        ),
         // At the client's end of stream the engine parses a partial head once in full.
         Stage::Head if !buf.is_empty() => match parse_request_head(&buf, limits, &mut headers) {
             Err(e) => End::Rejected(e),
