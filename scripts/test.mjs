@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs every suite (the Rust crates with cargo, the codec's fuzz targets for a minute, the
-// end-to-end tests with ava, Express's own tests on ugn's engine, a few seconds of benchmark)
-// and ends with one line summing them: "N passed, M failed".
+// Runs every suite (what a reviewer checks first: rustfmt, clippy and the strict TypeScript
+// build; then the Rust crates with cargo, the codec's fuzz targets for a minute, the end-to-end
+// tests with ava, Express's own tests on ugn's engine, a few seconds of benchmark) and ends with
+// one line summing them: "N passed, M failed".
 
 import { spawn } from 'node:child_process'
 
@@ -13,8 +14,13 @@ function run(command, args, parse) {
       process.stdout.write(d)
       out += d
     })
-    child.on('close', (code) => resolve({ code, ...parse(out) }))
+    child.on('close', (code) => resolve({ code, ...parse(out, code) }))
   })
+}
+
+/** A check that is clean or not: one passed when it exits 0, one failed otherwise. */
+function checkCounts(_out, code) {
+  return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }
 }
 
 function cargoCounts(out) {
@@ -41,6 +47,10 @@ function benchCounts(out) {
 const EXPRESS = 'compat/express'
 
 const suites = [
+  ['cargo', ['fmt', '--all', '--', '--check'], checkCounts],
+  ['cargo', ['fmt', '--all', '--manifest-path', 'fuzz/Cargo.toml', '--', '--check'], checkCounts],
+  ['cargo', ['clippy', '--workspace', '--all-targets', '--color', 'never', '--', '-D', 'warnings'], checkCounts],
+  ['npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], checkCounts],
   ['cargo', ['test', '--workspace', '--exclude', 'ugn-binding', '--color', 'never'], cargoCounts],
   // The codec's fuzz targets for 60 s in all (installs cargo-fuzz if missing): one passed per
   // target that found nothing.

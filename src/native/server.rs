@@ -645,7 +645,7 @@ fn latin1_fields(units: &[u16], lengths: &[i32], out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-unsafe fn body_bytes<'a>(env: Env, value: Value, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+unsafe fn body_bytes(env: Env, value: Value, scratch: &mut Vec<u8>) -> Option<&[u8]> {
     match raw::type_of(env, value) {
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => Some(&[]),
         sys::ValueType::napi_string => {

@@ -51,7 +51,7 @@ unsafe fn alloc(kind: c_int) -> *mut Handle {
 }
 
 unsafe extern "C" fn free_handle(handle: *mut Handle) {
-    libc::free(handle as *mut c_void);
+    libc::free(handle);
 }
 
 impl UvHandle {

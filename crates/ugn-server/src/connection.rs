@@ -61,6 +61,10 @@ pub(crate) struct Connection {
     pub(crate) body_out: Vec<u8>,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a connection spends most of its life Active: boxing the exchange would cost an allocation per request to save bytes on idle connections"
+)]
 pub(crate) enum State {
     /// Waiting for (the rest of) the PROXY header that must open the connection.
     Proxy(ProxyProtocol),

@@ -574,7 +574,7 @@ impl Server {
                 self.give_up_stalled(idx);
                 continue;
             }
-            if !conn.deadline.is_some_and(|d| d <= now) {
+            if conn.deadline.is_none_or(|d| d > now) {
                 continue;
             }
             match conn.state {

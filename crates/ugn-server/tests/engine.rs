@@ -191,7 +191,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 /// Reads until `n` complete responses (with Content-Length or chunked bodies) have arrived.
-fn read_responses(s: &mut TcpStream, n: usize) -> Vec<(u16, Vec<(String, String)>, Vec<u8>)> {
+fn read_responses(s: &mut TcpStream, n: usize) -> Vec<Response> {
     let mut buf = Vec::new();
     let mut out = Vec::new();
     let mut tmp = [0u8; 65536];

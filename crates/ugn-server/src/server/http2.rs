@@ -581,7 +581,7 @@ impl Server {
         let Some(H2Entry::Conn(conn)) = self.slots[idx].h2.as_mut() else {
             return;
         };
-        if !conn.deadline.is_some_and(|d| d <= now) {
+        if conn.deadline.is_none_or(|d| d > now) {
             return;
         }
         match &mut conn.phase {
@@ -602,7 +602,7 @@ impl Server {
         let Some(H2Entry::Stream(s)) = self.slots[idx].h2.as_mut() else {
             return;
         };
-        if !s.stall_deadline.is_some_and(|d| d <= now) {
+        if s.stall_deadline.is_none_or(|d| d > now) {
             return;
         }
         if !s.body_done {
