@@ -1,7 +1,7 @@
 // The control socket (--control-socket) and `ugn ctl`, against running masters with real
 // workers: status, scaling, reload, reopening logs, shutdown, and the errors a client meets.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -135,15 +135,27 @@ test('clear errors: no socket file, a stale socket, no socket given', async (t) 
   t.regex(none.stderr, /no control socket: give --socket PATH or set UGN_CONTROL_SOCKET/)
 })
 
-test('not permitted: another user gets a clear EACCES message', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.pass('needs root to run the client as another user')
-    return
-  }
+/**
+ * A copy of the built package that any user may read and run, so that running ugn as another
+ * user does not depend on the permissions of the folder the checkout sits in.
+ */
+function copyForAnyUser() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-package-'))
+  dirs.push(dir)
+  const addons = readdirSync(ROOT).filter((name) => name.endsWith('.node'))
+  for (const name of ['package.json', 'binding.cjs', 'dist', ...addons]) cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true })
+  cpSync(path.join(ROOT, 'node_modules', 'commander'), path.join(dir, 'node_modules', 'commander'), { recursive: true })
+  execFileSync('chmod', ['-R', 'a+rX', dir])
+  return dir
+}
+
+const asRoot = process.getuid?.() === 0 ? test : test.skip
+asRoot('not permitted: another user gets a clear EACCES message (needs root to run the client as another user)', async (t) => {
   const { ugn, socket } = await startControlled([])
   // The directory must be searchable for the client to reach the socket's own permissions.
   chmodSync(path.dirname(socket), 0o755)
-  const r = await runUgnEnv(['ctl', '--socket', socket, 'status'], {}, { uid: 65534, gid: 65534 })
+  const copy = copyForAnyUser()
+  const r = await runUgnEnv(['ctl', '--socket', socket, 'status'], {}, { uid: 65534, gid: 65534, cwd: copy, cli: path.join(copy, 'dist', 'cli.js') })
   t.is(r.code, 1, r.stderr)
   t.regex(r.stderr, /not permitted to use .* \(the socket is mode 0600/)
   t.is(await ugn.stop(), 0)
@@ -223,9 +235,9 @@ async function staleSocket(file) {
 }
 
 /** The CLI with extra environment and spawn options (runUgn takes neither). */
-function runUgnEnv(args, env, options = {}) {
+function runUgnEnv(args, env, { cli = CLI, ...options } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options })
+    const child = spawn(process.execPath, [cli, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
