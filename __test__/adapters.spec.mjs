@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, get, killAll, parseResponses, rawRequest, runUgn, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, get, killAll, parseResponses, PATIENCE_MS, rawRequest, runUgn, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -107,7 +107,7 @@ test('fetch: request bodies, whole and streamed', async (t) => {
 })
 
 test('fetch: a real Response keeps its status text and every Set-Cookie', async (t) => {
-  const data = await rawRequest(fetchServer.port, 'GET /real-response HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(fetchServer.port, 'GET /real-response HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   const [res] = parseResponses(data).responses
   t.is(res.status, 203)
   t.is(res.reason, 'Fine')
@@ -128,7 +128,7 @@ test('fetch: light responses: text gets text/plain, bytes none, 204 no body', as
   t.is(bytes.status, 202)
   t.is(bytes.headers.get('content-type'), null)
   t.is(await bytes.text(), 'hi')
-  const data = await rawRequest(fetchServer.port, 'GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(fetchServer.port, 'GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.regex(data, /^HTTP\/1\.1 204 No Content\r\n/)
   t.true(data.endsWith('\r\n\r\n'))
 })
@@ -141,7 +141,7 @@ test('fetch: a handler that returns something else is a 500, logged', async (t) 
 })
 
 test('fetch: a Host that makes no URL is a 400', async (t) => {
-  const data = await rawRequest(fetchServer.port, 'GET /inspect HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(fetchServer.port, 'GET /inspect HTTP/1.1\r\nHost: exa mple\r\nConnection: close\r\n\r\n')
   t.regex(data, /^HTTP\/1\.1 400 Bad Request\r\n/)
 })
 
@@ -150,8 +150,18 @@ test('fetch: a streamed Response is pulled only as fast as the client reads', as
   socket.write('GET /big-stream HTTP/1.1\r\nHost: x\r\n\r\n')
   await new Promise((resolve) => socket.once('data', resolve))
   socket.pause()
-  await sleep(500)
-  const pulled = Number(await (await get(`${fetchServer.url}/pulled`)).text())
+  // Held by the paused client, the count stops growing: the same on a few reads in a row.
+  const counts = []
+  await waitFor(
+    async () => {
+      counts.push(Number(await (await get(`${fetchServer.url}/pulled`)).text()))
+      return counts.length >= 4 && counts.slice(-4).every((n) => n === counts.at(-1))
+    },
+    PATIENCE_MS,
+    'the pulled count to stop growing',
+    200,
+  )
+  const pulled = counts.at(-1)
   socket.destroy()
   // 1,600 chunks of 64 KiB (100 MiB) are on offer; a paused client holds the stream to what the
   // socket buffers and the 256 KiB high-water mark let through.
@@ -162,9 +172,9 @@ test('fetch: request.signal aborts when the client goes away', async (t) => {
   const file = noteFile()
   const socket = net.connect({ host: '127.0.0.1', port: fetchServer.port })
   socket.write(`GET /wait-abort?file=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\n\r\n`)
-  await sleep(300)
+  await waitFor(() => notes(file).includes('started'), PATIENCE_MS, 'the handler to start')
   socket.destroy()
-  await waitFor(() => notes(file).includes('aborted'), 5000, 'the abort event')
+  await waitFor(() => notes(file).includes('aborted'), PATIENCE_MS, 'the abort event')
   t.pass()
 })
 
@@ -186,12 +196,12 @@ test('node: req carries method, url, version, headers and the peer address', asy
 test("node: 'finish' then 'close' on the response, then the request closes", async (t) => {
   const file = noteFile()
   t.is(await (await get(`${nodeServer.url}/events?file=${encodeURIComponent(file)}`)).text(), 'ok')
-  await waitFor(() => notes(file).length === 3, 5000, 'three events')
+  await waitFor(() => notes(file).length === 3, PATIENCE_MS, 'three events')
   t.deepEqual(notes(file), ['finish', 'close true', 'req close'])
 })
 
 test('node: writeHead with a flat header array, a reason and repeated Set-Cookie', async (t) => {
-  const data = await rawRequest(nodeServer.port, 'GET /write-head-array HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(nodeServer.port, 'GET /write-head-array HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   const [res] = parseResponses(data).responses
   t.is(res.status, 201)
   t.is(res.reason, 'Made')
@@ -212,7 +222,7 @@ test('node: flushHeaders sends the head before the body exists', async (t) => {
   let rest = first
   socket.on('data', (d) => (rest += d))
   t.is(await (await get(`${nodeServer.url}/release`)).text(), 'released')
-  await waitFor(() => rest.includes('data: late'), 5000, 'the late event')
+  await waitFor(() => rest.includes('data: late'), PATIENCE_MS, 'the late event')
   socket.destroy()
 })
 
@@ -239,10 +249,10 @@ test("node: a client leaving mid-upload aborts the request and closes both sides
   const socket = net.connect({ host: '127.0.0.1', port: nodeServer.port })
   socket.write(`POST /upload-abort?file=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`)
   socket.write('x'.repeat(1000))
-  await sleep(300)
+  await waitFor(() => notes(file).includes('started'), PATIENCE_MS, 'the handler to start')
   socket.destroy()
-  await waitFor(() => notes(file).length >= 3, 5000, 'abort events')
-  t.deepEqual(notes(file).sort(), ['aborted', 'req close', 'res close finished=false'])
+  await waitFor(() => notes(file).length >= 4, PATIENCE_MS, 'abort events')
+  t.deepEqual(notes(file).sort(), ['aborted', 'req close', 'res close finished=false', 'started'])
 })
 
 test('node: Expect: 100-continue is answered before the body is sent', async (t) => {
@@ -251,14 +261,14 @@ test('node: Expect: 100-continue is answered before the body is sent', async (t)
   let data = ''
   socket.on('data', (d) => (data += d))
   socket.write('POST /continue HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n')
-  await waitFor(() => data.includes('100 Continue'), 5000, '100 Continue')
+  await waitFor(() => data.includes('100 Continue'), PATIENCE_MS, '100 Continue')
   socket.write('hello')
   await new Promise((resolve) => socket.on('close', resolve))
   t.regex(data, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*got 5$/)
 })
 
 test('node: res.addTrailers sends a chunked body with its trailer section', async (t) => {
-  const data = await rawRequest(nodeServer.port, 'GET /trailers-out HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(nodeServer.port, 'GET /trailers-out HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.regex(data, /\r\nTrailer: X-Sum\r\n/i)
   t.regex(data, /\r\nTransfer-Encoding: chunked\r\n/i)
   t.true(data.endsWith('\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n'), JSON.stringify(data))
@@ -266,11 +276,11 @@ test('node: res.addTrailers sends a chunked body with its trailer section', asyn
 
 test('node: request trailers arrive in req.trailers, streamed or whole', async (t) => {
   const body = 'HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Check: yes\r\nX-Other: 2\r\n\r\n'
-  const whole = parseResponses(await rawRequest(nodeServer.port, `POST /trailers-in ${body}`, { untilClose: true })).responses[0]
+  const whole = parseResponses(await rawRequest(nodeServer.port, `POST /trailers-in ${body}`)).responses[0]
   const expected = { bytes: 5, trailers: { 'x-check': 'yes', 'x-other': '2' }, rawTrailers: ['X-Check', 'yes', 'X-Other', '2'] }
   t.deepEqual(JSON.parse(whole.body), expected)
   const head = `POST /trailers-in ${body.slice(0, body.indexOf('5\r\n'))}`
-  const streamed = await rawRequest(nodeServer.port, '', { untilClose: true, chunks: [head, '5\r\nhello\r\n', '0\r\nX-Check: yes\r\nX-Other: 2\r\n\r\n'], gapMs: 100 })
+  const streamed = await rawRequest(nodeServer.port, '', { chunks: [head, '5\r\nhello\r\n', '0\r\nX-Check: yes\r\nX-Other: 2\r\n\r\n'], gapMs: 100 })
   t.deepEqual(JSON.parse(parseResponses(streamed).responses[0].body), expected)
 })
 

@@ -4,7 +4,7 @@
 // once, and that the same worker goes on serving. docs/reliability.md has the table.
 import test from 'ava'
 
-import { appPath, getOnce, killAll, openSocket, parseResponse, rawExchange, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, openSocket, parseResponse, PATIENCE_MS, rawExchange, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
 
 const servers = {}
 const pids = {}
@@ -40,7 +40,7 @@ function entriesWith(server, tag) {
 
 /** Waits for the request's error entry, then checks that no second one follows. */
 async function loggedOnce(t, server, requestLine, tag, reason) {
-  await waitFor(() => entriesWith(server, tag).length > 0, 5000, `an error entry for ${requestLine}`)
+  await waitFor(() => entriesWith(server, tag).length > 0, PATIENCE_MS, `an error entry for ${requestLine}`)
   await sleep(300)
   const entries = entriesWith(server, tag)
   t.is(entries.length, 1, `logged exactly once:\n${entries.join('\n---\n')}`)
@@ -120,7 +120,7 @@ for (const [name, path, outcome, reason] of faults) {
       const conn = await openSocket(server.port)
       try {
         conn.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
-        const data = await conn.until((d) => /\r\n\r\n/.test(d) && parseResponse(d).complete, 5000, 'a complete response')
+        const data = await conn.until((d) => /\r\n\r\n/.test(d) && parseResponse(d).complete, PATIENCE_MS, 'a complete response')
         const res = parseResponse(data)
         if (outcome === '500') {
           t.is(res.status, 500)
@@ -134,7 +134,7 @@ for (const [name, path, outcome, reason] of faults) {
         // The same connection serves the next request.
         conn.take()
         conn.write('GET /pid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-        const next = parseResponse(await conn.until((d, closed) => closed, 5000, 'the next response'))
+        const next = parseResponse(await conn.until((d, closed) => closed, PATIENCE_MS, 'the next response'))
         t.is(next.status, 200)
         t.is(Number(next.body), pids[name])
       } finally {
@@ -186,7 +186,7 @@ for (const name of ['native', 'fetch', 'node']) {
     } finally {
       conn.close()
     }
-    await server.waitForLog(new RegExp(`hang released t=${tag}`), 5000)
+    await server.waitForLog(new RegExp(`hang released t=${tag}`))
     t.is(entriesWith(server, `GET /hang?t=${tag}`).length, 0, 'a client that leaves is not an app error')
     await sameWorker(t, name)
   })
@@ -209,7 +209,7 @@ test('node /pipe-unhandled: a source\'s unheard error ends the worker, the maste
     await waitFor(async () => {
       const next = await getOnce(server.port, '/pid')
       return next.status === 200 && Number(next.body) !== pid
-    }, 10_000, 'a new worker serving')
+    }, PATIENCE_MS, 'a new worker serving')
     t.is(server.bootedPids().length, 2)
   } finally {
     await server.stop('SIGTERM')

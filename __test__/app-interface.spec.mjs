@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 
 import test from 'ava'
 
-import { appPath, get, killAll, openSocket, parseResponse, parseResponses, rawExchange, startUgn } from './helpers/ugn.mjs'
+import { appPath, get, killAll, openSocket, parseResponse, parseResponses, PATIENCE_MS, rawExchange, startUgn } from './helpers/ugn.mjs'
 
 let stream
 let errors
@@ -67,7 +67,7 @@ test('a returned body\'s close() is called after it was sent', async (t) => {
   const tag = `c${Date.now()}`
   const res = await get(`${stream.url}/closable?tag=${tag}`)
   t.is(await res.text(), 'one;two')
-  await stream.waitForLog(new RegExp(`body closed ${tag}`), 5000)
+  await stream.waitForLog(new RegExp(`body closed ${tag}`))
   t.pass()
 })
 
@@ -75,10 +75,10 @@ test('a client that goes away stops an endless streamed body', async (t) => {
   const tag = `e${Date.now()}`
   const conn = await openSocket(stream.port)
   conn.write(`GET /endless?tag=${tag} HTTP/1.1\r\nHost: x\r\n\r\n`)
-  await conn.until((d) => d.includes('tick 2'), 5000, 'a few ticks')
+  await conn.until((d) => d.includes('tick 2'), PATIENCE_MS, 'a few ticks')
   t.regex(conn.data(), /Transfer-Encoding: chunked/)
   conn.close()
-  await stream.waitForLog(new RegExp(`endless stopped ${tag}`), 10_000)
+  await stream.waitForLog(new RegExp(`endless stopped ${tag}`))
   // The worker is fine afterwards.
   const res = await get(`${stream.url}/string`)
   t.is(await res.text(), 'a string body')

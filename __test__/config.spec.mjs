@@ -7,7 +7,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { CLI, get, isAlive, killAll, ROOT, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
+import { CLI, get, isAlive, killAll, PATIENCE_MS, ROOT, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -27,7 +27,7 @@ function tempDir() {
 /** Runs the CLI to completion in `cwd` with extra environment; bounded. */
 function run(args, { cwd = ROOT, env = {} } = {}) {
   const { UGN_CMD_ARGS, WEB_CONCURRENCY, ...base } = process.env
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env }, encoding: 'utf8', timeout: 15_000 })
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env }, encoding: 'utf8', timeout: PATIENCE_MS })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -189,13 +189,13 @@ test('process settings on a real server: pid file, -e, umask, user/group, proc_n
   } finally {
     t.is(await ugn.stop('SIGTERM'), 0)
   }
-  await waitFor(() => !isAlive(ugn.masterPid), 5000, 'the master to exit')
+  await waitFor(() => !isAlive(ugn.masterPid), PATIENCE_MS, 'the master to exit')
   t.throws(() => statSync(pidfile), { code: 'ENOENT' }, 'the pid file is removed at exit')
 })
 
 /** Waits until `n` workers booted, then a master loop turn more, and checks no other came. */
 async function settledWorkers(ugn, n) {
-  await waitFor(() => ugn.workerPids().length >= n, 15_000, `${n} workers`)
+  await waitFor(() => ugn.workerPids().length >= n, PATIENCE_MS, `${n} workers`)
   await sleep(1500)
   return ugn.workerPids().length
 }

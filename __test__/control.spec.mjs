@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, CLI, getOnce, isAlive, killAll, ROOT, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, CLI, getOnce, isAlive, killAll, PATIENCE_MS, ROOT, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -43,7 +43,7 @@ test('status: a table of the real workers, the socket is mode 0600, ugn status i
     const s = JSON.parse(r.stdout)
     // The readiness GET and the three above, reported within a second.
     return s.workers.reduce((n, w) => n + w.requests, 0) >= 4 ? s : undefined
-  }, 5000, 'the requests reported')
+  }, PATIENCE_MS, 'the requests reported')
   t.is(status.pid, ugn.masterPid)
   t.is(status.target, 2)
   t.deepEqual(status.workers.map((w) => w.pid).sort(), ugn.workerPids().sort())
@@ -75,10 +75,10 @@ test('workers N scales up and down', async (t) => {
   const up = await ctl(socket, 'workers', '3')
   t.is(up.code, 0, up.stderr)
   t.is(up.stdout, 'workers: 1 -> 3\n')
-  await waitFor(() => ugn.workerPids().length === 3, 20_000, 'three workers')
+  await waitFor(() => ugn.workerPids().length === 3, PATIENCE_MS, 'three workers')
   const down = await ctl(socket, 'workers', '1')
   t.is(down.code, 0, down.stderr)
-  await waitFor(() => ugn.workerPids().length === 1, 20_000, 'one worker')
+  await waitFor(() => ugn.workerPids().length === 1, PATIENCE_MS, 'one worker')
   const s = JSON.parse((await ctl(socket, 'status', '--json')).stdout)
   t.is(s.target, 1)
   t.deepEqual(s.workers.map((w) => w.pid), ugn.workerPids())
@@ -97,7 +97,7 @@ test('reload replaces every worker, as HUP; reopen-logs acts as USR1', async (t)
   t.is(r.code, 0, r.stderr)
   t.is(r.stdout, 'reloading (as HUP)\n')
   await ugn.waitForLog(/Handling signal: hup/)
-  await waitFor(() => before.every((pid) => !isAlive(pid)) && ugn.workerPids().length === 2, 20_000, 'new workers')
+  await waitFor(() => before.every((pid) => !isAlive(pid)) && ugn.workerPids().length === 2, PATIENCE_MS, 'new workers')
   const usr1 = await ctl(socket, 'reopen-logs')
   t.is(usr1.code, 0, usr1.stderr)
   await ugn.waitForLog(/Handling signal: usr1/)
@@ -112,7 +112,7 @@ for (const [args, signal] of [
     const { ugn, socket } = await startControlled(['-w', '1'])
     const r = await ctl(socket, 'shutdown', ...args)
     t.is(r.code, 0, r.stderr)
-    await waitFor(() => ugn.exited() !== undefined, 20_000, 'the master to exit')
+    await waitFor(() => ugn.exited() !== undefined, PATIENCE_MS, 'the master to exit')
     t.is(ugn.exited().code, 0)
     t.regex(ugn.log(), new RegExp(`Handling signal: ${signal}`))
     t.false(existsSync(socket))
@@ -202,17 +202,17 @@ test('USR2: the new master takes the control socket over at once, and the metric
     await waitFor(async () => {
       const r = await ctl(socket, 'status', '--json')
       return r.code === 0 && JSON.parse(r.stdout).pid === newMaster
-    }, 20_000, 'the new master on the control socket')
+    }, PATIENCE_MS, 'the new master on the control socket')
     t.is(await metricsPid(), oldWorker, 'the old master still serves the metrics')
     t.is(await ugn.stop('SIGTERM'), 0)
-    await waitFor(() => /Master has been promoted\./.test(ugn.log()), 10_000, 'the promotion')
+    await waitFor(() => /Master has been promoted\./.test(ugn.log()), PATIENCE_MS, 'the promotion')
     const status = JSON.parse((await ctl(socket, 'status', '--json')).stdout)
     t.is(status.pid, newMaster)
-    await waitFor(async () => (await metricsPid().catch(() => NaN)) === status.workers[0].pid, 10_000, 'the new master serving the metrics')
+    await waitFor(async () => (await metricsPid().catch(() => NaN)) === status.workers[0].pid, PATIENCE_MS, 'the new master serving the metrics')
   } finally {
     if (isAlive(newMaster)) {
       process.kill(newMaster, 'SIGTERM')
-      await waitFor(() => !isAlive(newMaster), 15_000, 'the new master to stop')
+      await waitFor(() => !isAlive(newMaster), PATIENCE_MS, 'the new master to stop')
     }
   }
   t.false(existsSync(socket), 'the promoted master removes the socket file on exit')

@@ -7,7 +7,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, get, isAlive, runUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, get, isAlive, PATIENCE_MS, runUgn, waitFor } from './helpers/ugn.mjs'
 
 const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
 const sessionOf = (pid) => Number(execFileSync('ps', ['-o', 'sid=', '-p', String(pid)]).toString().trim())
@@ -18,34 +18,33 @@ test('--daemon detaches, serves, obeys WINCH/HUP and TERM through its pid file',
   const logfile = path.join(dir, 'error.log')
   const launched = await runUgn(
     [appPath('hello.mjs'), '--daemon', '--pid', pidfile, '--error-logfile', logfile, '--bind', '127.0.0.1:0', '--workers', '2'],
-    10_000,
   )
   t.is(launched.code, 0, 'the launcher returns at once with 0')
   let master
   try {
-    await waitFor(() => read(pidfile).trim() !== '', 10_000, 'the pid file')
+    await waitFor(() => read(pidfile).trim() !== '', PATIENCE_MS, 'the pid file')
     master = Number(read(pidfile))
     t.true(isAlive(master))
     t.not(sessionOf(master), sessionOf(process.pid), 'the master runs in a session of its own')
-    await waitFor(() => (read(logfile).match(/Booting worker/g) ?? []).length === 2, 10_000, 'two workers booted')
+    await waitFor(() => (read(logfile).match(/Booting worker/g) ?? []).length === 2, PATIENCE_MS, 'two workers booted')
     const port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(read(logfile))[1])
     t.is((await get(`http://127.0.0.1:${port}/`)).status, 200)
 
     process.kill(master, 'SIGWINCH')
-    await waitFor(() => (read(logfile).match(/Worker exiting/g) ?? []).length === 2, 10_000, 'workers stopped by WINCH')
+    await waitFor(() => (read(logfile).match(/Worker exiting/g) ?? []).length === 2, PATIENCE_MS, 'workers stopped by WINCH')
     t.true(isAlive(master), 'the master stays')
     process.kill(master, 'SIGHUP')
-    await waitFor(() => (read(logfile).match(/Booting worker/g) ?? []).length === 4, 10_000, 'workers back after HUP')
+    await waitFor(() => (read(logfile).match(/Booting worker/g) ?? []).length === 4, PATIENCE_MS, 'workers back after HUP')
     await waitFor(async () => {
       try {
         return (await get(`http://127.0.0.1:${port}/`)).status === 200
       } catch {
         return false
       }
-    }, 10_000, 'serving again')
+    }, PATIENCE_MS, 'serving again')
 
     process.kill(master, 'SIGTERM')
-    await waitFor(() => !isAlive(master), 15_000, 'the master to exit')
+    await waitFor(() => !isAlive(master), PATIENCE_MS, 'the master to exit')
     t.false(existsSync(pidfile), 'the pid file is removed')
     t.regex(read(logfile), /Shutting down: Master/)
   } finally {

@@ -17,7 +17,7 @@ async function serve(app) {
   return server
 }
 
-const get = (server, version) => rawRequest(server.port, `GET / HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`, { untilClose: true })
+const get = (server, version) => rawRequest(server.port, `GET / HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`)
 
 test('native: environ[ugn.early_hints] sends a 103 with the Link field before the response', async (t) => {
   const server = await serve(appPath('hints/native.mjs'))

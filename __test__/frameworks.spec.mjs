@@ -73,7 +73,7 @@ each('1 MiB upload, chunked and with Content-Length', async (t, server) => {
 })
 
 each('streaming response arrives in chunks, chunked-encoded', async (t, server) => {
-  const data = await rawRequest(server.port, 'GET /stream?count=5&delay=20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(server.port, 'GET /stream?count=5&delay=20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   const [res] = parseResponses(data).responses
   t.is(res.status, 200)
   t.true(res.chunked, 'the response is chunked')
@@ -112,7 +112,7 @@ each('unknown route is a 404', async (t, server) => {
 })
 
 each('HEAD: the GET headers and no body, keep-alive intact', async (t, server) => {
-  const data = await rawRequest(server.port, 'HEAD /users/7 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { untilClose: true })
+  const data = await rawRequest(server.port, 'HEAD /users/7 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   // After the HEAD response's head comes the GET's status line, not a body.
   const headEnd = data.indexOf('\r\n\r\n') + 4
   const head = parseResponses(data.slice(0, headEnd), { head: true }).responses[0]

@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, CLI, get, isAlive, killAll, ROOT, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, CLI, get, isAlive, killAll, PATIENCE_MS, ROOT, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -68,17 +68,17 @@ test('every hook fires with sensible arguments and in order: 2 workers, a reques
   const { file, env } = recorder()
   const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
   const master = ugn.masterPid
-  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, PATIENCE_MS, '2 post_worker_init hooks')
   const [first, second] = ugn.bootedPids()
 
   const res = await get(`${ugn.url}/hooked/path?x=1`)
   t.is(res.status, 200)
   t.is(await res.text(), 'Hello, World!')
   const servedBy = Number(res.headers.get('x-pid'))
-  await waitFor(() => named(calls(file), 'post_request').length === 1, 5000, 'the post_request hook')
+  await waitFor(() => named(calls(file), 'post_request').length === 1, PATIENCE_MS, 'the post_request hook')
 
   process.kill(master, 'SIGTTIN')
-  await waitFor(() => named(calls(file), 'post_worker_init').length === 3, 15_000, 'the third worker to init')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 3, PATIENCE_MS, 'the third worker to init')
   t.is(ugn.bootedPids().length, 3)
   const third = ugn.bootedPids()[2]
   const booted = [first, second, third]
@@ -178,7 +178,7 @@ test('every hook fires with sensible arguments and in order: 2 workers, a reques
 test('TERM: workers exit without worker_int; worker_exit and child_exit still fire once each', async (t) => {
   const { file, env } = recorder()
   const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
-  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, PATIENCE_MS, 'post_worker_init')
   process.kill(ugn.masterPid, 'SIGTTOU') // ignored with one worker: no nworkers_changed
   await sleep(300)
   t.is(await ugn.stop('SIGTERM'), 0)
@@ -202,7 +202,7 @@ for (const [name, hooks] of throwing) {
     const { file, env } = recorder({ UGN_HOOK_THROW: hooks })
     const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
     try {
-      await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+      await waitFor(() => named(calls(file), 'post_worker_init').length === 1, PATIENCE_MS, 'post_worker_init')
       for (let i = 0; i < 3; i++) {
         const res = await get(`${ugn.url}/r${i}`)
         t.is(res.status, 200)
@@ -212,7 +212,7 @@ for (const [name, hooks] of throwing) {
         await ugn.waitForLog(new RegExp(`Exception in ${hook} hook:[\\s\\S]*${hook} hook failed on purpose`))
         // The worker's stderr reaches the test a moment after the response: wait for the third.
         const logged = () => ugn.log().split(`Exception in ${hook} hook:`).length - 1
-        await waitFor(() => logged() >= 3, 5000, `three ${hook} exceptions in the log`)
+        await waitFor(() => logged() >= 3, PATIENCE_MS, `three ${hook} exceptions in the log`)
         await sleep(200)
         t.is(logged(), 3, `logged once per request`)
       }
@@ -235,7 +235,7 @@ test('an async pre_request/post_request hook that rejects is logged and the work
   const { file, env } = recorder({ UGN_HOOK_THROW: 'pre_request,post_request', UGN_HOOK_ASYNC: '1' })
   const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
   try {
-    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, PATIENCE_MS, 'post_worker_init')
     for (let i = 0; i < 3; i++) {
       const res = await get(`${ugn.url}/a${i}`)
       t.is(res.status, 200)
@@ -255,10 +255,10 @@ test('other throwing hooks are logged and the server keeps going, exit status 0'
   const failing = ['pre_fork', 'post_fork', 'post_worker_init', 'nworkers_changed', 'worker_int', 'worker_exit', 'child_exit', 'on_exit']
   const { file, env } = recorder({ UGN_HOOK_THROW: failing.join(',') })
   const ugn = await startUgn(HELLO, ['-c', RECORDING, '-w', '1'], { workers: 1, env, ready: false })
-  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 1, PATIENCE_MS, 'post_worker_init')
   t.is((await get(`${ugn.url}/`)).status, 200)
   process.kill(ugn.masterPid, 'SIGTTIN')
-  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, 'the second worker')
+  await waitFor(() => named(calls(file), 'post_worker_init').length === 2, PATIENCE_MS, 'the second worker')
   t.is((await get(`${ugn.url}/`)).status, 200)
   t.is(await ugn.stop('SIGINT'), 0)
   const counts = countBy(calls(file))
@@ -322,7 +322,7 @@ export default {
 
   const ugn = await startUgn(HELLO, ['-c', cfg], { workers: 1, readyPath: '/ready' })
   await get(`${ugn.url}/x`).then((r) => r.text())
-  await waitFor(() => existsSync(log) && /post_request \d+ \/x 200 OK/.test(readFileSync(log, 'utf8')), 5000, 'post_request line')
+  await waitFor(() => existsSync(log) && /post_request \d+ \/x 200 OK/.test(readFileSync(log, 'utf8')), PATIENCE_MS, 'post_request line')
   t.is(await ugn.stop('SIGTERM'), 0)
   const lines = readFileSync(log, 'utf8').trim().split('\n')
   t.is(lines[0], `when_ready ${ugn.masterPid}`)
@@ -333,10 +333,10 @@ test('TTOU retires the oldest worker gracefully: nworkers_changed(arbiter, 1, 2)
   const { file, env } = recorder()
   const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
   try {
-    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, PATIENCE_MS, '2 post_worker_init hooks')
     const oldest = named(calls(file), 'post_fork').find((c) => c.self.age === 1).self.pid
     process.kill(ugn.masterPid, 'SIGTTOU')
-    await waitFor(() => named(calls(file), 'child_exit').length === 1, 10_000, 'child_exit of the retired worker')
+    await waitFor(() => named(calls(file), 'child_exit').length === 1, PATIENCE_MS, 'child_exit of the retired worker')
     const all = calls(file)
     t.like(named(all, 'nworkers_changed')[0], { proc: ugn.masterPid, next: 1, old: 2 })
     t.deepEqual(named(all, 'worker_exit').map((c) => c.self.pid), [oldest], 'the oldest worker exits')
@@ -354,10 +354,10 @@ test('HUP: on_reload once in the master, a new generation of workers with its ho
   const { file, env } = recorder()
   const ugn = await startUgn(HELLO, ['-c', RECORDING], { workers: 2, env, ready: false })
   try {
-    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, 15_000, '2 post_worker_init hooks')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 2, PATIENCE_MS, '2 post_worker_init hooks')
     const before = ugn.bootedPids()
     process.kill(ugn.masterPid, 'SIGHUP')
-    await waitFor(() => named(calls(file), 'post_worker_init').length === 4 && named(calls(file), 'child_exit').length === 2, 15_000, 'a new generation')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 4 && named(calls(file), 'child_exit').length === 2, PATIENCE_MS, 'a new generation')
     const all = calls(file)
     const reloads = named(all, 'on_reload')
     t.is(reloads.length, 1)
@@ -386,13 +386,13 @@ test('pre_request and post_request fire exactly once per request, with the statu
     '/empty-chunks': '200 OK',
   }
   try {
-    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, 15_000, 'post_worker_init')
+    await waitFor(() => named(calls(file), 'post_worker_init').length === 1, PATIENCE_MS, 'post_worker_init')
     for (const [p, status] of Object.entries(expected)) {
       const res = await get(`${ugn.url}${p}`)
       await res.arrayBuffer()
       t.is(`${res.status} ${res.statusText}`, status, p)
     }
-    await waitFor(() => named(calls(file), 'post_request').length >= Object.keys(expected).length, 5000, 'the post_request hooks')
+    await waitFor(() => named(calls(file), 'post_request').length >= Object.keys(expected).length, PATIENCE_MS, 'the post_request hooks')
     await sleep(300)
   } finally {
     t.is(await ugn.stop('SIGTERM'), 0)

@@ -42,14 +42,14 @@ test('GET returns the body with Content-Length, Date and Server', async (t) => {
 })
 
 test('HEAD gets the headers of GET and no body', async (t) => {
-  const raw = await rawRequest(hello.port, 'HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n', { waitMs: 400 })
+  const raw = await rawRequest(hello.port, 'HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
   const res = parseResponse(raw, { head: true })
   t.is(res.status, 200)
   t.is(res.headers.server, 'ugn')
   t.truthy(res.headers.date)
   t.is(res.headers['content-type'], 'text/plain')
   t.is(res.headers['transfer-encoding'], undefined)
-  // Nothing follows the head: the body was not sent.
+  // Nothing follows the head up to the close: the body was not sent.
   t.true(raw.endsWith('\r\n\r\n'), `HEAD response has no body: ${JSON.stringify(raw)}`)
   const viaFetch = await get(`${hello.url}/`, { method: 'HEAD' })
   t.is(viaFetch.status, 200)
@@ -59,7 +59,7 @@ test('HEAD gets the headers of GET and no body', async (t) => {
 // RFC 9110 §9.3.2: a server SHOULD send the same header fields for HEAD as for GET; the body
 // length is known here (the app returns a string), so Content-Length should be there.
 test('HEAD carries the Content-Length that GET would have', async (t) => {
-  const raw = await rawRequest(hello.port, 'HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n', { waitMs: 400 })
+  const raw = await rawRequest(hello.port, 'HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
   const res = parseResponse(raw, { head: true })
   t.is(res.status, 200)
   t.is(res.headers['content-length'], '13', `HEAD response head: ${JSON.stringify(raw)}`)

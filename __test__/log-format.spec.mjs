@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, getOnce, killAll, rawRequest, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, PATIENCE_MS, rawRequest, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -81,10 +81,9 @@ test('json: the access log writes one object per request with every atom under i
     ugn.port,
     'GET /p%20q/x?a=1&b=%22 HTTP/1.1\r\nHost: x\r\nReferer: http://ref/"x"\r\nUser-Agent: test "agent"\r\n' +
       'Authorization: Basic YWxpY2U6c2VjcmV0\r\nAccept: text/*\r\nConnection: close\r\n\r\n',
-    { untilClose: true, timeout: 5000 },
   )
   await getOnce(ugn.port, '/304')
-  await waitFor(() => lines(file).length >= 3, 5000, '3 access lines')
+  await waitFor(() => lines(file).length >= 3, PATIENCE_MS, '3 access lines')
   t.is(await ugn.stop(), 0)
   const records = lines(file).map((line) => JSON.parse(line))
   // The first line is startUgn's readiness GET.

@@ -2,7 +2,7 @@
 // after requests, worker restarts of every kind, and bad values.
 import test from 'ava'
 
-import { appPath, get, getOnce, isAlive, killAll, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, get, getOnce, isAlive, killAll, PATIENCE_MS, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -34,7 +34,7 @@ test('requests by status class, in flight, the duration histogram, workers and t
   const before = await waitFor(async () => {
     const s = await ugn.scrape()
     return s.get('ugn_requests_total{status="2xx"}') >= 1 ? s : undefined
-  }, 5000, 'the readiness request counted')
+  }, PATIENCE_MS, 'the readiness request counted')
   t.is(ugn.contentType, 'text/plain; version=0.0.4; charset=utf-8')
   t.is(before.get('ugn_workers'), 2)
   const pids = ugn.workerPids()
@@ -46,22 +46,23 @@ test('requests by status class, in flight, the duration histogram, workers and t
   const after = await waitFor(async () => {
     const s = await ugn.scrape()
     return delta(s, 'ugn_request_duration_seconds_count') === 6 ? s : undefined
-  }, 5000, 'six more requests in the histogram')
+  }, PATIENCE_MS, 'six more requests in the histogram')
   t.is(delta(after, 'ugn_requests_total{status="2xx"}'), 4)
   t.is(delta(after, 'ugn_requests_total{status="3xx"}'), 1)
   t.is(delta(after, 'ugn_requests_total{status="5xx"}'), 1)
   t.is(delta(after, 'ugn_requests_total{status="4xx"}'), 0)
   t.is(delta(after, 'ugn_request_duration_seconds_bucket{le="+Inf"}'), 6)
   t.is(delta(after, 'ugn_request_duration_seconds_bucket{le="10"}'), 6)
-  t.is(delta(after, 'ugn_request_duration_seconds_bucket{le="0.1"}'), 5, 'the slow request is above 0.1 s')
+  // The others may take any time on a busy machine; the slow one is above 0.1 s wherever it runs.
+  t.true(delta(after, 'ugn_request_duration_seconds_bucket{le="0.1"}') <= 5, 'the slow request is above 0.1 s')
   t.true(delta(after, 'ugn_request_duration_seconds_sum') >= 0.15)
   // Buckets are cumulative.
   t.true(after.get('ugn_request_duration_seconds_bucket{le="0.005"}') <= after.get('ugn_request_duration_seconds_bucket{le="0.01"}'))
 
   const slow = getOnce(ugn.port, '/slow?ms=3000')
-  await waitFor(async () => (await ugn.scrape()).get('ugn_requests_in_flight') === 1, 5000, 'one request in flight')
+  await waitFor(async () => (await ugn.scrape()).get('ugn_requests_in_flight') === 1, PATIENCE_MS, 'one request in flight')
   t.is((await slow).status, 200)
-  await waitFor(async () => (await ugn.scrape()).get('ugn_requests_in_flight') === 0, 5000, 'none in flight')
+  await waitFor(async () => (await ugn.scrape()).get('ugn_requests_in_flight') === 0, PATIENCE_MS, 'none in flight')
 
   t.is((await get(ugn.metricsUrl.replace('/metrics', '/other'))).status, 404)
   t.is(await ugn.stop(), 0)
@@ -82,26 +83,26 @@ test('worker restarts by reason, and totals that survive the workers that made t
   await waitFor(async () => {
     await getOnce(ugn.port, '/')
     return /Autorestarting worker/.test(ugn.log())
-  }, 10_000, 'the max-requests restart')
-  await waitFor(async () => (await restarts('max_requests')) === 1, 5000, 'a max_requests restart')
+  }, PATIENCE_MS, 'the max-requests restart')
+  await waitFor(async () => (await restarts('max_requests')) === 1, PATIENCE_MS, 'a max_requests restart')
   t.true((await total()) >= 3, 'the retired worker\'s requests still count')
 
-  await waitFor(() => ugn.workerPids().length === 1, 10_000, 'the replacement')
+  await waitFor(() => ugn.workerPids().length === 1, PATIENCE_MS, 'the replacement')
   const [victim] = ugn.workerPids()
   process.kill(victim, 'SIGKILL')
-  await waitFor(async () => (await restarts('crash')) >= 1, 5000, 'a crash restart')
+  await waitFor(async () => (await restarts('crash')) >= 1, PATIENCE_MS, 'a crash restart')
 
-  await waitFor(() => ugn.workerPids().length === 1, 10_000, 'the replacement')
+  await waitFor(() => ugn.workerPids().length === 1, PATIENCE_MS, 'the replacement')
   const [old] = ugn.workerPids()
-  await waitFor(async () => (await getOnce(ugn.port, '/')).status === 200, 10_000, 'a response')
+  await waitFor(async () => (await getOnce(ugn.port, '/')).status === 200, PATIENCE_MS, 'a response')
   process.kill(ugn.masterPid, 'SIGHUP')
-  await waitFor(async () => (await restarts('reload')) === 1, 10_000, 'a reload restart')
+  await waitFor(async () => (await restarts('reload')) === 1, PATIENCE_MS, 'a reload restart')
   t.false(isAlive(old))
 
-  await waitFor(async () => (await getOnce(ugn.port, '/')).status === 200, 10_000, 'a response')
+  await waitFor(async () => (await getOnce(ugn.port, '/')).status === 200, PATIENCE_MS, 'a response')
   void getOnce(ugn.port, '/block')
   // On a loaded machine a booting worker may also miss the timeout: at least one.
-  await waitFor(async () => (await restarts('timeout')) >= 1, 20_000, 'a timeout restart')
+  await waitFor(async () => (await restarts('timeout')) >= 1, PATIENCE_MS, 'a timeout restart')
 
   const s = await ugn.scrape()
   t.is(s.get('ugn_worker_restarts_total{reason="max_requests"}'), 1)
@@ -115,9 +116,12 @@ test('worker restarts by reason, and totals that survive the workers that made t
 test('TTOU retires a worker without counting a restart', async (t) => {
   const ugn = await startWithMetrics(appPath('hello.mjs'), ['-w', '2'])
   process.kill(ugn.masterPid, 'SIGTTOU')
-  await waitFor(async () => (await ugn.scrape()).get('ugn_workers') === 1, 10_000, 'one worker')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
-  const s = await ugn.scrape()
+  // The master drops a worker from ugn_workers in the same step as it counts the restart, if
+  // any: the first snapshot with one worker already tells.
+  const s = await waitFor(async () => {
+    const snapshot = await ugn.scrape()
+    return snapshot.get('ugn_workers') === 1 ? snapshot : undefined
+  }, PATIENCE_MS, 'one worker')
   for (const reason of ['timeout', 'crash', 'max_requests', 'reload']) t.is(s.get(`ugn_worker_restarts_total{reason="${reason}"}`), 0, reason)
   t.is(await ugn.stop(), 0)
 })

@@ -14,7 +14,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, isAlive, killAll, procStat, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, isAlive, killAll, PATIENCE_MS, procStat, startUgn, waitFor } from './helpers/ugn.mjs'
 
 // The client's address; 127.0.0.1 where 127.0.0.2 is not configured (macOS), and then the
 // client is told apart from nginx by its port.
@@ -262,7 +262,7 @@ test.before(async () => {
       if (exit) throw new Error(`nginx exited (${JSON.stringify(exit)}) before serving:\n${output}\n${errorLog()}`)
       return (await request('/nginx-ready').catch(() => ({}))).status === 200
     },
-    10_000,
+    PATIENCE_MS,
     'nginx to answer',
     100,
   )

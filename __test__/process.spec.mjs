@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, get, isAlive, killAll, procStat, rawRequest, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
+import { appPath, get, isAlive, killAll, PATIENCE_MS, procStat, rawRequest, sleep, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(() => killAll())
 
@@ -37,14 +37,14 @@ test('two workers: distinct pids, each a child of the master', async (t) => {
 test('TERM: an in-flight slow request finishes, then master and workers exit 0', async (t) => {
   const ugn = await startUgn(appPath('stream.mjs'), ['-w', '2', '--graceful-timeout', '15'])
   const workers = ugn.workerPids()
-  const inFlight = get(`${ugn.url}/slow?ms=1500`, { timeout: 15_000 })
+  const inFlight = get(`${ugn.url}/slow?ms=1500`)
   await ugn.waitForLog(/slow request started/)
   const code = ugn.stop('SIGTERM')
   const res = await inFlight
   t.is(res.status, 200)
   t.is(await res.text(), 'slept 1500')
   t.is(await code, 0)
-  await waitFor(() => allGone(workers), 5000, 'the workers to be gone')
+  await waitFor(() => allGone(workers), PATIENCE_MS, 'the workers to be gone')
   t.false(isAlive(ugn.masterPid))
   t.regex(ugn.log(), /Handling signal: term/)
   t.regex(ugn.log(), /Shutting down: Master/)
@@ -52,7 +52,7 @@ test('TERM: an in-flight slow request finishes, then master and workers exit 0',
 
 test('TERM: new connections are refused while an in-flight request finishes', async (t) => {
   const ugn = await startUgn(appPath('stream.mjs'), ['--graceful-timeout', '15'])
-  const inFlight = get(`${ugn.url}/slow?ms=2500`, { timeout: 15_000 })
+  const inFlight = get(`${ugn.url}/slow?ms=2500`)
   await ugn.waitForLog(/slow request started/)
   const code = ugn.stop('SIGTERM')
   await ugn.waitForLog(/Handling signal: term/)
@@ -81,9 +81,9 @@ test('TERM with --graceful-timeout 1: a request that takes too long is cut, and 
     () => 'failed',
   )
   await ugn.waitForLog(/slow request started/)
-  t.is(await ugn.stop('SIGTERM', 15_000), 0)
+  t.is(await ugn.stop('SIGTERM'), 0)
   t.is(await inFlight, 'failed')
-  await waitFor(() => allGone(workers), 5000, 'the workers to be gone')
+  await waitFor(() => allGone(workers), PATIENCE_MS, 'the workers to be gone')
   t.pass()
 })
 
@@ -99,7 +99,7 @@ for (const signal of ['SIGINT', 'SIGQUIT']) {
     // Bounded well under the 30 s request and the 60 s graceful timeout.
     t.is(await ugn.stop(signal, 10_000), 0)
     t.is(await inFlight, 'failed')
-    await waitFor(() => allGone(workers), 5000, 'the workers to be gone')
+    await waitFor(() => allGone(workers), PATIENCE_MS, 'the workers to be gone')
     t.regex(ugn.log(), new RegExp(`Handling signal: ${signal.slice(3).toLowerCase()}`))
     t.regex(ugn.log(), /Shutting down: Master/)
   })
@@ -110,10 +110,10 @@ test('a SIGKILLed worker is replaced by a new one', async (t) => {
   try {
     const [victim, survivor] = ugn.workerPids()
     process.kill(victim, 'SIGKILL')
-    await waitFor(() => ugn.bootedPids().length === 3, 15_000, 'a third "Booting worker" line')
+    await waitFor(() => ugn.bootedPids().length === 3, PATIENCE_MS, 'a third "Booting worker" line')
     const replacement = ugn.bootedPids()[2]
     t.false([victim, survivor].includes(replacement))
-    await waitFor(() => !isAlive(victim), 5000, 'the killed worker to be reaped')
+    await waitFor(() => !isAlive(victim), PATIENCE_MS, 'the killed worker to be reaped')
     t.true(isAlive(replacement))
     t.true(isAlive(survivor))
     t.is(procStat(replacement)?.ppid, ugn.masterPid)
@@ -132,8 +132,8 @@ test('an uncaught exception outside a request kills the worker; the master boots
     const [first] = ugn.workerPids()
     const res = await get(`${ugn.url}/crash-later`)
     t.is(await res.text(), 'crashing soon')
-    await waitFor(() => ugn.bootedPids().length === 2, 15_000, 'a replacement worker')
-    await waitFor(() => !isAlive(first), 5000, 'the crashed worker to be reaped')
+    await waitFor(() => ugn.bootedPids().length === 2, PATIENCE_MS, 'a replacement worker')
+    await waitFor(() => !isAlive(first), PATIENCE_MS, 'the crashed worker to be reaped')
     await ugn.waitForLog(/uncaught in a timer \(ugn-test-marker\)/)
     await ugn.waitForLog(new RegExp(`Worker \\(pid:${first}\\) exited with code`))
     const again = await waitFor(async () => {
@@ -143,7 +143,7 @@ test('an uncaught exception outside a request kills the worker; the master boots
       } catch {
         return undefined
       }
-    }, 15_000, 'the new worker to serve')
+    }, PATIENCE_MS, 'the new worker to serve')
     t.is(Number(again.headers.get('x-pid')), ugn.bootedPids()[1])
   } finally {
     t.is(await ugn.stop('SIGTERM'), 0)
@@ -155,7 +155,7 @@ test('TTIN adds a worker, TTOU removes one', async (t) => {
   try {
     const [first] = ugn.workerPids()
     process.kill(ugn.masterPid, 'SIGTTIN')
-    await waitFor(() => ugn.bootedPids().length === 2, 15_000, 'a second "Booting worker" line')
+    await waitFor(() => ugn.bootedPids().length === 2, PATIENCE_MS, 'a second "Booting worker" line')
     await ugn.waitForLog(/Handling signal: ttin/)
     const second = ugn.bootedPids()[1]
     t.not(second, first)
@@ -164,7 +164,7 @@ test('TTIN adds a worker, TTOU removes one', async (t) => {
 
     process.kill(ugn.masterPid, 'SIGTTOU')
     await ugn.waitForLog(/Handling signal: ttou/)
-    await waitFor(() => ugn.workerPids().length === 1, 15_000, 'one worker left')
+    await waitFor(() => ugn.workerPids().length === 1, PATIENCE_MS, 'one worker left')
     t.is(ugn.bootedPids().length, 2, 'TTOU does not boot anyone')
     const res = await get(`${ugn.url}/`)
     t.is(res.status, 200)
@@ -178,7 +178,7 @@ test('workers die with the master (SIGKILL to the master)', async (t) => {
   const workers = ugn.workerPids()
   t.is(workers.length, 2)
   process.kill(ugn.masterPid, 'SIGKILL')
-  await waitFor(() => allGone(workers), 10_000, 'the orphaned workers to exit')
+  await waitFor(() => allGone(workers), PATIENCE_MS, 'the orphaned workers to exit')
   t.true(allGone(workers))
 })
 
@@ -208,12 +208,10 @@ multi('several binds: 127.0.0.1:0, [::1]:0 and a unix socket all answer', async 
 
     // Raw requests on each listener too, so the framing is the same everywhere.
     const raw6 = await rawRequest(0, 'GET /string HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
-      untilClose: true,
       connect: { host: '::1', port: Number(new URL(v6).port) },
     })
     t.regex(raw6, /^HTTP\/1\.1 200 OK\r\n/)
     const rawUnix = await rawRequest(0, 'GET /string HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
-      untilClose: true,
       connect: { path: sock },
     })
     t.regex(rawUnix, /^HTTP\/1\.1 200 OK\r\n/)

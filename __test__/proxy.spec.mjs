@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, CLI, killAll, parseResponse, parseResponses, rawExchange, rawRequest, ROOT, startUgn } from './helpers/ugn.mjs'
+import { appPath, CLI, killAll, parseResponse, parseResponses, PATIENCE_MS, rawExchange, rawRequest, ROOT, startUgn } from './helpers/ugn.mjs'
 
 const ENVIRON = appPath('environ.mjs')
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-proxy-'))
@@ -32,7 +32,7 @@ const GET = 'GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n'
 
 /** The environ the app saw for raw bytes sent to `server` (over `connect`, default TCP). */
 async function environ(server, bytes, connect) {
-  const res = parseResponse(await rawRequest(server.port, bytes, { untilClose: true, connect }))
+  const res = parseResponse(await rawRequest(server.port, bytes, { connect }))
   if (res.status !== 200) throw new Error(`status ${res.status}: ${res.body}`)
   return JSON.parse(res.body)
 }
@@ -117,7 +117,6 @@ test.serial('with --proxy-protocol, PROXY v1 and v2 headers name REMOTE_ADDR and
   // Split across writes, then two requests on the connection: both keep the named client.
   const data = await rawRequest(server.port, '', {
     chunks: ['PROXY TCP4 192.0.2.1 10.0', '.0.1 4000 80\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', `${GET}\r\n`],
-    untilClose: true,
   })
   const seen = parseResponses(data).responses.map((r) => JSON.parse(r.body))
   t.deepEqual(seen.map((e) => `${e.REMOTE_ADDR} ${e.REMOTE_PORT}`), ['192.0.2.1 4000', '192.0.2.1 4000'])
@@ -163,7 +162,7 @@ function run(args, env = {}) {
     cwd: ROOT,
     env: { ...base, ...env },
     encoding: 'utf8',
-    timeout: 15_000,
+    timeout: PATIENCE_MS,
   })
   return { code: r.status, stderr: r.stderr }
 }

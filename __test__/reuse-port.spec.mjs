@@ -9,7 +9,7 @@ import path from 'node:path'
 import test from 'ava'
 
 import { listeningInodes, sharedBy, socketInodes } from './helpers/sockets.mjs'
-import { appPath, getOnce, killAll, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, PATIENCE_MS, startUgn, unixGet, waitFor } from './helpers/ugn.mjs'
 
 test.after.always(killAll)
 
@@ -50,7 +50,7 @@ test('--reuse-port: a HUP to 3 workers adds a socket and keeps the two; a HUP to
       const listening = listeningInodes(ugn.port)
       const workers = ugn.workerPids()
       return workers.length === count && listening.length === count && JSON.stringify(sharedBy(workers)) === JSON.stringify(listening) && listening
-    }, 15_000, what)
+    }, PATIENCE_MS, what)
   try {
     const two = listeningInodes(ugn.port)
     writeFileSync(config, 'export const workers = 3\n')

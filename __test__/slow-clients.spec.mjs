@@ -6,7 +6,7 @@ import net from 'node:net'
 
 import test from 'ava'
 
-import { appPath, getOnce, killAll, openSocket, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, openSocket, PATIENCE_MS, sleep, startUgn, waitFor } from './helpers/ugn.mjs'
 
 const APP = appPath('slow-clients.mjs')
 const servers = []
@@ -105,7 +105,7 @@ test('a client that stops reading a response is closed after --body-timeout and 
   t.true(Number(closed[1]) < 256 * 1024 * 1024, `the app stopped producing after ${closed[1]} bytes`)
   s.close()
   t.is((await getOnce(server.port, '/')).status, 200)
-  await waitFor(() => server.workerPids().length === 1, 5000, 'the same single worker')
+  await waitFor(() => server.workerPids().length === 1, PATIENCE_MS, 'the same single worker')
 })
 
 test('--limit-request-body: a larger Content-Length gets 413 unread, a chunked body past it 413 and a failed read', async (t) => {

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, CLI, killAll, ROOT, sleep, waitFor } from './helpers/ugn.mjs'
+import { appPath, CLI, killAll, PATIENCE_MS, ROOT, sleep, waitFor } from './helpers/ugn.mjs'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-systemd-'))
 const children = []
@@ -49,7 +49,7 @@ function activated(where, args, owner = 'self') {
   child.stderr.setEncoding('utf8').on('data', (d) => (log += d))
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d))
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-  const port = () => waitFor(() => /^\d+\n/.test(out), 10_000, 'the stand-in to print its port').then(() => Number(out.split('\n')[0]))
+  const port = () => waitFor(() => /^\d+\n/.test(out), PATIENCE_MS, 'the stand-in to print its port').then(() => Number(out.split('\n')[0]))
   return { child, log: () => log, exited, port }
 }
 

@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import { appPath, killAll, parseResponse, rawRequest, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, killAll, parseResponse, PATIENCE_MS, rawRequest, runUgn, startUgn, waitFor } from './helpers/ugn.mjs'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ugn-tls-'))
 const file = (name) => path.join(dir, name)
@@ -102,7 +102,7 @@ test('the node and fetch interfaces and Express see https', async (t) => {
 
 test('plain HTTP sent to the TLS port gets a 400 that says so, and the worker goes on', async (t) => {
   const server = await serve(appPath('hello.mjs'), [])
-  const res = parseResponse(await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { untilClose: true }))
+  const res = parseResponse(await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
   t.is(res.status, 400)
   t.is(res.body, 'This port speaks HTTPS: plain HTTP was sent.\n')
   t.is((await httpsGet(server.port)).status, 200)
@@ -131,8 +131,8 @@ test('HUP serves a renewed certificate from the same paths', async (t) => {
   writeFileSync(live.key, readFileSync(file('renewed.key')))
   const old = server.workerPids()
   process.kill(server.masterPid, 'SIGHUP')
-  await waitFor(() => server.workerPids().length === 1 && !old.includes(server.workerPids()[0]), 15_000, 'a new worker')
-  await waitFor(async () => (await httpsGet(server.port).catch(() => ({}))).fingerprint === fingerprint('renewed.pem'), 10_000, 'the renewed certificate')
+  await waitFor(() => server.workerPids().length === 1 && !old.includes(server.workerPids()[0]), PATIENCE_MS, 'a new worker')
+  await waitFor(async () => (await httpsGet(server.port).catch(() => ({}))).fingerprint === fingerprint('renewed.pem'), PATIENCE_MS, 'the renewed certificate')
   t.pass()
 })
 

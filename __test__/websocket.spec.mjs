@@ -4,7 +4,7 @@ import test from 'ava'
 import { io as ioClient } from 'socket.io-client'
 import WebSocket from 'ws'
 
-import { appPath, getOnce, killAll, openSocket, startUgn, waitFor } from './helpers/ugn.mjs'
+import { appPath, getOnce, killAll, openSocket, PATIENCE_MS, startUgn, waitFor } from './helpers/ugn.mjs'
 
 const servers = []
 
@@ -92,7 +92,7 @@ test('ws: a client that vanishes mid-message leaves the worker serving', async (
     'GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
       'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
   )
-  await raw.until((data) => data.includes('\r\n\r\n'), 5000, 'the 101')
+  await raw.until((data) => data.includes('\r\n\r\n'), PATIENCE_MS, 'the 101')
   t.regex(raw.data(), /^HTTP\/1\.1 101 Switching Protocols\r\n/)
   t.regex(raw.data(), /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i)
   // A masked text frame announcing 1,000 bytes, of which 10 arrive.
@@ -114,7 +114,7 @@ test('socket.io: clients join a room and get its broadcasts', async (t) => {
   try {
     await Promise.all(clients.map((c) => new Promise((resolve) => c.once('connect', resolve))))
     // Polling first, then the upgrade to a WebSocket.
-    await waitFor(() => clients.every((c) => c.io.engine.transport.name === 'websocket'), 10_000, 'the upgrade to websocket')
+    await waitFor(() => clients.every((c) => c.io.engine.transport.name === 'websocket'), PATIENCE_MS, 'the upgrade to websocket')
     const [a, b, outsider] = clients
     t.is(await a.emitWithAck('join', 'lobby'), 'joined lobby')
     t.is(await b.emitWithAck('join', 'lobby'), 'joined lobby')
@@ -129,26 +129,32 @@ test('socket.io: clients join a room and get its broadcasts', async (t) => {
   }
 })
 
+/** --graceful-timeout of the tests below. A worker closes its WebSockets a second before it runs
+ * out (src/worker.ts), so not before CLOSE_EARLIEST_MS after the signal: 500 ms are left for the
+ * worker's timer, which counts from its event loop's idea of now, read once per turn. */
+const GRACEFUL_S = 3
+const CLOSE_EARLIEST_MS = (GRACEFUL_S - 1) * 1000 - 500
+
 test('a graceful stop gives WebSockets --graceful-timeout, then closes them with 1001', async (t) => {
-  const server = await startUgn(ECHO, ['--workers', '1', '--graceful-timeout', '3'])
+  const server = await startUgn(ECHO, ['--workers', '1', '--graceful-timeout', String(GRACEFUL_S)])
   const ws = await open(`ws://127.0.0.1:${server.port}/`)
   const closed = new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })))
   const stopAt = Date.now()
   const exitCode = server.stop('SIGTERM')
   // Still open and answering while the worker drains.
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  await server.waitForLog(/Handling signal: term/)
   const reply = messages(ws, 1)
   ws.send('still here')
   t.is((await reply)[0], 'still here')
   const { code, at } = await closed
   t.is(code, 1001)
-  t.true(at - stopAt >= 1500, `closed ${at - stopAt} ms after TERM`)
+  t.true(at - stopAt >= CLOSE_EARLIEST_MS, `closed ${at - stopAt} ms after TERM`)
   t.is(await exitCode, 0)
   t.notRegex(server.log(), /was sent SIGKILL/)
 })
 
 test('a HUP gives WebSockets on the old worker --graceful-timeout, then closes them with 1001; new ones reach the new worker', async (t) => {
-  const server = await serve(ECHO, ['--graceful-timeout', '3'])
+  const server = await serve(ECHO, ['--graceful-timeout', String(GRACEFUL_S)])
   const url = `ws://127.0.0.1:${server.port}/`
   const ws = await open(url)
   const first = messages(ws, 1)
@@ -158,20 +164,20 @@ test('a HUP gives WebSockets on the old worker --graceful-timeout, then closes t
   const closed = new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })))
   const hupAt = Date.now()
   process.kill(server.masterPid, 'SIGHUP')
-  await waitFor(() => server.workerPids().some((pid) => pid !== oldPid), 10_000, 'a new worker')
+  await waitFor(() => server.workerPids().some((pid) => pid !== oldPid), PATIENCE_MS, 'a new worker')
   // The old worker still serves its WebSocket while it drains.
   const reply = messages(ws, 1)
   ws.send('still here')
   t.is((await reply)[0], 'still here')
   const { code, at } = await closed
   t.is(code, 1001)
-  t.true(at - hupAt >= 1500, `closed ${at - hupAt} ms after HUP`)
+  t.true(at - hupAt >= CLOSE_EARLIEST_MS, `closed ${at - hupAt} ms after HUP`)
   const fresh = await open(url)
   const answer = messages(fresh, 1)
   fresh.send('pid')
   const [line] = await answer
   t.not(line, `pid ${oldPid}`)
   fresh.close()
-  await waitFor(() => !server.workerPids().includes(oldPid), 10_000, 'the old worker to exit')
+  await waitFor(() => !server.workerPids().includes(oldPid), PATIENCE_MS, 'the old worker to exit')
   t.notRegex(server.log(), /was sent SIGKILL/)
 })

@@ -7,6 +7,7 @@
 //   /hints         a 103 Early Hints with a Link field, then 'page'
 //   /hop           sets Connection, Keep-Alive and Transfer-Encoding (HTTP/2 must drop them)
 //   /slow?ms=N     answers after N ms; counts the requests in flight and answers the most seen
+//   /slow?ms=N&until=K  answers once K requests have been in flight at once (or after N ms)
 //   /upload-watch?id=X  reads the body; logs "upload-watch X started", "... receiving" at its
 //                  first chunk, "... error: ..." if the body fails and "... closed completed=..."
 //                  when the server is done with the request
@@ -24,6 +25,8 @@ const json = (startResponse, value) => {
 
 let inFlight = 0
 let mostInFlight = 0
+/** Requests of /slow?until=K waiting for K at once, woken at each arrival. */
+const gated = new Set()
 
 export async function app(environ, startResponse) {
   const query = new URLSearchParams(environ.QUERY_STRING)
@@ -95,8 +98,20 @@ export async function app(environ, startResponse) {
       inFlight++
       mostInFlight = Math.max(mostInFlight, inFlight)
       console.error(`slow request started ${query.get('id') ?? ''}`)
+      for (const wake of gated) wake()
+      const until = Number(query.get('until') ?? Infinity)
       try {
-        await delay(Number(query.get('ms') ?? 1000))
+        await new Promise((resolve) => {
+          const done = () => {
+            clearTimeout(timer)
+            gated.delete(check)
+            resolve()
+          }
+          const check = () => mostInFlight >= until && done()
+          const timer = setTimeout(done, Number(query.get('ms') ?? 1000))
+          gated.add(check)
+          check()
+        })
       } finally {
         inFlight--
       }

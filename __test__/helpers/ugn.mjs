@@ -16,6 +16,15 @@ export const appPath = (name) => `__test__/apps/${name}`
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * How long to wait for something that should happen soon (a server to start or stop, a log
+ * line, a response) before calling it a failure. A passing test never waits it out, so it is
+ * sized for a machine several times slower and busier than a quiet developer machine (where
+ * these take milliseconds to a few seconds), not for the machine at hand: a slow machine must
+ * not fail a test that only waited too little.
+ */
+export const PATIENCE_MS = 60_000
+
 /** Every process any helper started, so leftovers can be killed whatever happened. */
 const started = new Set()
 
@@ -57,7 +66,7 @@ export function isAlive(pid) {
 }
 
 /** Polls `predicate` until it returns a truthy value; throws after `timeout` ms. */
-export async function waitFor(predicate, timeout = 10_000, what = 'condition', interval = 50) {
+export async function waitFor(predicate, timeout = PATIENCE_MS, what = 'condition', interval = 50) {
   const deadline = Date.now() + timeout
   for (;;) {
     const value = await predicate()
@@ -113,13 +122,13 @@ export async function startUgn(app, args = [], opts = {}) {
     workerPids: () => bootedPids().filter((pid) => isAlive(pid)),
     pids: () => bootedPids(),
     exited: () => exitInfo,
-    async waitForLog(regex, timeout = 10_000) {
+    async waitForLog(regex, timeout = PATIENCE_MS) {
       await waitFor(() => regex.test(stderr) || exitInfo !== undefined, timeout, `log ${regex}`)
       if (!regex.test(stderr)) throw new Error(`ugn exited (${JSON.stringify(exitInfo)}) before logging ${regex}\n${stderr}`)
       return stderr.match(regex)
     },
     /** Sends `signal` to the master and resolves to its exit code (bounded). */
-    async stop(signal = 'SIGTERM', timeout = 20_000) {
+    async stop(signal = 'SIGTERM', timeout = PATIENCE_MS) {
       if (exitInfo === undefined) {
         try {
           process.kill(child.pid, signal)
@@ -142,7 +151,7 @@ export async function startUgn(app, args = [], opts = {}) {
         if (exitInfo !== undefined) throw new Error(`ugn exited early (${JSON.stringify(exitInfo)}):\n${stderr}`)
         return /Listening at:/.test(stderr) && bootedPids().length >= workers
       },
-      20_000,
+      PATIENCE_MS,
       `"Listening at:" and ${workers} "Booting worker" lines`,
     )
     proc.listeners = [...stderr.matchAll(LISTENING)].map((m) => m[1])
@@ -157,14 +166,15 @@ export async function startUgn(app, args = [], opts = {}) {
         async () => {
           if (exitInfo !== undefined) throw new Error(`ugn exited early (${JSON.stringify(exitInfo)}):\n${stderr}`)
           try {
-            const res = await fetch(`${proc.url}${opts.readyPath ?? '/'}`, { signal: AbortSignal.timeout(2000) })
+            // A few tries fit in the patience: a try that hangs is given up, not waited out.
+            const res = await fetch(`${proc.url}${opts.readyPath ?? '/'}`, { signal: AbortSignal.timeout(PATIENCE_MS / 4) })
             await res.arrayBuffer()
             return true
           } catch {
             return false
           }
         },
-        20_000,
+        PATIENCE_MS,
         'the first successful GET',
         100,
       )
@@ -177,7 +187,7 @@ export async function startUgn(app, args = [], opts = {}) {
 }
 
 /** Runs the CLI to completion (for commands expected to exit on their own). */
-export async function runUgn(args, timeout = 20_000) {
+export async function runUgn(args, timeout = PATIENCE_MS) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const proc = { masterPid: child.pid, pids: () => [...stderr.matchAll(BOOTING)].map((m) => Number(m[1])) }
   started.add(proc)
@@ -200,31 +210,24 @@ export async function runUgn(args, timeout = 20_000) {
 }
 
 /**
- * Sends raw bytes and returns the raw response bytes as a latin1 string.
- * untilClose: wait for the server to close (bounded by `timeout`); otherwise resolve once
- * no byte has arrived for `waitMs` (or at close). `connect`: net.connect options override.
- * `chunks`: an array of byte strings written with `gapMs` between them.
+ * Sends raw bytes and returns the raw response bytes as a latin1 string, once the server has
+ * closed the connection (bounded by `timeout`): the requests should end with Connection: close.
+ * `connect`: net.connect options override. `chunks`: an array of byte strings written with
+ * `gapMs` between them.
  */
-export function rawRequest(port, bytes, { waitMs = 400, untilClose = false, timeout = 10_000, connect, chunks, gapMs = 50 } = {}) {
+export function rawRequest(port, bytes, { timeout = PATIENCE_MS, connect, chunks, gapMs = 50 } = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(connect ?? { host: '127.0.0.1', port })
     let data = ''
-    let idle
     let done = false
     const finish = () => {
       if (done) return
       done = true
-      clearTimeout(idle)
       clearTimeout(overall)
       socket.destroy()
       resolve(data)
     }
-    const arm = () => {
-      if (untilClose) return
-      clearTimeout(idle)
-      idle = setTimeout(() => finish(false), waitMs)
-    }
-    const overall = setTimeout(() => finish(false), timeout)
+    const overall = setTimeout(finish, timeout)
     socket.setEncoding('latin1')
     socket.on('connect', async () => {
       if (chunks) {
@@ -236,25 +239,21 @@ export function rawRequest(port, bytes, { waitMs = 400, untilClose = false, time
       } else {
         socket.write(Buffer.from(bytes, 'latin1'))
       }
-      arm()
     })
-    socket.on('data', (d) => {
-      data += d
-      arm()
-    })
+    socket.on('data', (d) => (data += d))
     socket.on('error', (err) => {
-      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') finish(true)
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') finish()
       else if (!done) {
         done = true
         clearTimeout(overall)
         reject(err)
       }
     })
-    socket.on('close', () => finish(true))
+    socket.on('close', finish)
   })
 }
 
-/** Like rawRequest with untilClose, but also reports whether the server closed the socket. */
+/** Like rawRequest, but also reports whether the server closed the socket (by `opts.timeout`). */
 export function rawExchange(port, bytes, opts = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(opts.connect ?? { host: '127.0.0.1', port })
@@ -263,7 +262,7 @@ export function rawExchange(port, bytes, opts = {}) {
     const timer = setTimeout(() => {
       socket.destroy()
       resolve({ data, closed })
-    }, opts.timeout ?? 5000)
+    }, opts.timeout ?? PATIENCE_MS)
     socket.setEncoding('latin1')
     socket.on('connect', () => socket.write(Buffer.from(bytes, 'latin1')))
     socket.on('data', (d) => (data += d))
@@ -314,7 +313,7 @@ export function openSocket(port, connect) {
           return d
         },
         /** Waits (bounded) until predicate(data, closed) holds. */
-        until(predicate, timeout = 5000, what = 'data') {
+        until(predicate, timeout = PATIENCE_MS, what = 'data') {
           return new Promise((res, rej) => {
             const check = () => {
               if (predicate(data, closed)) {
@@ -420,7 +419,7 @@ export function parseResponse(data, opts) {
 }
 
 /** A GET over a Unix socket (fetch cannot use one). */
-export function unixGet(socketPath, urlPath = '/', timeout = 5000) {
+export function unixGet(socketPath, urlPath = '/', timeout = PATIENCE_MS) {
   return new Promise((resolve, reject) => {
     const req = http.get({ socketPath, path: urlPath, timeout }, (res) => {
       let body = ''
@@ -439,7 +438,7 @@ export function get(url, init = {}) {
   // stopped server held and a new one reuses, and fail on the next request.
   const headers = new Headers(init.headers)
   if (!headers.has('connection')) headers.set('connection', 'close')
-  return fetch(url, { signal: AbortSignal.timeout(init.timeout ?? 10_000), ...init, headers })
+  return fetch(url, { signal: AbortSignal.timeout(init.timeout ?? PATIENCE_MS), ...init, headers })
 }
 
 /** One GET on a new connection (no keep-alive): `{ status, body }`, or `{ status: errorCode }`. */
@@ -452,7 +451,7 @@ export function getOnce(port, urlPath = '/') {
       res.on('end', () => resolve({ status: res.statusCode, body }))
     })
     req.on('error', (err) => resolve({ status: err.code }))
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')))
+    req.setTimeout(PATIENCE_MS, () => req.destroy(new Error('timeout')))
   })
 }
 

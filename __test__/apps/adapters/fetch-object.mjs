@@ -46,6 +46,7 @@ export default {
       case '/pulled':
         return new Response(String(pulled))
       case '/wait-abort':
+        appendFileSync(url.searchParams.get('file'), 'started\n')
         request.signal.addEventListener('abort', () => appendFileSync(url.searchParams.get('file'), 'aborted\n'))
         return new Promise(() => {})
       case '/not-a-response':

@@ -66,6 +66,7 @@ export function app(req, res) {
       return
     }
     case '/upload-abort':
+      note('started')
       req.on('aborted', () => note('aborted'))
       req.on('close', () => note('req close'))
       res.on('close', () => note(`res close finished=${res.writableFinished}`))
