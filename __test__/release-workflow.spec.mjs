@@ -159,6 +159,23 @@ test('the tests run on Linux and macOS with Node 20, 22 and 24, each admitted by
   t.true(readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(`It needs Node.js ${minimums.slice(0, -1).join(', ')} or ${minimums.at(-1)}.`), minimums.join(' '))
 })
 
+test('the test jobs install the system tools npm test needs, as scripts/prerequisites.mjs names them, before testing', (t) => {
+  const all = steps('test')
+  const at = (predicate) => all.findIndex(predicate)
+  const linux = at((s) => s.if === "runner.os == 'Linux'" && /\$\(node scripts\/prerequisites\.mjs --packages debian\)/.test(s.run ?? ''))
+  const macos = at((s) => s.if === "runner.os == 'macOS'" && /\$\(node scripts\/prerequisites\.mjs --packages brew\)/.test(s.run ?? ''))
+  t.true(linux >= 0, 'a Linux step installs the Debian packages')
+  t.regex(all[linux].run, /sudo apt-get install -y \$packages/)
+  t.true(macos >= 0, 'a macOS step installs the Homebrew formulas')
+  t.regex(all[macos].run, /brew install \$formulas/)
+  // After setup-node (the check runs on Node), before the tests.
+  const node = at((s) => String(s.uses).startsWith('actions/setup-node'))
+  const npmTest = at((s) => s.run === 'npm test')
+  for (const i of [linux, macos]) t.true(node < i && i < npmTest, all[i].name)
+  // Every host the tests run on is one of the two.
+  for (const j of expand(workflow.jobs.test.strategy.matrix)) t.regex(j.host, /^(ubuntu|macos)-/)
+})
+
 test('the targets the full tests do not run are smoke-tested: musl in Alpine, darwin-x64 under Rosetta', (t) => {
   const fullyTested = new Set(expand(workflow.jobs.test.strategy.matrix).map((j) => j.target))
   const smoked = expand(workflow.jobs.smoke.strategy.matrix)
