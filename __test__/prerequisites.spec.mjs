@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { PREREQUISITES } from '../scripts/prerequisites.mjs'
+import { installHint, PREREQUISITES } from '../scripts/prerequisites.mjs'
 import { ROOT } from './helpers/ugn.mjs'
 
 const here = PREREQUISITES.filter((p) => !p.linuxOnly || process.platform === 'linux')
@@ -70,8 +70,8 @@ async function stopsNaming(t, PATH, p) {
   const lines = stderr.split('\n').filter(Boolean)
   t.is(lines.length, 1, stderr)
   t.true(lines[0].startsWith(`missing: ${p.name} (${p.for}); `), lines[0])
-  const hint = p[manager] ? `${manager === 'debian' ? 'apt-get' : 'brew'} install ${p[manager]}` : p.otherwise
-  t.true(lines[0].endsWith(hint), lines[0])
+  t.true(lines[0].endsWith(`; ${installHint(p)}`), lines[0])
+  if (p[manager]) t.true(lines[0].endsWith(`${manager === 'debian' ? 'apt-get' : 'brew'} install ${p[manager]}`), lines[0])
   t.notRegex(stderr, /^\s+at /m, 'no stack trace')
 }
 

@@ -115,7 +115,7 @@ export const PREREQUISITES = [
 const here = PREREQUISITES.filter((p) => !p.linuxOnly || process.platform === 'linux')
 
 /** How to install `p` on this platform. */
-function installHint(p) {
+export function installHint(p) {
   if (process.platform === 'linux' && p.debian) return `on Debian or Ubuntu: apt-get install ${p.debian}`
   if (process.platform === 'darwin' && p.brew) return `brew install ${p.brew}`
   return p.otherwise ?? `install it with your package manager (Debian: ${p.debian})`
