@@ -4,7 +4,7 @@
 // terminated by nginx, an unbuffered chunked upload, and the PROXY protocol from nginx's stream
 // module. Clients connect from 127.0.0.2 so that nginx's address (127.0.0.1) and the client's
 // can be told apart. docs/deploy.md quotes this configuration.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -14,6 +14,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
+import { nginxStream } from '../scripts/prerequisites.mjs'
 import { appPath, isAlive, killAll, PATIENCE_MS, procStat, startUgn, waitFor } from './helpers/ugn.mjs'
 
 // The client's address; 127.0.0.1 where 127.0.0.2 is not configured (macOS), and then the
@@ -25,23 +26,9 @@ const servers = []
 let nginx
 let ports
 
-/** What the installed nginx offers: { missing } if there is none, else the stream module's
- * status: { stream } (the load_module line it needs, if any) or { noStream } (why not). */
-function probe() {
-  const r = spawnSync('nginx', ['-V'], { encoding: 'utf8', timeout: 10_000 })
-  if (r.error) return { missing: `these tests need nginx, which cannot run here (${r.error.code}): install it with apt-get install -y nginx libnginx-mod-stream, as .ci/run does` }
-  const version = `${r.stdout}${r.stderr}` // nginx -V prints to stderr
-  if (/--with-stream(\s|$)/.test(version)) return { stream: '' }
-  if (/--with-stream=dynamic/.test(version)) {
-    const modules = /--modules-path=(\S+)/.exec(version)?.[1] ?? '/usr/lib/nginx/modules'
-    const so = path.join(modules, 'ngx_stream_module.so')
-    if (existsSync(so)) return { stream: `load_module ${so};\n` }
-    return { noStream: `nginx's stream module is a dynamic module and ${so} is not installed (Debian: libnginx-mod-stream)` }
-  }
-  return { noStream: 'this nginx was built without the stream module, which proxy_protocol needs' }
-}
-
-const nginxInfo = probe()
+// The load_module line the stream module needs, if any; scripts/test.mjs has checked that nginx and
+// the module are installed.
+const stream = nginxStream()
 
 /** A free TCP port on `host` (bound to port 0, then released for nginx to take). */
 function freePort(host = '127.0.0.1') {
@@ -69,7 +56,7 @@ function makeCertificates() {
 }
 
 /** The nginx configuration: one http server and one https server with the same locations,
- * and (when the module is there) a stream server speaking the PROXY protocol to ugn. */
+ * and a stream server speaking the PROXY protocol to ugn. */
 function config({ tcp, unix, untrusted, echo, proxied }) {
   const locations = `
         # ugn over TCP, with a pool of idle upstream connections
@@ -98,7 +85,7 @@ function config({ tcp, unix, untrusted, echo, proxied }) {
             return 200 "ready\\n";
         }
 `
-  return `${nginxInfo.stream ?? ''}${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;
+  return `${stream.loadModule ?? ''}${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;
 master_process on;
 worker_processes 1;
 pid ${file('nginx.pid')};
@@ -167,9 +154,7 @@ ${locations}
 ${locations}
     }
 }
-${
-  nginxInfo.stream !== undefined
-    ? `
+
 stream {
     server {
         listen 127.0.0.1:${ports.stream};
@@ -178,8 +163,6 @@ stream {
     }
 }
 `
-    : ''
-}`
 }
 
 /** The pids of nginx's worker processes (children of the master), from /proc. */
@@ -237,7 +220,7 @@ async function environ(urlPath, opts) {
 }
 
 test.before(async () => {
-  if (nginxInfo.missing) throw new Error(nginxInfo.missing)
+  if (stream.missing) throw new Error(`these tests need nginx with its stream module (${stream.missing}): node scripts/prerequisites.mjs says how to install it`)
   if (!(await freePort(CLIENT).catch(() => false))) CLIENT = '127.0.0.1'
   makeCertificates()
   const [tcp, untrusted, echo, proxied] = await Promise.all([
@@ -369,14 +352,10 @@ test('keep-alive upstreams: 20 requests through nginx take fewer upstream connec
   t.is(once.size, 20, 'the upstream without keepalive opens a connection per request')
 })
 
-if (nginxInfo.noStream) {
-  test.skip(`PROXY protocol from nginx's stream module: skipped, ${nginxInfo.noStream}`, () => {})
-} else {
-  test("PROXY protocol from nginx's stream module: REMOTE_ADDR and REMOTE_PORT are the client's (ugn --proxy-protocol v1)", async (t) => {
-    const seen = await environ('/proxied', { port: ports.stream })
-    t.is(seen.REMOTE_ADDR, CLIENT)
-    t.is(seen.REMOTE_PORT, String(seen.localPort))
-    t.is(seen.HTTP_HOST, 'app.example')
-    t.is(seen.HTTP_X_FORWARDED_FOR, undefined, 'a TCP proxy adds no header')
-  })
-}
+test("PROXY protocol from nginx's stream module: REMOTE_ADDR and REMOTE_PORT are the client's (ugn --proxy-protocol v1)", async (t) => {
+  const seen = await environ('/proxied', { port: ports.stream })
+  t.is(seen.REMOTE_ADDR, CLIENT)
+  t.is(seen.REMOTE_PORT, String(seen.localPort))
+  t.is(seen.HTTP_HOST, 'app.example')
+  t.is(seen.HTTP_X_FORWARDED_FOR, undefined, 'a TCP proxy adds no header')
+})

@@ -1,7 +1,8 @@
-// ugn as users get it: `npm pack` of ugn and of its linux-x64-gnu binary package, both installed
-// into a fresh project outside the repository, then `npx ugn` there. Also: the napi targets, the
-// npm/ platform packages and the optionalDependencies name the same platforms, and a platform
-// without a binary gets an error that says what was looked for.
+// ugn as users get it: `npm pack` of ugn (with the package.json the publish job's `napi
+// pre-publish` writes) and of its linux-x64-gnu binary package, both installed into a fresh
+// project outside the repository, then `npx ugn` there. Also: the napi targets, the npm/ platform
+// packages and the published optionalDependencies name the same platforms, and a platform without
+// a binary gets an error that says what was looked for.
 
 import test from 'ava'
 import { execFile, spawn } from 'node:child_process'
@@ -9,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { publishedManifest } from './helpers/published.mjs'
 import { appSource, get, isAlive, ROOT, waitFor } from './helpers/ugn.mjs'
 
 const run = promisify(execFile)
@@ -22,13 +24,21 @@ function platformOf(triple) {
   return os === 'linux' ? { os, cpu, abi, name: `linux-${cpu}-${abi}` } : { os, cpu, name: `${os}-${cpu}` }
 }
 
-test('the napi targets, the npm/ platform packages and the optionalDependencies agree', (t) => {
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ugn-package-'))
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }))
+
+// Made once, for the tests below that need ugn as published.
+const published = path.join(tmp, 'published')
+const publishedPkg = publishedManifest(published)
+
+test('the napi targets, the npm/ platform packages and the published optionalDependencies agree', async (t) => {
   const platforms = targets.map(platformOf)
   t.deepEqual(readdirSync(path.join(ROOT, 'npm')).sort(), platforms.map((p) => p.name).sort())
-  t.deepEqual(
-    rootPkg.optionalDependencies,
-    Object.fromEntries(platforms.map((p) => [`${packageName}-${p.name}`, rootPkg.version])),
-  )
+  // Only the published package.json names the platform packages (helpers/published.mjs says why).
+  t.is(rootPkg.optionalDependencies, undefined)
+  const { optionalDependencies, ...rest } = await publishedPkg
+  t.deepEqual(optionalDependencies, Object.fromEntries(platforms.map((p) => [`${packageName}-${p.name}`, rootPkg.version])))
+  t.deepEqual(rest, rootPkg)
   for (const p of platforms) {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'npm', p.name, 'package.json'), 'utf8'))
     const file = `${binaryName}.${p.name}.node`
@@ -49,9 +59,6 @@ test.after.always(() => {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL')
   }
 })
-
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'ugn-package-'))
-test.after.always(() => rmSync(tmp, { recursive: true, force: true }))
 
 /** Where Node resolves `request` from `dir`, or the error's code. */
 async function resolveFrom(dir, request) {
@@ -80,9 +87,15 @@ test('npm pack, npm install in a fresh project, npx ugn answers', async (t) => {
   const binary = `${binaryName}.${platform}.node`
   cpSync(path.join(ROOT, 'npm', platform), staged, { recursive: true })
   cpSync(path.join(ROOT, binary), path.join(staged, binary))
+  // ugn itself: the files npm packs from the repository, with the published package.json.
+  const stagedRoot = path.join(tmp, 'ugn')
+  const { stdout } = await npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)
+  for (const { path: file } of JSON.parse(stdout)[0].files) cpSync(path.join(ROOT, file), path.join(stagedRoot, file))
+  await publishedPkg
+  cpSync(path.join(published, 'package.json'), path.join(stagedRoot, 'package.json'))
   const tarballs = path.join(tmp, 'tarballs')
   mkdirSync(tarballs)
-  await npm(['pack', '--ignore-scripts', '--pack-destination', tarballs, ROOT], tmp)
+  await npm(['pack', '--ignore-scripts', '--pack-destination', tarballs, stagedRoot], tmp)
   await npm(['pack', '--ignore-scripts', '--pack-destination', tarballs, staged], tmp)
   const packed = [`ugn-${rootPkg.version}.tgz`, `ugn-binding-${platform}-${rootPkg.version}.tgz`]
   t.deepEqual(readdirSync(tarballs).sort(), [...packed].sort())
@@ -146,9 +159,12 @@ test('npm pack, npm install in a fresh project, npx ugn answers', async (t) => {
 })
 
 test('with no binary for the platform, the error names the platform and the packages', async (t) => {
-  // The built JavaScript and the loader without any binary beside them or node_modules above.
+  // The built JavaScript, the loader and the published package.json, without any binary beside
+  // them or node_modules above.
   const bare = path.join(tmp, 'bare')
-  for (const f of ['dist', 'binding.cjs', 'package.json']) cpSync(path.join(ROOT, f), path.join(bare, f), { recursive: true })
+  for (const f of ['dist', 'binding.cjs']) cpSync(path.join(ROOT, f), path.join(bare, f), { recursive: true })
+  const { optionalDependencies } = await publishedPkg
+  cpSync(path.join(published, 'package.json'), path.join(bare, 'package.json'))
   const error = await run(process.execPath, ['--input-type=module', '-e', "await import('./dist/native.js')"], {
     cwd: bare,
     env: isolatedEnv(),
@@ -160,5 +176,5 @@ test('with no binary for the platform, the error names the platform and the pack
   t.truthy(error, 'loading the binding succeeded without a binary')
   const platform = process.platform === 'linux' ? `linux-${process.arch}-` : `${process.platform}-${process.arch}`
   t.regex(error.stderr, new RegExp(`could not load its native binary for ${platform}`))
-  t.true(error.stderr.includes(`Prebuilt packages exist for: ${Object.keys(rootPkg.optionalDependencies).join(', ')}`))
+  t.true(error.stderr.includes(`Prebuilt packages exist for: ${Object.keys(optionalDependencies).join(', ')}`))
 })

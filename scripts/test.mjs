@@ -5,6 +5,10 @@
 // one line summing them: "N passed, M failed".
 
 import { spawn } from 'node:child_process'
+import { exitIfMissing } from './prerequisites.mjs'
+
+// Before any suite: one line for each missing system tool, saying how to install it, then exit 1.
+exitIfMissing()
 
 function run(command, args, parse) {
   return new Promise((resolve) => {
