@@ -127,10 +127,13 @@ function load(): Binding {
     const error = new Error(
       `ugn could not load its native binary for ${platform} (${pkg.napi.binaryName}.${platform}.node, ` +
         `from a local build or the package ${wanted}). ` +
-        `Prebuilt packages exist for: ${packages.join(', ')}. ` +
-        (packages.includes(wanted)
-          ? `Reinstall ugn so that npm installs ${wanted}, an optional dependency it may have skipped.`
-          : 'On another platform, build from source with a Rust toolchain (npm run build).'),
+        // The platform packages are optional dependencies of the published package only.
+        (packages.length === 0
+          ? 'In a source checkout, build it with a Rust toolchain (npm run build).'
+          : `Prebuilt packages exist for: ${packages.join(', ')}. ` +
+            (packages.includes(wanted)
+              ? `Reinstall ugn so that npm installs ${wanted}, an optional dependency it may have skipped.`
+              : 'On another platform, build from source with a Rust toolchain (npm run build).')),
     )
     error.cause = err
     throw error
