@@ -41,7 +41,8 @@ export function nginxStream() {
 export const PREREQUISITES = [
   {
     name: 'cargo (a Rust toolchain)',
-    for: "the crates' tests, the fuzz targets and the addon's build",
+    // rustfmt and clippy, which npm test runs too, come with it in rustup's default profile.
+    for: "the addon's build, rustfmt, clippy, the crates' tests and the fuzz targets",
     commands: ['cargo'],
     present: () => output('cargo', ['--version']) !== undefined,
     otherwise: 'install Rust with rustup (https://rustup.rs)',
