@@ -52,22 +52,29 @@ test('TERM: an in-flight slow request finishes, then master and workers exit 0',
 
 test('TERM: new connections are refused while an in-flight request finishes', async (t) => {
   const ugn = await startUgn(appPath('stream.mjs'), ['--graceful-timeout', '15'])
-  const inFlight = get(`${ugn.url}/slow?ms=2500`)
+  const inFlight = get(`${ugn.url}/slow?ms=6000`)
+  let finished = false
+  inFlight.then(() => (finished = true))
   await ugn.waitForLog(/slow request started/)
   const code = ugn.stop('SIGTERM')
   await ugn.waitForLog(/Handling signal: term/)
-  await sleep(300)
-  // A new connection: an idle keep-alive one (fetch pools them) may still get one answer,
-  // with Connection: close, during the worker's grace period.
-  const late = await new Promise((resolve) => {
-    http
-      .get({ host: '127.0.0.1', port: ugn.port, path: '/late', agent: false }, (r) => resolve(`answered ${r.statusCode}`))
-      .on('error', (err) => resolve(`failed: ${err.code}`))
-      .setTimeout(3000, function () {
-        this.destroy(new Error('timeout'))
-      })
-  })
+  // A request on a new connection each time. Until the worker has taken the signal from the
+  // master one may still be served (with Connection: close); from then on it is refused.
+  const attempt = () =>
+    new Promise((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port: ugn.port, path: '/late', agent: false }, (r) => resolve(`answered ${r.statusCode}`))
+        .on('error', (err) => resolve(`failed: ${err.code}`))
+        .setTimeout(PATIENCE_MS / 4, function () {
+          this.destroy(new Error('timeout'))
+        })
+    })
+  const late = await waitFor(async () => {
+    const r = await attempt()
+    return r.startsWith('failed') ? r : undefined
+  }, PATIENCE_MS, 'a request on a new connection to be refused')
   t.regex(late, /^failed/, 'a request on a new connection after TERM is not served')
+  t.false(finished, 'refused while the in-flight request was still running')
   const res = await inFlight
   t.is(res.status, 200)
   t.is(await code, 0)

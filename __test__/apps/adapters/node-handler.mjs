@@ -53,6 +53,7 @@ export function app(req, res) {
           sent++
           if (!res.write(chunk)) {
             falses++
+            if (falses === 1) note('write returned false')
             res.once('drain', () => {
               drains++
               pump()

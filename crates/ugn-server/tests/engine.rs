@@ -184,9 +184,13 @@ fn finish(
     }
 }
 
+/// How long a test waits for the engine before calling it a failure: a passing test never waits it
+/// out, so it is sized for a machine far slower and busier than a developer's.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
     s
 }
 
@@ -276,6 +280,15 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// Reads until the engine closes the connection; fails if the read times out first.
+fn read_until_engine_closes(s: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Err(err) = s.read_to_end(&mut out) {
+        panic!("the engine did not close the connection: {err}");
+    }
     out
 }
 
@@ -417,9 +430,7 @@ fn closes_idle_keep_alive_connections_after_the_timeout() {
     let mut s = connect(server.addr);
     s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
     read_responses(&mut s, 1);
-    let started = Instant::now();
-    assert!(read_to_close(&mut s).is_empty());
-    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(read_until_engine_closes(&mut s).is_empty());
 }
 
 #[test]
@@ -508,9 +519,7 @@ fn shutdown_answers_a_keep_alive_client_once_more_with_close_then_closes() {
         text.contains("Connection: close") && text.ends_with("GET /next "),
         "{text}"
     );
-    let started = Instant::now();
-    assert!(read_to_close(&mut idle).is_empty());
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(read_until_engine_closes(&mut idle).is_empty());
 }
 
 #[test]
@@ -532,7 +541,7 @@ fn a_client_that_closes_while_the_app_works_is_reported_closed() {
         .unwrap();
     thread::sleep(Duration::from_millis(50));
     s.shutdown(std::net::Shutdown::Write).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     while server.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
     }
@@ -555,7 +564,7 @@ fn listeners_added_after_start_serve_and_removed_ones_refuse() {
     client
         .write_all(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + PATIENCE;
     let mut request = None;
     while request.is_none() && Instant::now() < deadline {
         server.poll_io(Some(Duration::from_millis(10))).unwrap();
@@ -968,19 +977,17 @@ fn quick_timeouts() -> ServerConfig {
 fn a_head_trickled_past_the_header_timeout_gets_408() {
     let server = start(quick_timeouts(), App::Echo);
     let mut s = connect(server.addr);
-    let started = Instant::now();
     for byte in b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: 1" {
         if s.write_all(&[*byte]).is_err() {
             break;
         }
         thread::sleep(Duration::from_millis(20));
     }
-    let text = String::from_utf8(read_to_close(&mut s)).unwrap();
+    let text = String::from_utf8(read_until_engine_closes(&mut s)).unwrap();
     assert!(
         text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
         "{text}"
     );
-    assert!(started.elapsed() < Duration::from_secs(3));
 
     // A connection that never sends a byte is closed without an answer.
     let mut idle = connect(server.addr);
@@ -1016,7 +1023,7 @@ fn a_client_that_stops_reading_a_response_is_closed_and_the_app_told() {
     let s = connect(server.addr);
     (&s).write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     while server.closed.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
