@@ -1,5 +1,5 @@
 // Every Gunicorn 26.1 setting and server hook, and what ugn does about it: the ugn setting (or
-// hook) that covers it, the reason it is not offered, or the issue that will bring it.
+// hook) that covers it, the reason it is not offered, or the area of ugn that will bring it.
 // The list and its order follow section 1 of the Gunicorn inventory (gunicorn/config.py
 // KNOWN_SETTINGS: 99 value settings, 16 server hooks, 4 dirty-arbiter hooks).
 // scripts/settings-doc.mjs renders it into docs/settings.md and refuses a row whose `ugn` key is
@@ -26,7 +26,7 @@ export interface NotOffered {
   why: string
 }
 
-/** ugn does not have it yet; `planned` names the issue (or only the topic) that will. */
+/** ugn does not have it yet; `planned` names the area of ugn that will bring it. */
 export interface Planned {
   gunicorn: string
   ugn: null
@@ -36,9 +36,9 @@ export interface Planned {
 
 export type ParityRow = Mapped | NotOffered | Planned
 
-const LIFECYCLE = 'issue 4: arbiter lifecycle'
-const LOGGING = 'issue 9: logging and metrics'
-const TLS = 'issue 10: TLS and proxies'
+const LIFECYCLE = 'arbiter lifecycle'
+const LOGGING = 'logging and metrics'
+const TLS = 'TLS and proxies'
 
 const PYTHON_LOGGING = "a Python logging module configuration format; ugn's logger is built in"
 const NO_UWSGI = 'ugn speaks HTTP only; nginx reaches it with proxy_pass (a unix socket works)'
@@ -91,7 +91,7 @@ export const gunicornParity: readonly ParityRow[] = [
   { gunicorn: 'daemon', ugn: 'daemon', note: 'the master re-executes itself detached (a running Node cannot fork)' },
   { gunicorn: 'raw_env', ugn: 'raw_env' },
   { gunicorn: 'pidfile', ugn: 'pidfile' },
-  { gunicorn: 'worker_tmp_dir', ugn: null, why: "ugn's heartbeat (issue 4) comes from the worker's JS thread over a pipe, not from a temp file's mtime" },
+  { gunicorn: 'worker_tmp_dir', ugn: null, why: "ugn's heartbeat comes from the worker's JS thread over a pipe, not from a temp file's mtime" },
   { gunicorn: 'user', ugn: 'user' },
   { gunicorn: 'group', ugn: 'group' },
   { gunicorn: 'umask', ugn: 'umask' },
